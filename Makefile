@@ -1,0 +1,37 @@
+# Two commands for a fresh machine: `make search` and `make test`. Both reuse .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TRIALS ?= 200
+ARGS ?=
+
+.PHONY: setup search test test-slow lint dashboard clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch 2.14.1 / torchvision 0.29.1 first: on the reference machine they install from local disk.
+	$(PY) -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+search: $(STAMP)
+	$(PY) run_search.py --trials $(TRIALS) $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m "slow" -p no:cacheprovider
+
+lint: $(STAMP)
+	$(PY) -m ruff check nas search_spaces studies tests benchmarks run_search.py
+
+dashboard: $(STAMP)
+	$(VENV)/bin/optuna-dashboard sqlite:///studies/maxnas.db
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,37 @@
+"""Architecture spec: the bottom layer every other package builds on (no torch here)."""
+
+from nas.spec._arch import (
+    FOLD_RATIOS,
+    KERNEL_SIZES,
+    MAX_DEPTH,
+    MIN_DEPTH,
+    SCHEMA_VERSION,
+    WEIGHT_BITS,
+    ArchSpec,
+    ConvSpec,
+    DecoderLevel,
+    EncoderLevel,
+    Layer,
+    width_packs_evenly,
+    width_rule_ok,
+)
+from nas.spec.references import REFERENCES, get_reference, list_references
+
+__all__ = [
+    "ArchSpec",
+    "ConvSpec",
+    "DecoderLevel",
+    "EncoderLevel",
+    "FOLD_RATIOS",
+    "KERNEL_SIZES",
+    "Layer",
+    "MAX_DEPTH",
+    "MIN_DEPTH",
+    "REFERENCES",
+    "SCHEMA_VERSION",
+    "WEIGHT_BITS",
+    "get_reference",
+    "list_references",
+    "width_packs_evenly",
+    "width_rule_ok",
+]
