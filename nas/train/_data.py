@@ -1,0 +1,72 @@
+"""Glue between ``nas.data`` and the trainer: memoised splits, frame subsets, batches."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+# Decoded splits kept in memory across train() calls of one process (a search runs hundreds
+# of trials on the same data): key -> SplitData. Small: a few hundred MB at most.
+_MEMO: OrderedDict[tuple, Any] = OrderedDict()
+_MEMO_SIZE = 4
+
+
+def _load_split(data_dir: str | Path | None, split: str, task: Any, scale: float,
+                cache_dir: str | Path | None, progress: bool) -> Any:
+    from nas.data import load_split, resolve_data_dir
+
+    root = resolve_data_dir(data_dir)
+    key = (str(Path(root).resolve()), split, task.name, float(scale),
+           str(cache_dir) if cache_dir is not None else None)
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    data = load_split(root, split, task, scale=scale, cache_dir=cache_dir, progress=progress)
+    _MEMO[key] = data
+    while len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return data
+
+
+def subset(data: Any, max_frames: int | None) -> Any:
+    """At most ``max_frames`` frames, evenly spaced over the split (sequences stay mixed)."""
+    n = len(data.images)
+    if max_frames is None or max_frames >= n:
+        return data
+    idx = torch.linspace(0, n - 1, max_frames).round().long()
+    return dataclasses.replace(
+        data, images=data.images[idx], labels=data.labels[idx],
+        names=[data.names[i] for i in idx.tolist()],
+    )
+
+
+def load_frames(data_dir: str | Path | None, split: str, task: Any, scale: float,
+                max_frames: int | None, *, cache_dir: str | Path | None = None,
+                progress: bool = True, tiles: int | None = None) -> Any:
+    """The split's ``SplitData`` (subset), or with ``tiles`` its deterministic eval tiles."""
+    data = subset(_load_split(data_dir, split, task, scale, cache_dir, progress), max_frames)
+    if tiles is None:
+        return data
+    from nas.data import eval_tiles
+
+    return eval_tiles(data, tiles)
+
+
+def prepare_batch(images: torch.Tensor, labels: torch.Tensor, fold_ratio: int,
+                  device: torch.device, channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 crops -> (normalised, folded float input on ``device``, int64 labels)."""
+    from nas.data import fold, normalize
+
+    x = fold(normalize(images), fold_ratio).to(device, non_blocking=True)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, labels.to(device, torch.int64, non_blocking=True)
+
+
+def clear_memo() -> None:
+    """Forget the in-memory splits (tests, or to free memory)."""
+    _MEMO.clear()

@@ -1,0 +1,143 @@
+"""Named training budgets: ``smoke`` (tests), ``proxy`` (the search), ``full`` (final recipe).
+
+Sizes are in pixels of the frame *after* scaling by ``scale`` (CamVid frames are 480x360), and
+before folding: a 352 crop with fold ratio 4 is the chip's 48x88x88 input. A crop must be a
+multiple of ``fold_ratio * 2**(depth-1)`` (32 for fold 4, depth 4).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+SCHEDULES = ("onecycle", "cosine", "constant")
+AMP_MODES = ("bf16", "none")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A training budget.
+
+    Attributes:
+        name: registry name.
+        scale: frame scale factor applied when loading (1.0 = 480x360).
+        crop: square training crop in (scaled) pixels; one random crop per frame per epoch.
+        epochs: training epochs (the last ``qat_epochs`` of them quantisation-aware).
+        batch_size: crops per optimiser step.
+        lr: peak Adam learning rate.
+        weight_decay: Adam weight decay (L2).
+        schedule: ``onecycle`` (linear warm-up then cosine), ``cosine`` or ``constant``.
+        warmup_frac: fraction of the steps spent warming up (``onecycle`` only).
+        qat_epochs: final epochs trained with ai8x-style fake quantisation (0 = none).
+        max_train_frames: use at most this many training frames (evenly spaced); None = all.
+        max_val_frames: evaluate on at most this many val frames (evenly spaced); None = all.
+        eval_crop: square tile size for evaluation; tiles cover each frame at label resolution.
+        eval_every: evaluate every this many epochs (the last epoch is always evaluated).
+        hflip: random horizontal flips of the training crops.
+        class_weights: weight the loss with the task's class weights (if it has any).
+        amp: ``bf16`` autocast (fast on CPUs with AVX-512 BF16 / AMX) or ``none`` (fp32).
+        channels_last: NHWC memory format (faster oneDNN convolutions on CPU).
+        threads: ``torch.set_num_threads`` value; None leaves PyTorch's default.
+    """
+
+    name: str
+    scale: float
+    crop: int
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.0
+    schedule: str = "onecycle"
+    warmup_frac: float = 0.1
+    qat_epochs: int = 0
+    max_train_frames: int | None = None
+    max_val_frames: int | None = None
+    eval_crop: int = 352
+    eval_every: int = 1
+    hflip: bool = True
+    class_weights: bool = False
+    amp: str = "bf16"
+    channels_last: bool = True
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        def check(cond: bool, msg: str) -> None:
+            if not cond:
+                raise ValueError(f"preset {self.name!r}: {msg}")
+
+        check(0 < self.scale <= 1.0, f"scale must be in (0, 1], but got scale={self.scale}")
+        check(self.crop > 0, f"crop must be > 0, but got crop={self.crop}")
+        check(self.eval_crop > 0, f"eval_crop must be > 0, but got eval_crop={self.eval_crop}")
+        check(self.epochs >= 1, f"epochs must be >= 1, but got epochs={self.epochs}")
+        check(self.batch_size >= 1, f"batch_size must be >= 1, but got {self.batch_size}")
+        check(self.lr > 0, f"lr must be > 0, but got lr={self.lr}")
+        check(self.schedule in SCHEDULES,
+              f"schedule must be one of {SCHEDULES}, but got {self.schedule!r}")
+        check(0 <= self.warmup_frac < 1, f"warmup_frac must be in [0, 1), got {self.warmup_frac}")
+        check(0 <= self.qat_epochs <= self.epochs,
+              f"qat_epochs must be in [0, epochs={self.epochs}], but got {self.qat_epochs}")
+        check(self.amp in AMP_MODES, f"amp must be one of {AMP_MODES}, but got {self.amp!r}")
+        check(self.eval_every >= 1, f"eval_every must be >= 1, but got {self.eval_every}")
+        for f in ("max_train_frames", "max_val_frames", "threads"):
+            v = getattr(self, f)
+            check(v is None or v >= 1, f"{f} must be None or >= 1, but got {f}={v}")
+
+    def replace(self, **changes: object) -> Preset:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, Preset] = {}
+
+
+def register_preset(preset: Preset) -> Preset:
+    """Add a preset to :data:`PRESETS` (names are unique)."""
+    if preset.name in PRESETS:
+        raise ValueError(f"preset {preset.name!r} is already registered")
+    PRESETS[preset.name] = preset
+    return preset
+
+
+def get_preset(name: str | Preset) -> Preset:
+    """Preset by name (a :class:`Preset` passes through); unknown names list the valid ones."""
+    if isinstance(name, Preset):
+        return name
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; available: {sorted(PRESETS)}") from None
+
+
+def list_presets() -> list[str]:
+    return sorted(PRESETS)
+
+
+# Seconds on synthetic data: tests and CI. 32 px crops fold to 8x8 (depth <= 4 at fold 4).
+register_preset(Preset(
+    name="smoke", scale=1.0, crop=32, epochs=1, batch_size=4, lr=3e-3, schedule="constant",
+    max_train_frames=4, max_val_frames=4, eval_crop=32, hflip=False, amp="none",
+))
+
+# The search default (chosen by benchmarks/proxy_fidelity.py and proxy_speed.py; see
+# BENCHMARKS.md): half-scale frames, 160 px crops (40x40 folded), a short one-cycle run.
+register_preset(Preset(
+    name="proxy", scale=0.5, crop=160, epochs=12, batch_size=16, lr=4e-3,
+    schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=1,
+))
+
+# The final recipe at the deployment resolution: 352 crops of full frames (48x88x88 folded),
+# long cosine-annealed training, then quantisation-aware fine-tuning as ai8x does it.
+register_preset(Preset(
+    name="full", scale=1.0, crop=352, epochs=100, batch_size=16, lr=1e-3,
+    schedule="onecycle", warmup_frac=0.05, qat_epochs=20, eval_crop=352, eval_every=5,
+))
+
+# A shortened `full` for benchmarks/proxy_fidelity.py: same resolution, fewer epochs, no QAT
+# (the session budget does not allow 100 epochs x 12 nets on 2 cores).
+register_preset(Preset(
+    name="fidelity-full", scale=1.0, crop=352, epochs=25, batch_size=16, lr=2e-3,
+    schedule="onecycle", warmup_frac=0.1, eval_crop=352, eval_every=25,
+))

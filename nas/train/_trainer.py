@@ -1,0 +1,329 @@
+"""The trainer: Adam + LR schedule + cross-entropy on the unfolded logits, optional QAT.
+
+It knows nothing about the search: progress is reported through ``callback(epoch, metrics)``.
+Per epoch every training frame gives one random crop (optionally flipped), which is
+normalised like ai8x, folded to the chip's input and fed in shuffled batches. Evaluation
+runs on deterministic tiles covering each val frame, with the logits unfolded back to the
+label resolution.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nas.metrics import ConfusionMatrix
+from nas.spec import ArchSpec
+from nas.train._checkpoint import save_checkpoint
+from nas.train._data import load_frames, prepare_batch
+from nas.train._errors import TrainingDivergedError, TrainingOutOfMemoryError
+from nas.train._presets import Preset, get_preset
+
+Callback = Callable[[int, dict[str, Any]], None]
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train`; metrics are those of the last epoch on ``val_split``.
+
+    Attributes:
+        miou: mean IoU over classes with a non-empty union.
+        per_class_iou: class name -> IoU (NaN for a class absent from labels and predictions).
+        pixel_accuracy: correct / labelled pixels.
+        seconds: wall time of the whole call (data loading included), in seconds.
+        epochs: epochs trained.
+        history: one dict per epoch (``loss``, ``lr``, ``seconds`` and, when evaluated,
+            ``miou``, ``pixel_accuracy``, ``per_class_iou``).
+        checkpoint_path: where the checkpoint was written, or None.
+    """
+
+    miou: float
+    per_class_iou: dict[str, float]
+    pixel_accuracy: float
+    seconds: float
+    epochs: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    checkpoint_path: Path | None = None
+    train_images_per_second: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "miou": self.miou, "per_class_iou": self.per_class_iou,
+            "pixel_accuracy": self.pixel_accuracy, "seconds": self.seconds,
+            "epochs": self.epochs, "train_images_per_second": self.train_images_per_second,
+            "checkpoint_path": str(self.checkpoint_path) if self.checkpoint_path else None,
+        }
+
+
+def lr_at(step: int, total: int, preset: Preset) -> float:
+    """Learning rate for optimiser step ``step`` of ``total`` under the preset's schedule."""
+    lr = preset.lr
+    if preset.schedule == "constant":
+        return lr
+    if preset.schedule == "cosine":
+        return lr * 0.5 * (1 + math.cos(math.pi * step / max(total, 1)))
+    # onecycle: linear warm-up from lr/25, then cosine down to lr/1000 (as torch's OneCycleLR).
+    warm = int(preset.warmup_frac * total)
+    if step < warm:
+        return lr / 25 + (lr - lr / 25) * step / warm
+    t = (step - warm) / max(total - warm, 1)
+    return lr / 1000 + (lr - lr / 1000) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def check_compatible(spec: ArchSpec, task: Any, preset: Preset) -> None:
+    """Raise ``ValueError`` if ``spec`` cannot be trained on ``task`` with ``preset``."""
+    if spec.num_classes != task.num_classes:
+        raise ValueError(
+            f"{spec.name} has num_classes={spec.num_classes} but task {task.name!r} has "
+            f"{task.num_classes} classes"
+        )
+    if spec.in_channels != 3:
+        raise ValueError(f"CamVid is RGB: in_channels must be 3, but got {spec.in_channels}")
+    multiple = spec.fold_ratio * spec.min_input_multiple
+    for what in ("crop", "eval_crop"):
+        size = getattr(preset, what)
+        if size % multiple:
+            raise ValueError(
+                f"preset {preset.name!r} {what}={size} is not divisible by fold_ratio * "
+                f"2**(depth-1) = {spec.fold_ratio} * {spec.min_input_multiple} = {multiple} "
+                f"required by {spec.name} (depth {spec.depth})"
+            )
+
+
+def _autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
+    if amp == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def forward_logits(model: nn.Module, x: torch.Tensor, fold_ratio: int, amp: str) -> torch.Tensor:
+    """Folded input -> float32 logits at label resolution ``[B, classes, H*r, W*r]``."""
+    from nas.data import unfold
+
+    with _autocast(x.device, amp):
+        y = model(x)
+    return unfold(y.float(), fold_ratio)
+
+
+@torch.inference_mode()
+def evaluate(
+    model: nn.Module,
+    spec: ArchSpec,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    num_classes: int,
+    ignore_index: int = 255,
+    batch_size: int = 16,
+    amp: str = "none",
+    channels_last: bool = True,
+    device: str | torch.device = "cpu",
+) -> ConfusionMatrix:
+    """Confusion matrix of ``model`` on uint8 tiles ``images [N,3,c,c]`` / ``labels [N,c,c]``."""
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    cm = ConfusionMatrix(num_classes, ignore_index)
+    for i in range(0, len(images), batch_size):
+        x, t = prepare_batch(images[i:i + batch_size], labels[i:i + batch_size],
+                             spec.fold_ratio, device, channels_last)
+        cm.update(forward_logits(model, x, spec.fold_ratio, amp).argmax(1), t)
+    model.train(was_training)
+    return cm
+
+
+def train(
+    spec: ArchSpec,
+    task: Any,
+    preset: str | Preset,
+    data_dir: str | Path | None = None,
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+    callback: Callback | None = None,
+    checkpoint_path: str | Path | None = None,
+    progress: bool = True,
+    val_split: str = "val",
+    threads: int | None = None,
+    cache_dir: str | Path | None = None,
+) -> TrainResult:
+    """Train ``spec`` on ``task`` with ``preset`` and evaluate it on ``val_split``.
+
+    Args:
+        spec: the architecture.
+        task: a task name (``camvid4``, ``camvid11``) or a ``nas.data.Task``.
+        preset: a preset name (``smoke``, ``proxy``, ``full``, ...) or a :class:`Preset`.
+        data_dir: CamVid root; None = ``$CAMVID_DIR``, else ``data/CamVid``.
+        seed: seeds the weights, crops, flips and batch order; same seed -> same metrics on CPU.
+        device: ``cpu`` or ``cuda``.
+        callback: ``callback(epoch, metrics)`` after each epoch (epochs count from 1).
+        checkpoint_path: write the final checkpoint here (atomically).
+        progress: show a tqdm bar on stderr.
+        val_split: ``val`` for the search; ``test`` only for final reports.
+        threads: ``torch.set_num_threads`` for this call (overrides the preset's).
+        cache_dir: integer cache of the decoded frames (None = the data package's default).
+
+    Raises:
+        ValueError: the spec does not fit the task or preset, or the device is unknown.
+        TrainingDivergedError: the loss became NaN or infinite.
+        TrainingOutOfMemoryError: a batch did not fit in memory.
+    """
+    from nas.data import get_task, random_crops
+    from nas.models import build_model, enable_qat
+
+    t_start = time.perf_counter()
+    preset = get_preset(preset)
+    task = get_task(task) if isinstance(task, str) else task
+    check_compatible(spec, task, preset)
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', but got device={device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' requested but torch.cuda.is_available() is False")
+    dev = torch.device(device)
+    n_threads = threads if threads is not None else preset.threads
+    if n_threads is not None and n_threads < 1:
+        raise ValueError(f"threads must be >= 1, but got threads={n_threads}")
+    old_threads = torch.get_num_threads()
+    if n_threads is not None:
+        torch.set_num_threads(n_threads)
+    try:
+        train_data = load_frames(data_dir, "train", task, preset.scale, preset.max_train_frames,
+                                 cache_dir=cache_dir, progress=progress)
+        val_images, val_labels = load_frames(
+            data_dir, val_split, task, preset.scale, preset.max_val_frames,
+            cache_dir=cache_dir, progress=progress, tiles=preset.eval_crop)
+        if min(train_data.images.shape[-2:]) < preset.crop:
+            raise ValueError(
+                f"preset {preset.name!r} crop={preset.crop} is larger than the "
+                f"{tuple(train_data.images.shape[-2:])} frames (scale={preset.scale})"
+            )
+
+        torch.manual_seed(seed)
+        model = build_model(spec).to(dev)
+        if preset.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        gen = torch.Generator().manual_seed(seed)
+        weight = None
+        if preset.class_weights and getattr(task, "class_weights", None):
+            weight = torch.tensor(task.class_weights, dtype=torch.float32, device=dev)
+
+        n = len(train_data.images)
+        steps_per_epoch = math.ceil(n / preset.batch_size)
+        total_steps = preset.epochs * steps_per_epoch
+        qat_from = preset.epochs - preset.qat_epochs + 1  # first QAT epoch (1-based)
+        optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr,
+                                     weight_decay=preset.weight_decay)
+        history: list[dict[str, Any]] = []
+        bar = _progress_bar(total_steps, f"{spec.name} [{preset.name}]", progress)
+        step = 0
+        train_seconds = 0.0
+        qat = False
+        cm: ConfusionMatrix | None = None
+        for epoch in range(1, preset.epochs + 1):
+            t_epoch = time.perf_counter()
+            if epoch == qat_from and preset.qat_epochs > 0:
+                enable_qat(model)  # folds BN: parameters change, so start a fresh optimiser
+                model.to(dev)
+                if preset.channels_last:
+                    model = model.to(memory_format=torch.channels_last)
+                optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr,
+                                             weight_decay=preset.weight_decay)
+                qat = True
+            model.train()
+            images, labels = random_crops(train_data, preset.crop, gen)
+            if preset.hflip:
+                flip = torch.rand(n, generator=gen) < 0.5
+                images[flip] = images[flip].flip(-1)
+                labels[flip] = labels[flip].flip(-1)
+            order = torch.randperm(n, generator=gen)
+            loss_sum = 0.0
+            for s in range(steps_per_epoch):
+                idx = order[s * preset.batch_size:(s + 1) * preset.batch_size]
+                lr = lr_at(step, total_steps, preset)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                x, t = prepare_batch(images[idx], labels[idx], spec.fold_ratio, dev,
+                                     preset.channels_last)
+                try:
+                    logits = forward_logits(model, x, spec.fold_ratio, preset.amp)
+                    loss = F.cross_entropy(logits, t, weight=weight,
+                                           ignore_index=task.ignore_index)
+                    value = float(loss)
+                    if not math.isfinite(value):
+                        raise TrainingDivergedError(
+                            f"{spec.name}: loss became {value} at epoch {epoch}/"
+                            f"{preset.epochs}, step {s + 1}/{steps_per_epoch} (lr={lr:.3g}, "
+                            f"preset {preset.name!r}); lower the learning rate"
+                        )
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                except torch.OutOfMemoryError as e:
+                    raise TrainingOutOfMemoryError(
+                        f"{spec.name}: out of memory at epoch {epoch}, step {s + 1} with "
+                        f"batch_size={preset.batch_size}, crop={preset.crop} on {device}; "
+                        f"use a smaller batch or crop"
+                    ) from e
+                loss_sum += value * len(idx)
+                step += 1
+                bar.update(1)
+            train_seconds += time.perf_counter() - t_epoch
+            metrics: dict[str, Any] = {
+                "epoch": epoch, "loss": loss_sum / n, "lr": lr, "qat": qat,
+                "train_seconds": time.perf_counter() - t_epoch,
+            }
+            if epoch % preset.eval_every == 0 or epoch == preset.epochs:
+                cm = evaluate(model, spec, val_images, val_labels,
+                              num_classes=task.num_classes, ignore_index=task.ignore_index,
+                              batch_size=max(preset.batch_size, 16), amp=preset.amp,
+                              channels_last=preset.channels_last, device=dev)
+                metrics.update(cm.summary(task.class_names))
+                bar.set_postfix(loss=f"{metrics['loss']:.3f}", miou=f"{metrics['miou']:.3f}")
+            else:
+                bar.set_postfix(loss=f"{metrics['loss']:.3f}")
+            metrics["seconds"] = time.perf_counter() - t_epoch
+            history.append(metrics)
+            if callback is not None:
+                callback(epoch, metrics)
+        bar.close()
+        assert cm is not None  # the last epoch is always evaluated
+        final = cm.summary(task.class_names)
+        seconds = time.perf_counter() - t_start
+        ckpt = None
+        if checkpoint_path is not None:
+            ckpt = save_checkpoint(
+                checkpoint_path, spec=spec, model=model, task=task.name, preset=preset.name,
+                metrics={**final, "seconds": seconds}, epoch=preset.epochs, qat=qat,
+                seed=seed, preset_values=preset.to_dict(),
+            )
+        return TrainResult(
+            miou=final["miou"], per_class_iou=final["per_class_iou"],
+            pixel_accuracy=final["pixel_accuracy"], seconds=seconds, epochs=preset.epochs,
+            history=history, checkpoint_path=ckpt,
+            train_images_per_second=n * preset.epochs / max(train_seconds, 1e-9),
+        )
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None: ...
+    def set_postfix(self, **kw: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress_bar(total: int, desc: str, enabled: bool) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", leave=True, dynamic_ncols=True)
