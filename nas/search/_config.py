@@ -1,0 +1,160 @@
+"""`SearchConfig`: every knob of one search, validated at construction."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SAMPLERS = ("tpe", "nsga2", "random", "gp")
+OBJECTIVES = ("miou", "bytes", "latency")
+REQUIRED_OBJECTIVES = ("miou", "bytes")
+DEFAULT_REFERENCES = ("ai85unetlarge", "unetmysmall")
+DEFAULT_STUDY_NAME = "maxnas"
+# Hypervolume reference point: mIoU 0 and the MAX78000's whole weight memory
+# (64 processors x 768 kernels x 9 bytes = 442,368 bytes).
+HV_REFERENCE_MIOU = 0.0
+HV_REFERENCE_BYTES = 442_368
+
+
+def _positive(name: str, value: float | None, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or value <= 0:
+        raise ValueError(f"{name} must be > 0, but got {name}={value}")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """One search: what to search, how to score it and where to store it.
+
+    Attributes:
+        n_trials: COMPLETE trials (feasible or not, references included) the study should hold
+            when the search stops; a rerun only adds the missing ones.
+        study_name: Optuna study name; also names ``studies/<name>.db`` and ``studies/<name>/``.
+        storage: Optuna storage URL; ``None`` = SQLite at ``<studies_dir>/<study_name>.db``.
+        studies_dir: folder for the default database, reports and artifacts.
+        space: search-space name (``search_spaces.get_space``).
+        task: task name (``nas.data.get_task``).
+        device: accelerator (``MAX78000`` or ``MAX78002``).
+        preset: training preset (``nas.train.get_preset``).
+        sampler: one of :data:`SAMPLERS`.
+        seed: sampler and training seed.
+        data_dir: CamVid folder; ``None`` = ``$CAMVID_DIR`` or ``data/CamVid``.
+        timeout: seconds after which no new trial is started; ``None`` = no limit.
+        objectives: ``("miou", "bytes")`` or ``("miou", "bytes", "latency")``.
+        max_weight_bytes: user budget on weight + bias bytes (a constraint), ``None`` = chip only.
+        max_latency_ms: user budget on inference latency in ms (a constraint).
+        jobs: worker processes on this machine.
+        references: reference architectures enqueued first (``nas.spec.REFERENCES`` names).
+        heartbeat_interval: seconds between RDB heartbeats of a running trial.
+        grace_period: seconds without heartbeat after which a RUNNING trial is failed and
+            retried; ``None`` = twice the interval.
+        max_retry: how often a trial whose worker died is retried.
+        torch_threads: intra-op threads per worker; ``None`` = CPU cores // jobs.
+        torch_device: where training runs (``cpu``, ``cuda``).
+        artifact_dir: checkpoint store; ``None`` = ``<studies_dir>/<study_name>/artifacts``.
+            With workers on several hosts it must be a shared folder.
+        trainer: ``module:function`` of the training entry point (tests swap in a fake).
+        progress: show the progress bar.
+    """
+
+    n_trials: int = 200
+    study_name: str = DEFAULT_STUDY_NAME
+    storage: str | None = None
+    studies_dir: Path = Path("studies")
+    space: str = "unet_max78000"
+    task: str = "camvid4"
+    device: str = "MAX78000"
+    preset: str = "proxy"
+    sampler: str = "tpe"
+    seed: int = 0
+    data_dir: Path | None = None
+    timeout: float | None = None
+    objectives: tuple[str, ...] = REQUIRED_OBJECTIVES
+    max_weight_bytes: int | None = None
+    max_latency_ms: float | None = None
+    jobs: int = 1
+    references: tuple[str, ...] = DEFAULT_REFERENCES
+    heartbeat_interval: int = 60
+    grace_period: int | None = None
+    max_retry: int = 2
+    torch_threads: int | None = None
+    torch_device: str = "cpu"
+    artifact_dir: Path | None = None
+    trainer: str = "nas.train:train"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise types once, here
+        set_(self, "studies_dir", Path(self.studies_dir))
+        if self.data_dir is not None:
+            set_(self, "data_dir", Path(self.data_dir))
+        if self.artifact_dir is not None:
+            set_(self, "artifact_dir", Path(self.artifact_dir))
+        set_(self, "objectives", tuple(self.objectives))
+        set_(self, "references", tuple(self.references))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the option, the rule and the bad value."""
+        if self.n_trials < 1:
+            raise ValueError(f"n_trials must be >= 1, but got n_trials={self.n_trials}")
+        if not self.study_name or any(c in self.study_name for c in "/\\\0"):
+            raise ValueError(
+                f"study_name must be a non-empty name without '/', but got {self.study_name!r}"
+            )
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {self.sampler!r}; valid: {list(SAMPLERS)}")
+        bad = [o for o in self.objectives if o not in OBJECTIVES]
+        if bad:
+            raise ValueError(f"unknown objective(s) {bad}; valid: {list(OBJECTIVES)}")
+        if len(set(self.objectives)) != len(self.objectives):
+            raise ValueError(f"objectives must not repeat, but got {list(self.objectives)}")
+        if tuple(self.objectives[:2]) != REQUIRED_OBJECTIVES:
+            raise ValueError(
+                "objectives must start with 'miou', 'bytes' (latency may be added), but got "
+                f"{list(self.objectives)}"
+            )
+        _positive("max_weight_bytes", self.max_weight_bytes)
+        _positive("max_latency_ms", self.max_latency_ms)
+        _positive("timeout", self.timeout)
+        if self.jobs < 1:
+            raise ValueError(f"jobs must be >= 1, but got jobs={self.jobs}")
+        _positive("heartbeat_interval", self.heartbeat_interval, allow_none=False)
+        _positive("grace_period", self.grace_period)
+        if self.max_retry < 0:
+            raise ValueError(f"max_retry must be >= 0, but got max_retry={self.max_retry}")
+        _positive("torch_threads", self.torch_threads)
+        if ":" not in self.trainer:
+            raise ValueError(f"trainer must be 'module:function', but got {self.trainer!r}")
+
+    # -- derived paths ----------------------------------------------------------------------
+    @property
+    def study_dir(self) -> Path:
+        """``<studies_dir>/<study_name>/``: reports and artifacts."""
+        return self.studies_dir / self.study_name
+
+    @property
+    def storage_url(self) -> str:
+        if self.storage is not None:
+            return self.storage
+        return f"sqlite:///{self.studies_dir / (self.study_name + '.db')}"
+
+    @property
+    def artifact_path(self) -> Path:
+        return self.artifact_dir if self.artifact_dir is not None else self.study_dir / "artifacts"
+
+    @property
+    def threads_per_job(self) -> int:
+        if self.torch_threads is not None:
+            return self.torch_threads
+        return max(1, (os.cpu_count() or 1) // self.jobs)
+
+    @property
+    def latency_objective(self) -> bool:
+        return "latency" in self.objectives
+
+    def replace(self, **changes: object) -> SearchConfig:
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,210 @@
+"""The objective: thin glue from a trial to (hardware check -> train -> metrics).
+
+An infeasible architecture is never trained. It is completed with the objective values
+``(mIoU 0, its real bytes[, its latency])`` and constraint values > 0, so that
+
+- it counts as a finished trial (a rerun does not draw it again to reach ``--trials``);
+- every sampler (TPE, NSGA-II, GP) sees it as infeasible through ``trial.constraints`` and
+  learns to avoid its region, which a FAIL or PRUNED trial would not teach;
+- ``study.best_trials``, our fronts and optuna-dashboard's front leave it out (they filter on
+  constraints), and mIoU 0 keeps it off any front built from raw values as well.
+
+Constraint values are written twice: named, with Optuna 5's ``trial.set_constraint``, and as the
+list under the system attribute ``"constraints"``, the only form optuna-dashboard 0.21 reads
+(``_serializer.CONSTRAINTS_KEY``). Optuna merges both forms, so each value appears twice in
+``trial.constraints``; feasibility and the samplers' ordering of violations are unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.artifacts import upload_artifact
+from optuna.trial import TrialState
+
+from nas.search._config import SearchConfig
+from nas.spec import ArchSpec, get_reference
+
+CONSTRAINTS_KEY = "constraints"  # optuna_dashboard._serializer.CONSTRAINTS_KEY
+CONSTRAINT_NAMES = ("hardware", "weight_budget", "latency_budget")
+
+
+def import_callable(path: str) -> Callable[..., Any]:
+    """``"package.module:function"`` -> the function (``ValueError`` if missing)."""
+    module_name, _, attr = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot import {path!r}: {e}") from None
+
+
+def arch_summary(spec: ArchSpec) -> str:
+    """One line describing a spec, for hover texts and tables."""
+    enc = "-".join(str(lvl.width) for lvl in spec.encoder)
+    dec = "-".join(str(lvl.width) for lvl in spec.decoder)
+    convs = [c for lvl in spec.encoder for c in lvl.convs]
+    convs += [c for lvl in spec.decoder for c in lvl.convs] + list(spec.prep) + list(spec.head)
+    bits = sorted({c.bits for c in convs} | {lvl.up_bits for lvl in spec.decoder}
+                  | {spec.classifier_bits})
+    sep = sum(c.separable for c in convs)
+    skips = sum(lvl.skip for lvl in spec.decoder)
+    return (
+        f"depth {spec.depth}, fold {spec.fold_ratio}, enc {enc}, dec {dec}, "
+        f"prep {len(spec.prep)}, head {len(spec.head)}, skips {skips}, "
+        f"separable {sep}, bits {'/'.join(map(str, bits))}"
+    )
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def surplus(trial: optuna.Trial, n_trials: int) -> bool:
+    """True if ``n_trials`` older trials are already done, running or queued.
+
+    Trial numbers are assigned atomically by the storage, so among workers that race past the
+    budget check only the oldest trials go on; the study never holds more than ``n_trials``
+    COMPLETE trials.
+    """
+    states = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+    trials = trial.study._storage.get_all_trials(
+        trial.study._study_id, deepcopy=False, states=states
+    )
+    return sum(t.number < trial.number for t in trials) >= n_trials
+
+
+@dataclass
+class Objective:
+    """``objective(trial) -> (mIoU, bytes[, latency ms])`` for ``study.optimize``.
+
+    Attributes:
+        cfg: the search.
+        space: ``trial -> ArchSpec`` (a ``search_spaces`` space).
+        task: the ``nas.data.Task``.
+        check: ``nas.hardware.check``.
+        train: ``nas.train.train`` (or a test fake with its signature).
+        data_dir: resolved CamVid folder.
+        store: the artifact store for checkpoints.
+        on_epoch: ``(trial number, epoch, metrics)`` hook for the progress bar.
+    """
+
+    cfg: SearchConfig
+    space: Callable[[optuna.Trial], ArchSpec]
+    task: Any
+    check: Callable[..., Any]
+    train: Callable[..., Any]
+    data_dir: Path | None
+    store: Any
+    on_epoch: Callable[[int, int, dict], None] | None = None
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        if surplus(trial, self.cfg.n_trials):
+            trial.set_user_attr("surplus", True)
+            raise optuna.TrialPruned("the study already has enough trials")
+        try:
+            return self._run(trial)
+        except KeyboardInterrupt:
+            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C / SIGTERM)")
+            raise
+        except optuna.TrialPruned:
+            raise
+        except Exception as e:
+            trial.set_user_attr("fail_reason", f"{type(e).__name__}: {e}"[:1000])
+            raise
+
+    # -- steps --------------------------------------------------------------------------
+    def _spec(self, trial: optuna.Trial) -> ArchSpec:
+        ref = trial.user_attrs.get("reference")
+        if ref is None:
+            return self.space(trial)
+        # References train their own spec; their enqueued params (if the space can express
+        # them) are still suggested so the sampler learns from them.
+        if trial.storage.get_trial_system_attrs(trial._trial_id).get("fixed_params"):
+            self.space(trial)
+        return get_reference(ref, self.task.num_classes)
+
+    def _run(self, trial: optuna.Trial) -> tuple[float, ...]:
+        cfg = self.cfg
+        spec = self._spec(trial)
+        hw = self.check(spec, cfg.device)
+        param_bytes = int(hw.weight_bytes) + int(hw.bias_bytes)
+        latency = _finite(hw.latency_ms)
+        ends = [o + n for o, n in zip(hw.kernel_offsets, hw.kernel_lengths, strict=True)]
+        trial.set_user_attr("spec", spec.to_json(indent=None))
+        trial.set_user_attr("arch", arch_summary(spec))
+        trial.set_user_attr("weight_bytes", int(hw.weight_bytes))
+        trial.set_user_attr("bias_bytes", int(hw.bias_bytes))
+        trial.set_user_attr("param_bytes", param_bytes)
+        trial.set_user_attr("latency_ms", latency)
+        trial.set_user_attr("kernel_words_used", max(ends, default=0))
+        trial.set_user_attr("kernel_offsets", list(map(int, hw.kernel_offsets)))
+        trial.set_user_attr("kernel_lengths", list(map(int, hw.kernel_lengths)))
+
+        constraints = [float(c) for c in hw.constraints(cfg.max_weight_bytes, cfg.max_latency_ms)]
+        violations = [v.message for v in hw.violations]
+        names = self._constraint_names(len(constraints))
+        for name, value in zip(names, constraints, strict=True):
+            trial.set_constraint(name, value)
+            if value > 0 and name != "hardware":
+                violations.append(f"{name} exceeded by {value:g}")
+        # The list form optuna-dashboard reads to draw infeasible trials apart.
+        trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, constraints)
+        feasible = all(c <= 0 for c in constraints)
+        trial.set_user_attr("feasible", feasible)
+        trial.set_user_attr("violations", violations)
+        latency_value = latency if latency is not None else math.inf
+        if not feasible:
+            trial.set_user_attr("trained", False)
+            return self._values(0.0, param_bytes, latency_value)
+        if cfg.latency_objective and latency is None:
+            raise ValueError("the hardware model gave no latency for a feasible spec")
+
+        tmp = cfg.study_dir / "tmp" / f"trial{trial.number}-{uuid.uuid4().hex[:8]}.pt"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+
+        def callback(epoch: int, metrics: dict) -> None:
+            if "miou" in metrics:
+                trial.set_user_attr("last_epoch", {"epoch": epoch, "miou": metrics["miou"]})
+            if self.on_epoch is not None:
+                self.on_epoch(trial.number, epoch, metrics)
+
+        start = time.monotonic()
+        try:
+            result = self.train(
+                spec, self.task, cfg.preset, self.data_dir, seed=cfg.seed,
+                device=cfg.torch_device, callback=callback, checkpoint_path=tmp,
+                progress=False, threads=cfg.threads_per_job,
+            )
+            trial.set_user_attr("trained", True)
+            trial.set_user_attr("miou", float(result.miou))
+            trial.set_user_attr("per_class_iou",
+                                {k: _finite(v) for k, v in result.per_class_iou.items()})
+            trial.set_user_attr("pixel_accuracy", float(result.pixel_accuracy))
+            trial.set_user_attr("train_seconds", float(result.seconds))
+            trial.set_user_attr("epochs", int(result.epochs))
+            artifact_id = upload_artifact(
+                artifact_store=self.store, file_path=str(tmp), study_or_trial=trial,
+                mimetype="application/octet-stream",
+            )
+            trial.set_user_attr("checkpoint_artifact_id", artifact_id)
+        finally:
+            tmp.unlink(missing_ok=True)
+            trial.set_user_attr("wall_seconds", time.monotonic() - start)
+        return self._values(float(result.miou), param_bytes, latency_value)
+
+    def _constraint_names(self, n: int) -> tuple[str, ...]:
+        if n == len(CONSTRAINT_NAMES):
+            return CONSTRAINT_NAMES
+        return tuple(f"c{i}" for i in range(n))
+
+    def _values(self, miou: float, param_bytes: int, latency: float) -> tuple[float, ...]:
+        values = (miou, float(param_bytes))
+        return values + (latency,) if self.cfg.latency_objective else values

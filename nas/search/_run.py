@@ -1,0 +1,266 @@
+"""``run(cfg)``: open the study, run workers until it holds ``n_trials`` COMPLETE trials, report.
+
+Budget rule (exact under any number of workers and hosts): a worker starts a trial only while
+``COMPLETE + RUNNING < n_trials`` and otherwise waits for the running ones (which may fail);
+inside the trial, :func:`nas.search._objective.surplus` prunes the rare trial that lost a race.
+
+Fault handling:
+- Ctrl-C / SIGTERM: Optuna marks the running trial FAIL (we add ``fail_reason``), the reports
+  are written from what is stored, and the exit is clean. Completed trials are in the storage
+  the moment they finish, so nothing completed is lost.
+- A killed worker (``kill -9``, power loss): its trial stops sending heartbeats; after the grace
+  period any worker marks it FAIL and ``RetryHeartbeatStaleTrialCallback`` enqueues a copy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from nas.search._config import SearchConfig
+from nas.search._objective import Objective, import_callable
+from nas.search._progress import Progress, study_stats
+from nas.search._report import pareto_frame, summary_text, trials_frame, write_reports
+from nas.search._storage import artifact_store, open_storage
+from nas.search._study import create_or_load_study, make_sampler, trial_counts, worker_seed
+
+# A worker gives up after this many failed trials in a row (a broken setup, not bad luck).
+MAX_CONSECUTIVE_FAILURES = 5
+
+
+@dataclass
+class SearchResult:
+    """What :func:`run` did: counts, the front and the files written."""
+
+    study_name: str
+    storage: str
+    counts: dict[str, int]
+    n_feasible: int
+    front: pd.DataFrame
+    paths: dict[str, Path] = field(default_factory=dict)
+    interrupted: bool = False
+    worker_errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Components:
+    space: Any
+    task: Any
+    check: Any
+    params_for: Any
+
+
+def components(cfg: SearchConfig) -> Components:
+    """Resolve the names in ``cfg`` through the registries (their errors list valid names)."""
+    from nas.data import get_task
+    from nas.hardware import check, get_device
+    from nas.train import get_preset
+    from search_spaces import get_space
+
+    space = get_space(cfg.space)
+    task = get_task(cfg.task)
+    get_preset(cfg.preset)
+    get_device(cfg.device)
+
+    def params_for(reference: str) -> dict | None:
+        from nas.spec import get_reference
+
+        try:
+            return space.params_for(get_reference(reference, task.num_classes))
+        except (ValueError, AttributeError):
+            return None  # the space cannot express it: the reference runs without params
+
+    return Components(space, task, check, params_for)
+
+
+def resolve_data_dir(data_dir: Path | None) -> Path:
+    """CamVid folder from the flag, ``$CAMVID_DIR`` or ``data/CamVid`` (ValueError if none)."""
+    from nas.data import resolve_data_dir as resolve
+
+    return Path(resolve(data_dir))
+
+
+def _validate_references(cfg: SearchConfig) -> None:
+    from nas.spec import REFERENCES
+
+    bad = [r for r in cfg.references if r not in REFERENCES]
+    if bad:
+        raise ValueError(f"unknown reference(s) {bad}; available: {sorted(REFERENCES)}")
+
+
+def prepare(cfg: SearchConfig) -> tuple[SearchConfig, optuna.Study, Components]:
+    """Everything that can fail on bad input, before any trial: names, data, storage, study."""
+    _validate_references(cfg)
+    comps = components(cfg)
+    cfg = cfg.replace(data_dir=resolve_data_dir(cfg.data_dir))
+    storage = open_storage(cfg)
+    study = create_or_load_study(cfg, storage, comps.params_for)
+    return cfg, study, comps
+
+
+# -- one worker ---------------------------------------------------------------------------------
+def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline: float | None,
+         progress: Progress | None = None) -> str:
+    """Run trials until the study holds ``cfg.n_trials`` COMPLETE ones (or the deadline).
+
+    Returns:
+        ``"done"`` or ``"timeout"``. Raises ``KeyboardInterrupt`` when interrupted and
+        ``RuntimeError`` after :data:`MAX_CONSECUTIVE_FAILURES` failed trials in a row.
+    """
+    poll = max(0.2, min(5.0, cfg.heartbeat_interval / 2))
+    failures: list[str] = []
+    outcome: dict[str, Any] = {}
+
+    def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        outcome["state"], outcome["reason"] = trial.state, trial.user_attrs.get("fail_reason")
+        if progress is not None:
+            progress.refresh(study)
+
+    while True:
+        if deadline is not None and time.time() >= deadline:
+            return "timeout"
+        counts = trial_counts(study)
+        if counts["COMPLETE"] >= cfg.n_trials:
+            return "done"
+        if counts["COMPLETE"] + counts["RUNNING"] >= cfg.n_trials:
+            # The rest is running elsewhere; wait, and fail trials whose worker died.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
+            if progress is not None:
+                progress.refresh(study)
+            time.sleep(poll)
+            continue
+        outcome.clear()
+        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[on_trial],
+                       gc_after_trial=True)
+        if outcome.get("state") == optuna.trial.TrialState.FAIL:
+            failures.append(str(outcome.get("reason")))
+            if len(failures) >= MAX_CONSECUTIVE_FAILURES:
+                raise RuntimeError(
+                    f"{len(failures)} trials in a row failed; last: {failures[-1]}")
+        else:
+            failures.clear()
+
+
+def _make_objective(cfg: SearchConfig, comps: Components,
+                    progress: Progress | None = None) -> Objective:
+    return Objective(
+        cfg=cfg, space=comps.space, task=comps.task, check=comps.check,
+        train=import_callable(cfg.trainer), data_dir=cfg.data_dir, store=artifact_store(cfg),
+        on_epoch=progress.epoch if progress is not None else None,
+    )
+
+
+def _set_threads(cfg: SearchConfig) -> None:
+    import torch
+
+    torch.set_num_threads(cfg.threads_per_job)
+
+
+def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def worker_main(cfg: SearchConfig, worker: int, n_existing: int,
+                deadline: float | None) -> None:
+    """Entry point of a ``--jobs`` worker process (spawned: nothing inherited but ``cfg``)."""
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _set_threads(cfg)
+    comps = components(cfg)
+    storage = open_storage(cfg)
+    study = optuna.load_study(study_name=cfg.study_name, storage=storage,
+                              sampler=make_sampler(cfg, worker_seed(cfg, worker, n_existing)))
+    try:
+        work(cfg, study, _make_objective(cfg, comps), deadline)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+# -- the whole search ------------------------------------------------------------------------
+def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
+                  deadline: float | None, progress: Progress) -> list[str]:
+    ctx = mp.get_context("spawn")  # no forked torch/OpenMP or database state
+    procs = [ctx.Process(target=worker_main, args=(cfg, i, n_existing, deadline),
+                         name=f"maxnas-worker-{i}", daemon=False) for i in range(cfg.jobs)]
+    for p in procs:
+        p.start()
+    try:
+        while any(p.is_alive() for p in procs):
+            progress.refresh(study)
+            for p in procs:
+                p.join(timeout=2.0 / len(procs))
+    except KeyboardInterrupt:
+        for p in procs:  # they got SIGINT too if it came from the terminal; make sure
+            if p.is_alive() and p.pid is not None:
+                os.kill(p.pid, signal.SIGTERM)
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+        raise
+    return [f"{p.name} exited with code {p.exitcode}" for p in procs
+            if p.exitcode not in (0, None)]
+
+
+def run(cfg: SearchConfig) -> SearchResult:
+    """Run (or resume) the search described by ``cfg``; see the module docstring."""
+    cfg, study, comps = prepare(cfg)
+    if cfg.progress:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bar says it all
+    n_existing = len(study.get_trials(deepcopy=False))
+    counts = trial_counts(study)
+    progress = Progress(cfg.n_trials, min(counts["COMPLETE"], cfg.n_trials), cfg.progress)
+    progress.refresh(study)
+    deadline = time.time() + cfg.timeout if cfg.timeout is not None else None
+    interrupted, errors = False, []
+    try:
+        if cfg.jobs == 1:
+            _set_threads(cfg)
+            if n_existing:  # resumed: reseed so a RandomSampler does not replay old draws
+                study.sampler = make_sampler(cfg, worker_seed(cfg, 0, n_existing))
+            try:
+                work(cfg, study, _make_objective(cfg, comps, progress), deadline, progress)
+            except RuntimeError as e:
+                errors.append(str(e))
+        else:
+            errors = _run_parallel(cfg, study, n_existing, deadline, progress)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.close()
+    return finish(cfg, study, interrupted, errors)
+
+
+def finish(cfg: SearchConfig, study: optuna.Study, interrupted: bool = False,
+           errors: list[str] | None = None) -> SearchResult:
+    """Write the reports and return the result (also used after an interrupt)."""
+    paths = write_reports(study, cfg.study_dir, objectives=cfg.objectives,
+                          artifact_dir=cfg.artifact_path)
+    df = trials_frame(study.get_trials(deepcopy=False), len(cfg.objectives), cfg.artifact_path)
+    stats = study_stats(study)
+    return SearchResult(
+        study_name=cfg.study_name, storage=cfg.storage_url, counts=trial_counts(study),
+        n_feasible=stats["feasible"], front=pareto_frame(df, cfg.objectives), paths=paths,
+        interrupted=interrupted, worker_errors=list(errors or []),
+    )
+
+
+def summary(result: SearchResult) -> str:
+    head = "interrupted; " if result.interrupted else ""
+    text = f"{head}study {result.study_name!r} in {result.storage}\n" + summary_text(
+        result.front, result.paths, result.counts, result.n_feasible)
+    if result.worker_errors:
+        text += "\nworker errors:\n" + "\n".join(f"  {e}" for e in result.worker_errors)
+    return text

@@ -1,0 +1,129 @@
+"""Opening the study's storage: checked up front, safe for several processes and hosts.
+
+Why SQLite (and not JournalStorage) for local workers: the dashboard reads it directly, and
+Optuna's heartbeat (stale RUNNING trials -> FAIL -> retried) exists for RDB storages. Several
+processes on one SQLite file are safe when every connection waits for the write lock instead of
+failing at once: we give each connection a long busy timeout and switch the file to WAL mode,
+so readers (the dashboard, the progress bar) never block the writers. For many hosts, use a
+PostgreSQL URL: the same code path, with the server handling concurrency.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import warnings
+from pathlib import Path
+
+import optuna
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+from nas.search._config import SearchConfig
+
+# Seconds a SQLite connection waits for the write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_S = 600
+
+
+def _display(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # unparsable: show as given, it is what the user typed
+        return url
+
+
+def check_storage_url(url: str) -> None:
+    """Raise ``ValueError`` if ``url`` is not an Optuna RDB URL we can open.
+
+    Creates the folder of a SQLite file (``studies/``) if needed.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as e:
+        raise ValueError(
+            f"--storage {url!r} is not a database URL ({e}); use e.g. "
+            "sqlite:///studies/maxnas.db or postgresql://user:pass@host:5432/db"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if not db or db == ":memory:":
+            raise ValueError(
+                f"--storage {url!r}: an in-memory SQLite database cannot be shared or resumed; "
+                "give a file, e.g. sqlite:///studies/maxnas.db"
+            )
+        path = Path(db)
+        if path.is_dir():
+            raise ValueError(f"--storage {url!r}: {path} is a directory, not a database file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ValueError(
+                f"--storage {url!r}: cannot create folder {path.parent}: {e.strerror}"
+            ) from None
+
+
+def _enable_wal(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    try:
+        with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as con:
+            con.execute("PRAGMA journal_mode=WAL")  # persistent: set once per file
+    except sqlite3.DatabaseError as e:
+        raise ValueError(
+            f"--storage sqlite:///{path}: not a usable SQLite database ({e})"
+        ) from None
+
+
+def open_storage(cfg: SearchConfig, *, heartbeat: bool = True) -> RDBStorage:
+    """The study's storage, with heartbeat and stale-trial retry; ``ValueError`` if unusable.
+
+    Args:
+        cfg: the search; its ``storage_url``, ``heartbeat_interval``, ``grace_period`` and
+            ``max_retry`` are used.
+        heartbeat: ``False`` for read-only use (reports), which must not fail trials.
+    """
+    url = cfg.storage_url
+    check_storage_url(url)
+    is_sqlite = url.startswith("sqlite")
+    if is_sqlite:
+        _enable_wal(url)
+    engine_kwargs: dict = {}
+    if is_sqlite:
+        engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+    else:
+        engine_kwargs["pool_pre_ping"] = True  # survive server restarts between trials
+    kwargs: dict = {}
+    if heartbeat:
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning,
+                                message="RetryHeartbeatStaleTrialCallback")
+        kwargs = {
+            "heartbeat_interval": cfg.heartbeat_interval,
+            "grace_period": cfg.grace_period,
+            "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(
+                max_retry=cfg.max_retry
+            ),
+        }
+    try:
+        with warnings.catch_warnings():  # heartbeat API is "experimental" since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+    except ModuleNotFoundError as e:
+        raise ValueError(
+            f"--storage {_display(url)}: the database driver {e.name!r} is not installed "
+            f"(pip install psycopg2-binary for PostgreSQL)"
+        ) from None
+    except Exception as e:  # sqlalchemy/driver errors: connection refused, auth, bad db name
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"cannot open --storage {_display(url)}: {first}") from None
+
+
+def artifact_store(cfg: SearchConfig) -> optuna.artifacts.FileSystemArtifactStore:
+    """The checkpoint store under ``studies/<name>/artifacts`` (created if missing)."""
+    path = cfg.artifact_path
+    path.mkdir(parents=True, exist_ok=True)
+    return optuna.artifacts.FileSystemArtifactStore(str(path))

@@ -1,0 +1,112 @@
+"""Command line of the search: ``python run_search.py`` and ``python -m nas search``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nas.search._config import DEFAULT_STUDY_NAME, OBJECTIVES, SAMPLERS, SearchConfig
+
+
+def _objectives(text: str) -> tuple[str, ...]:
+    names = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [n for n in names if n not in OBJECTIVES]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"unknown objective(s) {bad}; valid: {list(OBJECTIVES)} (e.g. miou,bytes,latency)")
+    return names
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = SearchConfig()
+    p.add_argument("--trials", type=int, default=d.n_trials,
+                   help="COMPLETE trials the study should hold, references and infeasible "
+                        "ones included; a rerun only runs the missing ones (default %(default)s)")
+    p.add_argument("--study-name", default=DEFAULT_STUDY_NAME,
+                   help="study name; default storage studies/<name>.db (default %(default)s)")
+    p.add_argument("--storage", default=None, metavar="URL",
+                   help="Optuna storage URL, e.g. sqlite:///studies/x.db or "
+                        "postgresql://user:pass@host/db (default: SQLite in studies/)")
+    p.add_argument("--studies-dir", type=Path, default=d.studies_dir,
+                   help="folder for the default database, reports and checkpoints")
+    p.add_argument("--space", default=d.space, help="search space (default %(default)s)")
+    p.add_argument("--task", default=d.task,
+                   help="task: camvid4 or camvid11 (default %(default)s)")
+    p.add_argument("--device", default=d.device,
+                   help="accelerator: MAX78000 or MAX78002 (default %(default)s)")
+    p.add_argument("--preset", default=d.preset,
+                   help="training preset: smoke, proxy, full, ... (default %(default)s)")
+    p.add_argument("--sampler", default=d.sampler, choices=SAMPLERS,
+                   help="multi-objective sampler (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="sampler and training seed")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="CamVid folder (default: $CAMVID_DIR, else data/CamVid)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="start no new trial after this many seconds")
+    p.add_argument("--objectives", type=_objectives, default=d.objectives, metavar="LIST",
+                   help="comma list: miou,bytes (default) or miou,bytes,latency")
+    p.add_argument("--max-weight-bytes", type=int, default=None,
+                   help="budget on weight + bias bytes (a constraint)")
+    p.add_argument("--max-latency-ms", type=float, default=None,
+                   help="budget on the modelled inference latency in ms (a constraint)")
+    p.add_argument("--jobs", type=int, default=d.jobs,
+                   help="worker processes on this machine, CPU threads split between them")
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="threads per worker (default: CPU cores // jobs)")
+    p.add_argument("--torch-device", default=d.torch_device, help="cpu or cuda")
+    p.add_argument("--artifact-dir", type=Path, default=None,
+                   help="checkpoint store (default studies/<name>/artifacts; shared folder "
+                        "when workers run on several hosts)")
+    p.add_argument("--heartbeat-interval", type=int, default=d.heartbeat_interval,
+                   help="seconds between heartbeats of a running trial (default %(default)s)")
+    p.add_argument("--grace-period", type=int, default=None,
+                   help="seconds without heartbeat before a trial is failed and retried "
+                        "(default: twice the interval)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--trainer", default=d.trainer, help=argparse.SUPPRESS)  # tests: a fake
+
+
+def config_from_args(args: argparse.Namespace) -> SearchConfig:
+    """``ValueError`` (naming the option and the bad value) for invalid combinations."""
+    return SearchConfig(
+        n_trials=args.trials, study_name=args.study_name, storage=args.storage,
+        studies_dir=args.studies_dir, space=args.space, task=args.task, device=args.device,
+        preset=args.preset, sampler=args.sampler, seed=args.seed, data_dir=args.data_dir,
+        timeout=args.timeout, objectives=args.objectives,
+        max_weight_bytes=args.max_weight_bytes, max_latency_ms=args.max_latency_ms,
+        jobs=args.jobs, torch_threads=args.torch_threads, torch_device=args.torch_device,
+        artifact_dir=args.artifact_dir, heartbeat_interval=args.heartbeat_interval,
+        grace_period=args.grace_period, trainer=args.trainer, progress=not args.no_progress,
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    """Run the search; 0 = done, 1 = a worker failed, 130 = interrupted."""
+    from nas.search._run import run, summary
+
+    result = run(config_from_args(args))
+    print(summary(result))
+    if result.interrupted:
+        return 130
+    return 1 if result.worker_errors else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("search", help="run or resume the architecture search",
+                              description=__doc__)
+    add_arguments(p)
+    p.set_defaults(func=execute)
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Hardware-aware NAS for MAX78000/MAX78002: Pareto front of "
+                               "val mIoU vs parameter bytes, in an Optuna study.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return execute(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,128 @@
+"""Small stand-ins for the space, hardware model and trainer: fast, deterministic."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from nas.spec import ArchSpec, ConvSpec, DecoderLevel, EncoderLevel
+
+CHIP_WEIGHT_BYTES = 442_368
+CALLS: list[str] = []  # spec names the fake trainer was asked to train (in-process tests)
+
+
+@dataclass(frozen=True)
+class FakeTask:
+    name: str = "camvid4"
+    class_names: tuple[str, ...] = ("sky", "road", "car", "other")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+class FakeSpace:
+    """depth 2..3 U-Net whose base width decides the bytes (wide ones do not fit the chip)."""
+
+    def __call__(self, trial) -> ArchSpec:
+        depth = trial.suggest_int("depth", 2, 3)
+        base = trial.suggest_categorical("base", [8, 16, 64, 256])
+        widths = [min(base * 2**i, 512) for i in range(depth)]
+        widths = [w if w <= 64 else -(-w // 64) * 64 for w in widths]
+        return ArchSpec(
+            name=f"fake-d{depth}-b{base}", num_classes=4,
+            encoder=tuple(EncoderLevel((ConvSpec(w),)) for w in widths),
+            decoder=tuple(DecoderLevel(widths[i], (ConvSpec(widths[i]),))
+                          for i in reversed(range(depth - 1))),
+        )
+
+    def params_for(self, spec: ArchSpec) -> dict:
+        raise ValueError("the fake space cannot express references")
+
+
+@dataclass
+class FakeViolation:
+    message: str
+
+
+@dataclass
+class FakeReport:
+    weight_bytes: int
+    bias_bytes: int
+    latency_ms: float | None
+    kernel_offsets: list[int] = field(default_factory=lambda: [0])
+    kernel_lengths: list[int] = field(default_factory=lambda: [10])
+
+    @property
+    def violations(self) -> list[FakeViolation]:
+        if self.weight_bytes > CHIP_WEIGHT_BYTES:
+            return [FakeViolation(f"weights {self.weight_bytes} > {CHIP_WEIGHT_BYTES} bytes")]
+        return []
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations
+
+    def constraints(self, max_weight_bytes=None, max_latency_ms=None) -> list[float]:
+        total = self.weight_bytes + self.bias_bytes
+        return [
+            float(self.weight_bytes - CHIP_WEIGHT_BYTES),
+            float(total - max_weight_bytes) if max_weight_bytes else 0.0,
+            float(self.latency_ms - max_latency_ms) if max_latency_ms else 0.0,
+        ]
+
+
+def fake_check(spec: ArchSpec, device: str = "MAX78000", **kw) -> FakeReport:
+    return FakeReport(spec.weight_bytes(), spec.bias_count(), spec.weight_count() / 1e5)
+
+
+@dataclass
+class FakeResult:
+    miou: float
+    per_class_iou: dict
+    pixel_accuracy: float
+    seconds: float
+    epochs: int = 1
+
+
+def fake_train(spec, task, preset, data_dir=None, *, seed=0, callback=None,
+               checkpoint_path=None, **kw) -> FakeResult:
+    """mIoU grows with log(bytes); writes a real (tiny) torch checkpoint."""
+    CALLS.append(spec.name)
+    miou = min(0.9, 0.1 + 0.05 * torch.log2(torch.tensor(float(spec.weight_count()))).item() / 2)
+    if callback is not None:
+        callback(1, {"miou": miou, "loss": 1.0})
+    if checkpoint_path is not None:
+        torch.save({"spec": spec.to_dict(), "state_dict": {}, "metrics": {"miou": miou}},
+                   checkpoint_path)
+    return FakeResult(miou, {n: miou for n in task.class_names}, 0.5 + miou / 2, 0.01)
+
+
+def slow_fake_train(*args, **kwargs) -> FakeResult:
+    """fake_train that takes a while, so a test can kill a worker mid-trial."""
+    time.sleep(float(__import__("os").environ.get("MAXNAS_FAKE_TRAIN_SLEEP", "2")))
+    return fake_train(*args, **kwargs)
+
+
+def fake_components():
+    from nas.search._run import Components
+    from nas.spec import get_reference
+
+    space = FakeSpace()
+    task = FakeTask()
+
+    def params_for(name: str):
+        try:
+            return space.params_for(get_reference(name, task.num_classes))
+        except ValueError:
+            return None
+
+    return Components(space, task, fake_check, params_for)
+
+
+def write_data_dir(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    return root

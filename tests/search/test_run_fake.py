@@ -1,0 +1,134 @@
+"""End-to-end search runs with the fake backend (fast, in-process)."""
+
+from __future__ import annotations
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+
+from nas.search import SearchConfig, run
+
+
+def _cfg(tmp_path, **kw) -> SearchConfig:
+    base = dict(n_trials=6, study_name="t", studies_dir=tmp_path / "studies", preset="smoke",
+                trainer="tests.search.fakes:fake_train", progress=False, sampler="random",
+                heartbeat_interval=1)
+    base.update(kw)
+    return SearchConfig(**base)
+
+
+def _study(cfg: SearchConfig) -> optuna.Study:
+    return optuna.load_study(study_name=cfg.study_name, storage=cfg.storage_url)
+
+
+def test_end_to_end_writes_reports_with_references(fake_backend, tmp_path):
+    cfg = _cfg(tmp_path)
+    result = run(cfg)
+    study = _study(cfg)
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == 6
+    refs = {t.user_attrs.get("reference") for t in complete[:2]}
+    assert refs == {"ai85unetlarge", "unetmysmall"}  # enqueued first
+    out = cfg.study_dir
+    trials = pd.read_csv(out / "trials.csv")
+    assert set(trials["reference"].dropna()) == {"ai85unetlarge", "unetmysmall"}
+    assert len(trials) == 6
+    pareto = pd.read_csv(out / "pareto.csv")
+    assert len(pareto) == len(result.front) >= 1
+    html = (out / "report.html").read_text()
+    assert "ai85unetlarge" in html and "unetmysmall" in html and "Pareto front" in html
+    # every trained trial has its checkpoint in the artifact store
+    trained = trials[trials["trained"] == True]  # noqa: E712
+    assert (trained["checkpoint"] == "ok").all() and len(trained) >= 2
+    # the dashboard's figures were stored in the study
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    assert any(k.startswith("dashboard:plot_data:maxnas-front") for k in attrs)
+
+
+def test_infeasible_spec_is_never_trained(fake_backend, tmp_path):
+    cfg = _cfg(tmp_path, n_trials=1, references=())
+    storage_cfg = cfg
+    from nas.search._storage import open_storage
+    from nas.search._study import create_or_load_study
+
+    study = create_or_load_study(storage_cfg, open_storage(storage_cfg))
+    study.enqueue_trial({"depth": 3, "base": 256})  # 256-512-512: far over the chip
+    run(cfg)
+    (t,) = _study(cfg).get_trials()
+    assert fake_backend.CALLS == []  # the trainer was not called
+    assert t.state == TrialState.COMPLETE
+    assert t.user_attrs["feasible"] is False and t.user_attrs["trained"] is False
+    assert t.user_attrs["violations"] and "weights" in t.user_attrs["violations"][0]
+    assert t.constraints["hardware"] > 0  # Optuna 5 named constraint
+    assert t.system_attrs["constraints"][0] > 0  # the list optuna-dashboard reads
+    assert t.values[0] == 0.0 and t.values[1] == t.user_attrs["param_bytes"]
+    assert _study(cfg).best_trials == []  # not on the feasible front
+
+
+def test_user_budget_is_a_constraint(fake_backend, tmp_path):
+    cfg = _cfg(tmp_path, n_trials=2, max_weight_bytes=150_000)
+    run(cfg)
+    by_ref = {t.user_attrs["reference"]: t for t in _study(cfg).get_trials()}
+    assert by_ref["ai85unetlarge"].user_attrs["feasible"] is False  # 279 kB > budget
+    assert by_ref["unetmysmall"].user_attrs["feasible"] is True
+    assert "ai85unetlarge" not in fake_backend.CALLS and "unetmysmall" in fake_backend.CALLS
+
+
+def test_rerun_runs_only_missing_trials(fake_backend, tmp_path):
+    cfg = _cfg(tmp_path, n_trials=4)
+    run(cfg)
+    first = {t.number: t.values for t in _study(cfg).get_trials()}
+    fake_backend.CALLS.clear()
+    run(cfg)  # nothing missing
+    assert fake_backend.CALLS == [] and len(_study(cfg).get_trials()) == 4
+    run(cfg.replace(n_trials=7))
+    trials = _study(cfg).get_trials()
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 7
+    assert {t.number: t.values for t in trials if t.number in first} == first
+
+
+def test_interrupted_trial_is_marked_and_rerun_completes(fake_backend, tmp_path, monkeypatch):
+    cfg = _cfg(tmp_path, n_trials=5)
+    calls = {"n": 0}
+
+    def interrupting_train(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return fake_backend.fake_train(*args, **kwargs)
+
+    import nas.search._run as run_mod
+
+    monkeypatch.setattr(run_mod, "import_callable", lambda path: interrupting_train)
+    result = run(cfg)
+    assert result.interrupted
+    trials = _study(cfg).get_trials()
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1 and "interrupted" in failed[0].user_attrs["fail_reason"]
+    done = {t.number: t.values for t in trials if t.state == TrialState.COMPLETE}
+    assert len(done) == 2 and (cfg.study_dir / "trials.csv").exists()
+
+    monkeypatch.undo()
+    monkeypatch.setattr(run_mod, "components", lambda c: fake_backend.fake_components())
+    monkeypatch.setattr(run_mod, "resolve_data_dir", lambda d: tmp_path / "data")
+    run(cfg)
+    trials = _study(cfg).get_trials()
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 5
+    assert {t.number: t.values for t in trials if t.number in done} == done
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "gp"])
+def test_samplers_run_with_constraints(fake_backend, tmp_path, sampler):
+    cfg = _cfg(tmp_path, n_trials=4, sampler=sampler, references=())
+    run(cfg)
+    assert len(_study(cfg).get_trials(states=(TrialState.COMPLETE,))) == 4
+
+
+def test_latency_objective(fake_backend, tmp_path):
+    cfg = _cfg(tmp_path, n_trials=3, objectives=("miou", "bytes", "latency"))
+    run(cfg)
+    study = _study(cfg)
+    assert len(study.directions) == 3
+    assert all(len(t.values) == 3 for t in study.get_trials())
+    assert "latency_ms" in pd.read_csv(cfg.study_dir / "pareto.csv").columns
