@@ -106,6 +106,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
+        config_from_args(args)
+    except ValueError as e:  # a bad option value: argparse's usage + message, exit 2
+        parser.error(str(e))
+    try:
         return execute(args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

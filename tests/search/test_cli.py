@@ -1,0 +1,79 @@
+"""run_search.py options: defaults, clear errors for bad values, storage checked up front."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from nas.search import SearchConfig
+from nas.search.cli import add_arguments, config_from_args, main
+
+
+def _parse(argv: list[str]) -> SearchConfig:
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    return config_from_args(p.parse_args(argv))
+
+
+def test_defaults_match_the_issue():
+    cfg = _parse(["--trials", "200"])
+    assert (cfg.n_trials, cfg.space, cfg.task, cfg.device, cfg.preset, cfg.sampler) == (
+        200, "unet_max78000", "camvid4", "MAX78000", "proxy", "tpe")
+    assert cfg.objectives == ("miou", "bytes") and cfg.seed == 0
+    assert cfg.storage_url == "sqlite:///studies/maxnas.db"
+    assert cfg.references == ("ai85unetlarge", "unetmysmall")
+
+
+def test_latency_objective_and_budgets():
+    cfg = _parse(["--objectives", "miou,bytes,latency", "--max-weight-bytes", "100000",
+                  "--max-latency-ms", "12.5", "--jobs", "2"])
+    assert cfg.objectives == ("miou", "bytes", "latency") and cfg.latency_objective
+    assert (cfg.max_weight_bytes, cfg.max_latency_ms, cfg.jobs) == (100000, 12.5, 2)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sampler", "cmaes"], "invalid choice: 'cmaes'"),
+    (["--objectives", "miou,flops"], "unknown objective(s) ['flops']"),
+    (["--objectives", "bytes,miou"], "must start with 'miou', 'bytes'"),
+    (["--trials", "0"], "n_trials must be >= 1, but got n_trials=0"),
+    (["--jobs", "0"], "jobs must be >= 1, but got jobs=0"),
+    (["--max-weight-bytes", "-5"], "max_weight_bytes must be > 0, but got max_weight_bytes=-5"),
+    (["--study-name", "a/b"], "study_name must be a non-empty name without '/'"),
+])
+def test_bad_values_name_the_value(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv, prog="run_search.py")
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url, message", [
+    ("not a url", "is not a database URL"),
+    ("nosuchdb://x/y", "cannot open --storage nosuchdb://x/y"),
+    ("sqlite:///:memory:", "in-memory SQLite database cannot be shared"),
+    ("postgresql://me:secret@127.0.0.1:1/nas", "cannot open --storage postgresql://me:***@"),
+])
+def test_bad_storage_is_a_clear_error_before_any_trial(fake_backend, tmp_path, url, message,
+                                                        capsys):
+    code = main(["--storage", url, "--studies-dir", str(tmp_path), "--no-progress",
+                 "--trainer", "tests.search.fakes:fake_train"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "secret" not in err
+    assert fake_backend.CALLS == []
+
+
+def test_storage_that_is_not_sqlite_is_rejected(fake_backend, tmp_path, capsys):
+    bad = tmp_path / "x.db"
+    bad.write_text("this is not a database" * 100)
+    code = main(["--storage", f"sqlite:///{bad}", "--no-progress"])
+    assert code == 2 and "not a usable SQLite database" in capsys.readouterr().err
+
+
+def test_resume_with_other_settings_is_refused(fake_backend, tmp_path, capsys):
+    argv = ["--trials", "1", "--studies-dir", str(tmp_path), "--no-progress", "--preset",
+            "smoke", "--trainer", "tests.search.fakes:fake_train"]
+    assert main(argv) == 0
+    assert main(argv + ["--max-weight-bytes", "1000"]) == 2
+    assert "created with other settings (max_weight_bytes: stored None vs given 1000)" in \
+        capsys.readouterr().err

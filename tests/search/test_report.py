@@ -1,0 +1,86 @@
+"""Report builders on hand-made trials: front, hypervolume, checkpoints, atomic writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+import torch
+from optuna.distributions import IntDistribution
+from optuna.trial import TrialState, create_trial
+
+from nas.search import (
+    atomic_write_text,
+    checkpoint_path,
+    hypervolume_2d,
+    pareto_frame,
+    trials_frame,
+    write_reports,
+)
+from nas.search._report import pareto_mask
+
+
+def _trial(number, miou, nbytes, feasible=True, reference="", artifact=None):
+    attrs = {"feasible": feasible, "param_bytes": nbytes, "arch": f"arch{number}",
+             "reference": reference, "trained": feasible}
+    if reference == "":
+        attrs.pop("reference")
+    if artifact:
+        attrs["checkpoint_artifact_id"] = artifact
+    t = create_trial(state=TrialState.COMPLETE, values=[miou, nbytes], user_attrs=attrs,
+                     params={"x": number}, distributions={"x": IntDistribution(0, 100)},
+                     system_attrs={"constraints": [0.0 if feasible else 1.0]})
+    t.number = number
+    return t
+
+
+def test_pareto_mask_hand_checked():
+    miou = np.array([0.5, 0.6, 0.4, 0.6])
+    costs = np.array([[100.0], [200.0], [150.0], [300.0]])
+    # (0.4, 150) is dominated by (0.5, 100); (0.6, 300) by (0.6, 200)
+    assert pareto_mask(miou, costs).tolist() == [True, True, False, False]
+
+
+def test_hypervolume_hand_checked():
+    # ref (0, 1000): points (0.5, 200) and (0.8, 600):
+    # 0.5 * (1000 - 200) + (0.8 - 0.5) * (1000 - 600) = 400 + 120 = 520
+    assert hypervolume_2d([0.5, 0.8], [200, 600], 0.0, 1000) == pytest.approx(520.0)
+    # a dominated point and one beyond the reference add nothing
+    assert hypervolume_2d([0.5, 0.8, 0.4, 0.9], [200, 600, 700, 1200], 0.0, 1000) == \
+        pytest.approx(520.0)
+
+
+def test_front_excludes_infeasible_and_keeps_references():
+    trials = [_trial(0, 0.5, 1000, reference="unetmysmall"), _trial(1, 0.7, 5000),
+              _trial(2, 0.0, 100, feasible=False), _trial(3, 0.4, 2000)]
+    df = trials_frame(trials)
+    front = pareto_frame(df)
+    assert front["number"].tolist() == [0, 1]  # sorted by bytes; #2 infeasible, #3 dominated
+    assert front["reference"].tolist()[0] == "unetmysmall"
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    p = atomic_write_text(tmp_path / "a" / "x.csv", "one\n")
+    atomic_write_text(p, "two\n")
+    assert p.read_text() == "two\n"
+    assert [f.name for f in p.parent.iterdir()] == ["x.csv"]  # no temp files left
+
+
+def test_missing_or_corrupt_artifact_is_reported_per_trial(tmp_path):
+    store_dir = tmp_path / "artifacts"
+    store_dir.mkdir()
+    torch.save({"state_dict": {}, "pad": torch.zeros(64)}, store_dir / "good")
+    (store_dir / "bad").write_bytes(b"not a checkpoint at all, truncated" * 3)
+    study = optuna.create_study(directions=["maximize", "minimize"], study_name="r")
+    for t in (_trial(0, 0.5, 1000, artifact="good"), _trial(1, 0.6, 2000, artifact="bad"),
+              _trial(2, 0.7, 3000, artifact="gone")):
+        study.add_trial(t)
+    paths = write_reports(study, tmp_path / "out", artifact_dir=store_dir, dashboard=False)
+    df = trials_frame(study.get_trials(), artifact_dir=store_dir)
+    assert df["checkpoint"].tolist() == ["ok", "corrupt", "missing"]
+    assert paths["report"].exists() and len(pareto_frame(df)) == 3  # report still whole
+    assert checkpoint_path(study, 0, store_dir) == store_dir / "good"
+    with pytest.raises(ValueError, match="trial 1: checkpoint artifact bad is corrupt"):
+        checkpoint_path(study, 1, store_dir)
+    with pytest.raises(ValueError, match="trial 2: checkpoint artifact gone is missing"):
+        checkpoint_path(study, 2, store_dir)
