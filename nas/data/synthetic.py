@@ -12,22 +12,30 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nas.data._classes import CAMVID11, CAMVID32, VOID
+from nas.data._classes import CAMVID11, CAMVID11_NAMES, CAMVID32, VOID
 
 LAYOUTS = ("maxnas", "ai8x")
 SPLITS = ("train", "val", "test")
 
 
 def _frame(
-    rng: np.random.Generator, n_classes: int, size: tuple[int, int], first: int
+    rng: np.random.Generator, n_classes: int, size: tuple[int, int], first: int, key: list[int]
 ) -> np.ndarray:
-    """A label map [H, W] of class indices: a background plus 4 rectangles."""
+    """A label map [H, W]: a background class plus one rectangle in each quadrant.
+
+    Three rectangles hold the ``key`` classes (Sky, Building, Tree, so every frame has every
+    camvid4 class); the background and the fourth rectangle cycle through the other classes.
+    """
     h, w = size
-    classes = [(first + k) % n_classes for k in range(5)]
+    others = [c for c in range(n_classes) if c not in key]
+    classes = [others[(2 * first) % len(others)], *key, others[(2 * first + 1) % len(others)]]
     label = np.full((h, w), classes[0], dtype=np.int64)
-    for cls in classes[1:]:
-        rh, rw = rng.integers(h // 4, h // 2 + 1), rng.integers(w // 4, w // 2 + 1)
-        y, x = rng.integers(0, h - rh + 1), rng.integers(0, w - rw + 1)
+    quads = [(0, 0), (0, w // 2), (h // 2, 0), (h // 2, w // 2)]
+    for cls, k in zip(classes[1:], rng.permutation(4), strict=True):
+        qy, qx = quads[k]
+        qh, qw = h // 2, w // 2
+        rh, rw = rng.integers(qh // 2, qh + 1), rng.integers(qw // 2, qw + 1)
+        y, x = qy + rng.integers(0, qh - rh + 1), qx + rng.integers(0, qw - rw + 1)
         label[y : y + rh, x : x + rw] = cls
     return label
 
@@ -72,6 +80,7 @@ def make_synthetic_camvid(
         # 11 classes + void (index 11 here, written as 255) drawn black.
         palette = np.array([rgb for _, rgb in CAMVID11] + [(0, 0, 0)], dtype=np.uint8)
         n_classes = len(CAMVID11) + 1
+        key = [CAMVID11_NAMES.index(n) for n in ("Sky", "Building", "Tree")]
         root.mkdir(parents=True, exist_ok=True)
         with open(root / "classes.csv", "w") as f:
             f.write("index,name,r,g,b\n")
@@ -81,6 +90,7 @@ def make_synthetic_camvid(
     else:
         palette = np.array([rgb for _, rgb in CAMVID32], dtype=np.uint8)
         n_classes = len(CAMVID32)
+        key = [[n for n, _ in CAMVID32].index(n) for n in ("Sky", "Building", "Tree")]
         root.mkdir(parents=True, exist_ok=True)
         with open(root / "class_dict.csv", "w") as f:
             f.write("name,r,g,b\n")
@@ -90,7 +100,7 @@ def make_synthetic_camvid(
     for split in SPLITS:
         for _ in range(n_per_split):
             name = f"0001TP_{index:06d}"
-            label = _frame(rng, n_classes, size, first=index * 3)
+            label = _frame(rng, n_classes, size, first=index, key=key)
             image = Image.fromarray(_paint(rng, label, palette))
             if layout == "maxnas":
                 (root / "images" / split).mkdir(parents=True, exist_ok=True)
