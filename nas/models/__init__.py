@@ -1,0 +1,17 @@
+"""Builder: :class:`~nas.spec.ArchSpec` -> PyTorch U-Net, ai8x-style QAT, izer quantisation."""
+
+from nas.models._blocks import FusedBlock, round_ste, weight_shift
+from nas.models._unet import UNet, build_model, unfold_logits
+from nas.models.qat import enable_qat, fold_bn, quantize_layer
+
+__all__ = [
+    "FusedBlock",
+    "UNet",
+    "build_model",
+    "enable_qat",
+    "fold_bn",
+    "quantize_layer",
+    "round_ste",
+    "unfold_logits",
+    "weight_shift",
+]

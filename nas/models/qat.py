@@ -1,0 +1,128 @@
+"""Quantisation-aware training and the quantisation izer applies, as ai8x does them.
+
+What maps to what (ai8x-training ``ai8x.py`` / ai8x-synthesis ``izer/quantize.py``):
+
+- :func:`fold_bn` = ai8x ``fuse_bn_layers``: ``w' = w * g/4 / sqrt(var + eps)``,
+  ``b' = (b - mean) * g/4 / sqrt(var + eps) + beta/4`` per output channel, with ``g = 1``,
+  ``beta = 0`` for NoAffine BN; the BN is removed (``block.bn = None``). The /4 is ai8x's BN
+  output scaling (see :mod:`nas.models._blocks`). A block without a conv bias gets one.
+- :func:`enable_qat` = ai8x ``initiate_qat`` after ``fuse_bn_layers`` (ai8x's train.py does
+  both at the QAT start epoch): each block fake-quantises its weights to ``layer.bits`` with the
+  per-layer power-of-two scale ``2**shift`` (:func:`~nas.models._blocks.weight_shift`) and
+  rounds its activations to the int8 grid (``floor(128 x + .5) / 128``, clamped to
+  [0, 127/128] after ReLU, [-1, 127/128] without). Straight-through gradients.
+  One deliberate difference: ai8x ties the bias bits to the weight bits during QAT, while
+  izer always stores 8-bit biases; we train with izer's 8-bit biases (identical at 8 bits).
+- :func:`quantize_layer` = izer ``quantize.py`` with its default ``MAX_BIT_SHIFT`` clipping:
+  the integers izer writes into the quantised checkpoint, so the exporter and the QAT forward
+  share one set of formulas.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nas.models._blocks import ACT_SCALE, FusedBlock, weight_shift
+from nas.spec import WEIGHT_BITS
+
+__all__ = ["enable_qat", "fold_bn", "quantize_layer"]
+
+
+def _blocks(model: nn.Module) -> list[FusedBlock]:
+    return [m for m in model.modules() if isinstance(m, FusedBlock)]
+
+
+@torch.no_grad()
+def fold_bn(model: nn.Module) -> nn.Module:
+    """Fold every block's BatchNorm (running statistics, ai8x's /4) into its conv, in place.
+
+    Parameters keep their identity (they are rescaled in place), so an optimizer built on the
+    model still points at them; a conv without bias gets a new zero-initialised bias
+    parameter. Eval-mode outputs are unchanged. Idempotent.
+
+    Returns:
+        ``model``, for chaining.
+    """
+    for block in _blocks(model):
+        bn = block.bn
+        if bn is None:
+            continue
+        conv = block.conv
+        inv_std = torch.rsqrt(bn.running_var + bn.eps)
+        gamma = bn.weight if bn.affine else torch.ones_like(inv_std)
+        beta = bn.bias if bn.affine else torch.zeros_like(inv_std)
+        scale = 0.25 * gamma * inv_std  # per output channel
+        # Conv2d weights are [out, in/groups, k, k]; ConvTranspose2d [in, out/groups, k, k].
+        dim = 1 if isinstance(conv, nn.ConvTranspose2d) else 0
+        shape = [1] * conv.weight.dim()
+        shape[dim] = -1
+        conv.weight.mul_(scale.reshape(shape).to(conv.weight.dtype))
+        if conv.bias is None:
+            conv.bias = nn.Parameter(torch.zeros_like(inv_std).to(conv.weight))
+        conv.bias.copy_((conv.bias - bn.running_mean) * scale + 0.25 * beta)
+        block.bn = None
+    return model
+
+
+def enable_qat(model: nn.Module) -> nn.Module:
+    """Switch the model to quantisation-aware training, as ai8x does at its QAT start epoch.
+
+    Folds BN (:func:`fold_bn`), then every block fake-quantises its weights to its layer's bits
+    with a per-layer power-of-two scale and rounds its outputs to the int8 activation grid,
+    with straight-through gradients. Works in train and eval mode; idempotent.
+
+    Note:
+        Under bf16 autocast the conv outputs are rounded to bf16 before the int8 rounding, so
+        QAT is only bit-faithful to the chip in float32.
+
+    Returns:
+        ``model``, for chaining.
+    """
+    fold_bn(model)
+    for block in _blocks(model):
+        block.qat = True
+    return model
+
+
+def quantize_layer(
+    weight: torch.Tensor, bias: torch.Tensor | None, bits: int = 8
+) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+    """The integers izer's ``quantize.py`` (default MAX_BIT_SHIFT clipping) makes of a layer.
+
+    With ``shift = floor(log2(1 / max|w, b|))`` (:func:`~nas.models._blocks.weight_shift`):
+
+    - ``w_int = clamp(floor(w * 2**(bits-1) * 2**shift + .5), -2**(bits-1), 2**(bits-1) - 1)``
+    - ``b_int = clamp(floor(b * 2**shift * 128 + .5), -128, 127)`` (biases are always 8-bit)
+    - ``output_shift = -shift``
+
+    izer's quantised checkpoint stores ``w_int`` as float tensors, the bias as
+    ``b_int * 2**(bits-1)`` (izer's ``checkpoint.py`` divides by ``2**(weight_bits-1)`` when
+    loading), ``<layer>.output_shift`` as ``[float(output_shift)]`` and
+    ``<layer>.weight_bits`` as ``[float(bits)]``. The float the chip computes with is
+    ``w_int / 2**(bits-1) / 2**shift`` (what QAT trains), the bias ``b_int / 128 / 2**shift``.
+
+    Args:
+        weight: the (BN-folded) float weight of one layer, any shape.
+        bias: its bias, or None.
+        bits: weight bits, one of 1, 2, 4, 8.
+
+    Returns:
+        ``(w_int, b_int, output_shift)``; the tensors are int64 (``b_int`` None without bias).
+    """
+    if bits not in WEIGHT_BITS:
+        raise ValueError(f"bits must be one of {WEIGHT_BITS}, but got bits={bits}")
+    weight = weight.detach().float()
+    bias = None if bias is None else bias.detach().float()
+    shift = weight_shift(weight, bias)
+    factor = torch.exp2(shift)
+    lim = 2 ** (bits - 1)
+    w_int = torch.floor(weight * (factor * lim) + 0.5).clamp_(-lim, lim - 1).long()
+    b_int = None
+    if bias is not None:
+        b_int = (
+            torch.floor(bias * factor * ACT_SCALE + 0.5)
+            .clamp_(-ACT_SCALE, ACT_SCALE - 1)
+            .long()
+        )
+    return w_int, b_int, int(-shift.item())

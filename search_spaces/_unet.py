@@ -1,0 +1,356 @@
+"""U-Net search spaces for the MAX7800x: an Optuna trial -> :class:`~nas.spec.ArchSpec`.
+
+Parameters (define-by-run; per-level parameters exist only up to the sampled depth, per-conv
+ones only up to the sampled number of convs):
+
+================================  =============================================================
+``fold_ratio``                    categorical over ``fold_ratios`` (only 4 by default)
+``batchnorm``                     only if ``batchnorms`` has several choices
+``n_prep``                        0..``max_prep`` 1x1 "prep" layers at full resolution
+``prep{i}_width``                 width (see below); ``prep{i}_separable``, ``prep{i}_depthwise``
+``depth``                         encoder levels incl. the bottleneck, ``depth_range``
+``enc{l}_width``                  width of encoder level l = 1..depth (all its convs)
+``enc{l}_n_convs``                1..2 convs; ``enc{l}_conv{j}_kernel`` 1 or 3 each
+``enc{l}_separable``              k x k in->in + 1x1 in->out per conv (``enc{l}_depthwise``)
+``dec{l}_up``                     ConvTranspose2d width for decoder level l = depth-1..1
+``dec{l}_skip``                   concatenate encoder level l
+``dec{l}_n_convs``                1..2; ``dec{l}_conv{j}_width``, ``dec{l}_conv{j}_kernel``
+``dec{l}_separable``              as for the encoder (``dec{l}_depthwise``)
+``n_head``                        0..``max_head`` 1x1 head layers (the last has no ReLU, as in
+                                  both references); ``head{i}_width``, ``head{i}_separable``
+================================  =============================================================
+
+``*_depthwise`` exists only when the space allows depthwise (MAX78002) and the conv is
+separable. Kernels of prep and head layers are 1x1; weights are 8-bit; convs have biases.
+
+**Depth.** The default deployment crops 352x352, folded by 4 to 88x88. Each level below the
+first pools 2x2, so depth D needs H and W divisible by 2**(D-1). 88 = 8 * 11: depth 4 gives an
+11x11 bottleneck, depth 5 would need 5.5x5.5. Hence ``depth_range = (2, 4)``; the space checks
+this rule for every fold ratio it offers against ``input_size``.
+
+**Widths.** A width parameter is categorical over the chip's packing grid (multiples of 4 up
+to 64, multiples of 64 above: ``4..64 step 4, 128, 192, 256``), so sampling only yields
+:func:`~nas.spec.width_rule_ok` widths. A width above 64 runs in ``width / 64`` passes; for it the
+space also asks ``<name>_per_pass``, the processors used per pass, an int distribution with the
+single value 64. Samplers therefore always return 64 and the width stays on the grid, but an
+enqueued or fixed trial may give another multiple of 4: Optuna accepts an out-of-range fixed
+value for an int distribution (with a warning), while a categorical would reject it. That is
+how ai85unetlarge's 112-channel bottleneck (2 passes x 56 processors, which the chip runs
+without padding) is reproduced exactly: ``enc4_width=128, enc4_per_pass=56``. We preferred this
+to adding 112 to the grid (sampling would then produce it) or to a special bottleneck
+parameter (it would exist only for one reference).
+
+**Names.** A spec's name is the reference's name when the architecture equals a reference
+(so enqueued references keep their labels on every plot), otherwise ``unet-<10 hex digits>``,
+a digest of the architecture.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import optuna
+from optuna.trial import BaseTrial, FixedTrial
+
+from nas.spec import (
+    MAX_DEPTH,
+    MIN_DEPTH,
+    ArchSpec,
+    ConvSpec,
+    DecoderLevel,
+    EncoderLevel,
+    get_reference,
+    list_references,
+    width_packs_evenly,
+    width_rule_ok,
+)
+from nas.spec._arch import BATCHNORM as BATCHNORM_CHOICES
+
+PASS_WIDTH = 64  # processors per pass
+DEFAULT_WIDTHS = tuple(range(4, 65, 4)) + (128, 192, 256)
+
+
+def arch_digest(spec: ArchSpec) -> str:
+    """10 hex digits identifying the architecture (everything but the name)."""
+    d = spec.to_dict()
+    d.pop("name")
+    return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+
+
+@lru_cache(maxsize=16)
+def _reference_names(num_classes: int) -> dict[str, str]:
+    return {arch_digest(get_reference(n, num_classes)): n for n in list_references()}
+
+
+def _name_for(spec: ArchSpec) -> str:
+    digest = arch_digest(spec)
+    return _reference_names(spec.num_classes).get(digest, f"unet-{digest}")
+
+
+@dataclass(frozen=True)
+class UNetSpace:
+    """A U-Net search space; call it with an Optuna trial to get an :class:`ArchSpec`.
+
+    Attributes:
+        name: registry name.
+        widths: channel choices; each must obey :func:`~nas.spec.width_rule_ok`.
+        depth_range: (min, max) encoder levels incl. the bottleneck.
+        fold_ratios: fold-ratio choices (the input is folded r x r into channels).
+        input_size: side of the full-resolution deployment input in pixels (352 -> 88x88 at
+            fold 4); every (fold, depth) pair must pool it cleanly.
+        n_convs_range: (min, max) convs per encoder / decoder level.
+        kernels: kernel choices of encoder and decoder convs.
+        max_prep: most 1x1 prep layers.
+        max_head: most 1x1 head layers.
+        depthwise: whether separable convs may be depthwise (MAX78002 only).
+        batchnorms: BN choices (``"noaffine"`` as ai8x; ``"affine"`` only for MAX78002 refs).
+        num_classes: classes of the task the specs are built for.
+        in_channels: image channels before folding.
+    """
+
+    name: str
+    widths: tuple[int, ...] = DEFAULT_WIDTHS
+    depth_range: tuple[int, int] = (2, 4)
+    fold_ratios: tuple[int, ...] = (4,)
+    input_size: int = 352
+    n_convs_range: tuple[int, int] = (1, 2)
+    kernels: tuple[int, ...] = (1, 3)
+    max_prep: int = 3
+    max_head: int = 3
+    depthwise: bool = False
+    batchnorms: tuple[str, ...] = ("noaffine",)
+    num_classes: int = 4
+    in_channels: int = 3
+
+    def __post_init__(self) -> None:
+        bad = [w for w in self.widths if not width_rule_ok(w)]
+        if bad or not self.widths:
+            raise ValueError(
+                "widths must be non-empty multiples of 4 up to 64 and of 64 above, "
+                f"but got {bad or 'none'}"
+            )
+        lo, hi = self.depth_range
+        if not MIN_DEPTH <= lo <= hi <= MAX_DEPTH:
+            raise ValueError(
+                f"depth_range must lie within [{MIN_DEPTH}, {MAX_DEPTH}], "
+                f"but got depth_range={self.depth_range}"
+            )
+        for r in self.fold_ratios:
+            if self.input_size % (r * 2 ** (hi - 1)):
+                raise ValueError(
+                    f"depth {hi} needs the folded input side input_size/fold_ratio = "
+                    f"{self.input_size}/{r} to be divisible by 2**{hi - 1}; "
+                    f"lower depth_range or change input_size"
+                )
+        if not 1 <= self.n_convs_range[0] <= self.n_convs_range[1]:
+            raise ValueError(f"n_convs_range must be (lo, hi) with 1 <= lo <= hi, "
+                             f"but got {self.n_convs_range}")
+        if not set(self.kernels) <= {1, 3} or not self.kernels:
+            raise ValueError(f"kernels must be a subset of (1, 3), but got {self.kernels}")
+        if not set(self.batchnorms) <= set(BATCHNORM_CHOICES) or not self.batchnorms:
+            raise ValueError(
+                f"batchnorms must be a subset of {BATCHNORM_CHOICES}, but got {self.batchnorms}"
+            )
+
+    # -- trial -> spec --------------------------------------------------------------------
+    def __call__(self, trial: BaseTrial) -> ArchSpec:
+        """Sample (or replay) an architecture."""
+        fold = trial.suggest_categorical("fold_ratio", self.fold_ratios)
+        batchnorm = self.batchnorms[0]
+        if len(self.batchnorms) > 1:
+            batchnorm = trial.suggest_categorical("batchnorm", self.batchnorms)
+
+        prep = tuple(
+            self._conv(trial, f"prep{i}", self._width(trial, f"prep{i}_width"), 1)
+            for i in range(trial.suggest_int("n_prep", 0, self.max_prep))
+        )
+        depth = trial.suggest_int("depth", *self.depth_range)
+        encoder = []
+        for level in range(1, depth + 1):
+            p = f"enc{level}"
+            width = self._width(trial, f"{p}_width")
+            n = trial.suggest_int(f"{p}_n_convs", *self.n_convs_range)
+            kernels = [trial.suggest_categorical(f"{p}_conv{j}_kernel", self.kernels)
+                       for j in range(n)]
+            sep, dw = self._separable(trial, p)
+            encoder.append(EncoderLevel(tuple(
+                ConvSpec(width, k, separable=sep, depthwise=dw) for k in kernels
+            )))
+        decoder = []
+        for level in range(depth - 1, 0, -1):
+            p = f"dec{level}"
+            up = self._width(trial, f"{p}_up")
+            skip = trial.suggest_categorical(f"{p}_skip", (True, False))
+            n = trial.suggest_int(f"{p}_n_convs", *self.n_convs_range)
+            shapes = [(self._width(trial, f"{p}_conv{j}_width"),
+                       trial.suggest_categorical(f"{p}_conv{j}_kernel", self.kernels))
+                      for j in range(n)]
+            sep, dw = self._separable(trial, p)
+            decoder.append(DecoderLevel(up, tuple(
+                ConvSpec(w, k, separable=sep, depthwise=dw) for w, k in shapes
+            ), skip=skip))
+        n_head = trial.suggest_int("n_head", 0, self.max_head)
+        head = tuple(
+            self._conv(trial, f"head{i}", self._width(trial, f"head{i}_width"), 1,
+                       relu=i < n_head - 1)
+            for i in range(n_head)
+        )
+        spec = ArchSpec(
+            name="unet",
+            num_classes=self.num_classes,
+            encoder=tuple(encoder),
+            decoder=tuple(decoder),
+            prep=prep,
+            head=head,
+            in_channels=self.in_channels,
+            fold_ratio=fold,
+            batchnorm=batchnorm,
+        )
+        return dataclasses.replace(spec, name=_name_for(spec))
+
+    def _width(self, trial: BaseTrial, name: str) -> int:
+        width = trial.suggest_categorical(name, self.widths)
+        if width <= PASS_WIDTH:
+            return width
+        per_pass = trial.suggest_int(f"{name}_per_pass", PASS_WIDTH, PASS_WIDTH)
+        return width // PASS_WIDTH * per_pass
+
+    def _separable(self, trial: BaseTrial, prefix: str) -> tuple[bool, bool]:
+        sep = trial.suggest_categorical(f"{prefix}_separable", (False, True))
+        dw = bool(sep and self.depthwise
+                  and trial.suggest_categorical(f"{prefix}_depthwise", (False, True)))
+        return sep, dw
+
+    def _conv(self, trial: BaseTrial, prefix: str, width: int, kernel: int,
+              relu: bool = True) -> ConvSpec:
+        sep, dw = self._separable(trial, prefix)
+        return ConvSpec(width, kernel, relu=relu, separable=sep, depthwise=dw)
+
+    # -- spec -> params -------------------------------------------------------------------
+    def params_for(self, spec: ArchSpec) -> dict[str, Any]:
+        """The parameters that make this space return ``spec`` (e.g. to enqueue a reference).
+
+        ``FixedTrial(space.params_for(spec))`` and ``study.enqueue_trial(...)`` rebuild
+        ``spec`` exactly (num_classes comes from the space).
+
+        Raises:
+            ValueError: ``spec`` is not in this space; the message names the first reason.
+        """
+        p: dict[str, Any] = {"fold_ratio": spec.fold_ratio}
+        if len(self.batchnorms) > 1:
+            p["batchnorm"] = spec.batchnorm
+        p["n_prep"] = len(spec.prep)
+        for i, c in enumerate(spec.prep):
+            p |= self._width_params(f"prep{i}_width", c.out)
+            p |= self._separable_params(f"prep{i}", (c,))
+        p["depth"] = spec.depth
+        for level, lvl in enumerate(spec.encoder, start=1):
+            pre = f"enc{level}"
+            widths = {c.out for c in lvl.convs}
+            if len(widths) > 1:
+                raise ValueError(f"{pre}: the space gives all convs of an encoder level one "
+                                 f"width, but the spec has {sorted(widths)}")
+            p |= self._width_params(f"{pre}_width", lvl.width)
+            p[f"{pre}_n_convs"] = len(lvl.convs)
+            for j, c in enumerate(lvl.convs):
+                p[f"{pre}_conv{j}_kernel"] = c.kernel
+            p |= self._separable_params(pre, lvl.convs)
+        for k, lvl in enumerate(spec.decoder):
+            pre = f"dec{spec.depth - 1 - k}"
+            p |= self._width_params(f"{pre}_up", lvl.up)
+            p[f"{pre}_skip"] = lvl.skip
+            p[f"{pre}_n_convs"] = len(lvl.convs)
+            for j, c in enumerate(lvl.convs):
+                p |= self._width_params(f"{pre}_conv{j}_width", c.out)
+                p[f"{pre}_conv{j}_kernel"] = c.kernel
+            p |= self._separable_params(pre, lvl.convs)
+        p["n_head"] = len(spec.head)
+        for i, c in enumerate(spec.head):
+            p |= self._width_params(f"head{i}_width", c.out)
+            p |= self._separable_params(f"head{i}", (c,))
+
+        # The rules above cover the shape; replaying catches everything else (ReLU placement,
+        # bits, bias, choices outside this space) in one place.
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # out-of-range _per_pass values are intended
+                rebuilt = self(FixedTrial(p))
+        except ValueError as e:
+            raise ValueError(f"spec {spec.name!r} is not in space {self.name!r}: {e}") from None
+        want = dataclasses.replace(spec, num_classes=self.num_classes).to_dict()
+        got = rebuilt.to_dict()
+        want.pop("name"), got.pop("name")
+        diff = [k for k in want if want[k] != got[k]]
+        if diff:
+            raise ValueError(
+                f"spec {spec.name!r} is not in space {self.name!r}: field {diff[0]!r} cannot "
+                f"be reproduced (space gives {got[diff[0]]!r}, spec has {want[diff[0]]!r})"
+            )
+        return p
+
+    def _width_params(self, name: str, width: int) -> dict[str, int]:
+        if width <= PASS_WIDTH:
+            if width not in self.widths:
+                raise ValueError(f"{name}={width} is not one of the space's widths "
+                                 f"{self.widths}")
+            return {name: width}
+        passes = -(-width // PASS_WIDTH)
+        if not width_packs_evenly(width) or PASS_WIDTH * passes not in self.widths:
+            raise ValueError(f"{name}={width} is neither on the space's width grid nor "
+                             f"{passes} equal passes of a grid width")
+        return {name: PASS_WIDTH * passes, f"{name}_per_pass": width // passes}
+
+    def _separable_params(self, prefix: str, convs: tuple[ConvSpec, ...]) -> dict[str, bool]:
+        seps = {c.separable for c in convs}
+        dws = {c.depthwise for c in convs}
+        if len(seps) > 1 or len(dws) > 1:
+            raise ValueError(f"{prefix}: the space makes all convs of a level separable or "
+                             f"none, depthwise or none")
+        sep, dw = seps.pop(), dws.pop()
+        out = {f"{prefix}_separable": sep}
+        if dw and not self.depthwise:
+            raise ValueError(f"{prefix} is depthwise, which space {self.name!r} does not "
+                             f"allow (depthwise runs on MAX78002 only)")
+        if sep and self.depthwise:
+            out[f"{prefix}_depthwise"] = dw
+        return out
+
+
+unet_max78000 = UNetSpace(name="unet_max78000")
+"""The default space: MAX78000, 352x352 crops folded to 88x88, depth 2-4, no depthwise."""
+
+unet_max78002 = UNetSpace(
+    name="unet_max78002", depthwise=True, batchnorms=("noaffine", "affine")
+)
+"""As :data:`unet_max78000` plus depthwise-separable convs and affine BN (MAX78002 only);
+it contains ``unetmysmall-x86``."""
+
+
+def sample_specs(space: UNetSpace, n: int, seed: int = 0) -> list[ArchSpec]:
+    """``n`` random specs from ``space`` (Optuna ``RandomSampler``; same seed, same specs).
+
+    Args:
+        space: the search space.
+        n: number of specs.
+        seed: sampler seed.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, but got n={n}")
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line
+    try:
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    specs = []
+    for _ in range(n):
+        trial = study.ask()
+        specs.append(space(trial))
+        study.tell(trial, 0.0)
+    return specs
