@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TRIALS ?= 200
 ARGS ?=
 
-.PHONY: setup search test test-slow lint dashboard clean
+.PHONY: setup search test test-slow test-postgres lint dashboard clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m "slow" -p no:cacheprovider
+
+# Two workers on one study in a throwaway PostgreSQL server (installs the Debian package if missing).
+test-postgres: $(STAMP)
+	PY=$(PY) bash tests/integration/postgres_two_workers.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check nas search_spaces studies tests benchmarks run_search.py

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Two run_search.py workers on one study in a throwaway PostgreSQL server (127.0.0.1).
+#
+# Installs PostgreSQL (Debian package) if it is missing, starts a private cluster on a free
+# port, runs two workers with the smoke preset on a synthetic dataset, and checks that the study
+# holds exactly the requested COMPLETE trials and that both workers contributed. Fails loudly
+# when PostgreSQL cannot be installed or started. Run with `make test-postgres`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY="${PY:-.venv/bin/python}"
+TRIALS="${TRIALS:-6}"
+
+fail() { echo "postgres_two_workers: FAIL: $*" >&2; exit 1; }
+
+pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+BIN="$(pg_bindir)"
+if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
+    echo "postgres_two_workers: PostgreSQL not found; installing the Debian package" >&2
+    [ "$(id -u)" = 0 ] || fail "PostgreSQL is not installed and we are not root to apt-get it"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } \
+        || fail "apt-get install postgresql failed; cannot run the PostgreSQL test"
+    BIN="$(pg_bindir)"
+    [ -n "$BIN" ] && [ -x "$BIN/initdb" ] || fail "postgresql installed but initdb not found"
+fi
+"$PY" -c "import psycopg2" 2>/dev/null || fail "psycopg2 missing: pip install -e . (pyproject)"
+
+TMP="$(mktemp -d /tmp/maxnas-pg.XXXXXX)"
+chmod 755 "$TMP"
+# The server refuses to run as root: run it as the 'postgres' user when we are root.
+RUNAS=()
+if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres \
+        || fail "cannot create a non-root user to run PostgreSQL"
+    chown postgres "$TMP"
+    RUNAS=(runuser -u postgres --)
+fi
+PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+
+cleanup() {
+    "${RUNAS[@]}" "$BIN/pg_ctl" -D "$TMP/pgdata" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+"${RUNAS[@]}" "$BIN/initdb" -D "$TMP/pgdata" -U maxnas --auth=trust -E UTF8 >"$TMP/initdb.log" \
+    || { cat "$TMP/initdb.log" >&2; fail "initdb failed"; }
+"${RUNAS[@]}" "$BIN/pg_ctl" -D "$TMP/pgdata" -w -t 60 -l "$TMP/pgdata/server.log" \
+    -o "-h 127.0.0.1 -p $PORT -k $TMP" start >/dev/null \
+    || { cat "$TMP/pgdata/server.log" >&2; fail "PostgreSQL did not start"; }
+"$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U maxnas maxnas || fail "createdb failed"
+URL="postgresql://maxnas@127.0.0.1:$PORT/maxnas"
+echo "postgres_two_workers: PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on $URL"
+
+DATA="$TMP/camvid"
+"$PY" -c "from pathlib import Path; from nas.data.synthetic import make_synthetic_camvid as m; m(Path('$DATA'))"
+
+mkdir -p "$TMP/w1" "$TMP/w2"
+# Same artifact folder (in production: a shared mount), separate report folders.
+COMMON=(--storage "$URL" --study-name pg-two-workers --trials "$TRIALS" --preset smoke
+        --data-dir "$DATA" --artifact-dir "$TMP/artifacts" --no-progress --torch-threads 1)
+"$PY" run_search.py "${COMMON[@]}" --studies-dir "$TMP/w1" --seed 1 >"$TMP/w1.log" 2>&1 &
+P1=$!
+"$PY" run_search.py "${COMMON[@]}" --studies-dir "$TMP/w2" --seed 2 >"$TMP/w2.log" 2>&1 &
+P2=$!
+RC1=0; RC2=0
+wait "$P1" || RC1=$?
+wait "$P2" || RC2=$?
+if [ "$RC1" != 0 ] || [ "$RC2" != 0 ]; then
+    tail -n 40 "$TMP/w1.log" "$TMP/w2.log" >&2
+    fail "workers exited with $RC1 and $RC2"
+fi
+
+"$PY" - "$URL" "$TRIALS" <<'PYEOF'
+import sys
+import optuna
+from optuna.trial import TrialState
+
+url, n = sys.argv[1], int(sys.argv[2])
+study = optuna.load_study(study_name="pg-two-workers", storage=url)
+trials = study.get_trials()
+complete = [t for t in trials if t.state == TrialState.COMPLETE]
+workers = {t.user_attrs.get("worker") for t in complete}
+refs = sorted(t.user_attrs["reference"] for t in complete if "reference" in t.user_attrs)
+print(f"postgres_two_workers: {len(complete)} complete of {len(trials)} trials, "
+      f"workers {sorted(workers)}, references {refs}")
+assert len(complete) == n, f"expected exactly {n} COMPLETE trials, got {len(complete)}"
+assert len(workers) == 2, f"expected both workers to contribute, got {workers}"
+assert refs == ["ai85unetlarge", "unetmysmall"], f"references: {refs}"
+assert not [t for t in trials if t.state == TrialState.RUNNING], "trials left RUNNING"
+PYEOF
+echo "postgres_two_workers: PASS"
