@@ -156,6 +156,7 @@ def load_split(
     if images is not None and labels is not None and images.shape[2:] != labels.shape[1:]:
         images = labels = None  # inconsistent pair (should not happen): rebuild both
     if images is None or labels is None:
+        need_images, need_labels = images is None, labels is None
         images, labels = _build(
             root,
             layout,
@@ -167,10 +168,12 @@ def load_split(
             progress,
             desc=f"{split}/{task.name}",
         )
-        # Labels first: an interrupted second write leaves a valid labels file whose images
-        # are simply rebuilt next time.
-        _cache.save_array(lbl_path, labels)
-        _cache.save_array(img_path, images)
+        # Each file is written atomically; an interrupt between the two leaves one valid
+        # file, and only the other is rebuilt next time.
+        if need_labels:
+            _cache.save_array(lbl_path, labels)
+        if need_images:
+            _cache.save_array(img_path, images)
     return SplitData(
         images=torch.from_numpy(images),
         labels=torch.from_numpy(labels),
