@@ -1,0 +1,76 @@
+"""Thin adapter over ``nas.hardware``: feasibility, copy layers, YAML layers, predictions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nas.export._checkpoint import CopyLayer
+from nas.spec import ArchSpec
+
+_YAML_KEYS = ("in_offset", "out_offset", "processors", "output_processors", "operation",
+              "kernel_size", "pad", "max_pool", "pool_stride", "activate", "write_gap",
+              "in_sequences", "groups", "quantization")
+
+
+def check_feasible(spec: ArchSpec, device: str, input_size: tuple[int, int]) -> Any:
+    """``nas.hardware.check`` with the fakept copy layers; ValueError listing the violations
+    when the spec does not fit or no memory plan exists."""
+    from nas.hardware import check
+
+    report = check(spec, device=device, input_size=tuple(input_size), passthrough="fakept")
+    h, w = input_size
+    if not report.feasible:
+        why = "; ".join(v.message for v in report.violations) or "infeasible"
+        raise ValueError(f"{spec.name} does not fit {device} at {h}x{w}: {why}")
+    if report.plan is None:
+        raise ValueError(f"{spec.name}: the hardware model found no memory plan on {device} "
+                         f"at {h}x{w}")
+    return report
+
+
+def copy_layers(report: Any) -> tuple[CopyLayer, ...]:
+    """The izer copy layers (fakept) and the weight layer each must precede."""
+    layers = list(report.layers)
+    out = []
+    for i, layer in enumerate(layers):
+        if getattr(layer, "copy_of", None) is None:
+            continue
+        if layer.op != "conv2d":
+            raise ValueError(f"copy layer {layer.name} is a true passthrough; the exporter "
+                             "writes the fakept (1x1 identity conv) variant only")
+        after = next((x.name for x in layers[i + 1:] if x.op != "passthrough"), None)
+        if after is None:
+            raise ValueError(f"copy layer {layer.name} is the last layer")
+        out.append(CopyLayer(layer.name, layer.out_channels, after))
+    return tuple(out)
+
+
+def _int(value: Any) -> int:
+    return int(value, 0) if isinstance(value, str) else int(value)
+
+
+def yaml_layers(report: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The memory plan as izer YAML layer mappings (masks/offsets as ints) and names."""
+    layers, names = [], []
+    for planned in report.plan.layers:
+        d = planned.yaml_dict()
+        names.append(str(d.get("name", planned.name)))
+        out = {}
+        for key in _YAML_KEYS:
+            if key not in d:
+                continue
+            value = d[key]
+            if key in ("in_offset", "out_offset", "processors", "output_processors"):
+                value = _int(value)
+            out[key] = value
+        layers.append(out)
+    return layers, names
+
+
+def predicted(report: Any) -> dict[str, Any]:
+    """What izer's log should say, per our model."""
+    return {
+        "weight_bytes": int(report.weight_bytes),
+        "bias_bytes": int(report.bias_bytes),
+        "latency_cycles": None if report.latency_cycles is None else int(report.latency_cycles),
+    }

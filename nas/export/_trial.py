@@ -1,0 +1,78 @@
+"""Reading one trial of a search study: its spec and its checkpoint (for the CLI).
+
+What the search stores per trial (``nas.search``): ``user_attrs["spec"]`` (ArchSpec JSON),
+``user_attrs["feasible"]``, ``user_attrs["trained"]`` and ``user_attrs["checkpoint_artifact_id"]``,
+the id of the checkpoint file in the study's ``FileSystemArtifactStore``
+(``studies/<name>/artifacts`` unless ``--artifact-dir``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nas.spec import ArchSpec
+
+
+@dataclass(frozen=True)
+class TrialSource:
+    """A study trial resolved to what the exporter needs."""
+
+    study_name: str
+    number: int
+    spec: ArchSpec
+    checkpoint: Path | None  # None when not needed (untrained export)
+
+
+def load_trial(
+    study_name: str,
+    number: int,
+    *,
+    storage: str | None = None,
+    studies_dir: str | Path = "studies",
+    artifact_dir: str | Path | None = None,
+    need_checkpoint: bool = True,
+) -> TrialSource:
+    """Spec (and checkpoint path) of trial ``number`` of study ``study_name``.
+
+    Raises:
+        ValueError: no such study or trial; the trial is not COMPLETE, has no spec, was
+            infeasible, or (``need_checkpoint``) was not trained / its checkpoint is missing.
+    """
+    import optuna
+
+    from nas.search import SearchConfig, checkpoint_path, open_storage
+
+    cfg = SearchConfig(study_name=study_name, storage=storage, studies_dir=Path(studies_dir),
+                       artifact_dir=None if artifact_dir is None else Path(artifact_dir))
+    if storage is None:
+        db = cfg.studies_dir / f"{study_name}.db"
+        if not db.is_file():
+            raise ValueError(f"no study database {db}; pass --storage URL or --studies-dir, "
+                             "or run the search first")
+    store = open_storage(cfg, heartbeat=False)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=store)
+    except KeyError:
+        names = [s.study_name for s in optuna.get_all_study_summaries(store)]
+        raise ValueError(f"unknown study {study_name!r}; the storage holds {names}") from None
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    if number not in trials:
+        raise ValueError(f"study {study_name!r} has no trial {number} (trials 0.."
+                         f"{max(trials, default=-1)})")
+    t = trials[number]
+    if t.state != optuna.trial.TrialState.COMPLETE:
+        reason = t.user_attrs.get("fail_reason", "")
+        raise ValueError(f"trial {number} is {t.state.name}, not COMPLETE"
+                         + (f" ({reason})" if reason else ""))
+    spec_json = t.user_attrs.get("spec")
+    if not spec_json:
+        raise ValueError(f"trial {number} has no 'spec' user attribute (incomplete trial)")
+    spec = ArchSpec.from_json(spec_json)
+    if t.user_attrs.get("feasible") is False:
+        why = "; ".join(t.user_attrs.get("violations", [])) or "infeasible"
+        raise ValueError(f"trial {number} is infeasible on the chip: {why}")
+    ckpt = None
+    if need_checkpoint:
+        ckpt = checkpoint_path(study, number, cfg.artifact_path)
+    return TrialSource(study_name, number, spec, ckpt)

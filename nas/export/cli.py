@@ -1,0 +1,149 @@
+"""``python -m nas export``: write an ai8x-training / ai8x-synthesis export of one architecture.
+
+Sources (exactly one): a study trial (``--study NAME --trial N``), an ArchSpec JSON file, or
+``--reference NAME``. Weights: the trial's checkpoint, ``--checkpoint FILE``, or ``--untrained``
+(random weights, for hardware-only checks with izer).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        parts = [int(p) for p in text.lower().split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"input size must be N or HxW, but got {text!r}")
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"input size must be N or HxW, but got {text!r}")
+    return parts[0], parts[1]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export", help="export an architecture to ai8x-training / ai8x-synthesis (izer)",
+        description="Write the ai8x-training model module, float and quantised checkpoints, "
+                    "izer YAML (from the memory plan), a sample input and a README with the "
+                    "ai8xize.py commands and the figures izer should print.",
+    )
+    p.add_argument("arch", nargs="?", type=Path, help="ArchSpec JSON file")
+    p.add_argument("--reference", metavar="NAME", help="a reference architecture")
+    p.add_argument("--study", metavar="NAME", help="study name (studies/NAME.db)")
+    p.add_argument("--trial", type=int, metavar="N", help="trial number in --study")
+    p.add_argument("--storage", metavar="URL", help="Optuna storage URL (default SQLite)")
+    p.add_argument("--studies-dir", type=Path, default=Path("studies"),
+                   help="folder of study databases and artifacts (default studies)")
+    p.add_argument("--artifact-dir", type=Path, default=None,
+                   help="checkpoint store (default studies/NAME/artifacts)")
+    p.add_argument("--checkpoint", type=Path, help="maxnas training checkpoint (.pth.tar)")
+    p.add_argument("--untrained", action="store_true",
+                   help="random weights and a synthetic sample (hardware-only check)")
+    p.add_argument("--out", type=Path, required=True, help="export folder")
+    p.add_argument("--force", action="store_true", help="overwrite an existing export folder")
+    p.add_argument("--device", choices=("MAX78000", "MAX78002"), default="MAX78000",
+                   help="chip the memory plan is made for (default MAX78000)")
+    p.add_argument("--input-size", type=_size, default=(88, 88), metavar="HxW",
+                   help="folded input size (default 88x88 = 352x352 RGB at fold 4)")
+    p.add_argument("--task", default=None,
+                   help="task (default: the checkpoint's, else camvid4)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="CamVid root for the sample crop (default $CAMVID_DIR, data/CamVid)")
+    p.add_argument("--sample-index", type=int, default=0,
+                   help="which validation tile becomes the sample (default 0)")
+    p.add_argument("--synthetic-sample", action="store_true",
+                   help="random sample input even with trained weights (no CamVid needed)")
+    p.add_argument("--seed", type=int, default=0, help="seed of random weights / sample")
+    p.set_defaults(func=run)
+
+
+def _source(args: argparse.Namespace):
+    """(spec, checkpoint path or None, description) from the mutually exclusive sources."""
+    from nas.spec import ArchSpec, get_reference
+
+    given = [n for n, v in (("ARCH.json", args.arch), ("--reference", args.reference),
+                            ("--study", args.study)) if v is not None]
+    if len(given) != 1:
+        raise ValueError("give exactly one of ARCH.json, --reference NAME or --study NAME "
+                         f"--trial N, but got {given or 'none'}")
+    if (args.study is None) != (args.trial is None):
+        raise ValueError("--study and --trial go together")
+    if args.untrained and args.checkpoint:
+        raise ValueError("--untrained and --checkpoint exclude each other")
+    if args.study is not None:
+        if args.checkpoint:
+            raise ValueError("--checkpoint is not used with --study (the trial has one)")
+        from nas.export._trial import load_trial
+
+        t = load_trial(args.study, args.trial, storage=args.storage,
+                       studies_dir=args.studies_dir, artifact_dir=args.artifact_dir,
+                       need_checkpoint=not args.untrained)
+        return t.spec, t.checkpoint, f"study {t.study_name} trial {t.number}"
+    if not args.untrained and args.checkpoint is None:
+        raise ValueError("no weights: pass --checkpoint FILE, or --untrained for random weights")
+    if args.reference:
+        num_classes = None
+        if args.task:
+            from nas.data import get_task
+
+            num_classes = get_task(args.task).num_classes
+        spec = get_reference(args.reference, num_classes or 4)
+        return spec, args.checkpoint, f"reference {args.reference}"
+    return ArchSpec.load(args.arch), args.checkpoint, f"{args.arch}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from nas.export._export import camvid_sample, export
+
+    spec, ckpt_path, source = _source(args)
+    model, epoch, extras, task = None, 0, {}, args.task
+    if ckpt_path is not None:
+        from nas.train import load_checkpoint, model_from_checkpoint
+
+        ckpt = load_checkpoint(ckpt_path)
+        if ckpt["spec"].to_dict() != spec.to_dict():
+            raise ValueError(f"checkpoint {ckpt_path} was trained for architecture "
+                             f"{ckpt['spec'].name!r}, not for {spec.name!r}")
+        model = model_from_checkpoint(ckpt)
+        epoch = int(ckpt.get("epoch", 0))
+        task = task or ckpt.get("task")
+        metrics = ckpt.get("metrics", {}) or {}
+        extras = {"maxnas_task": str(ckpt.get("task")), "maxnas_preset": str(ckpt.get("preset"))}
+        if "miou" in metrics:
+            extras["maxnas_val_miou"] = float(metrics["miou"])
+        if "pixel_accuracy" in metrics:  # ai8x's "top1" for segmentation is pixel accuracy
+            extras["best_top1"] = 100.0 * float(metrics["pixel_accuracy"])
+        source += f", checkpoint {Path(ckpt_path).name}"
+    task = task or "camvid4"
+    from nas.data import get_task
+
+    if get_task(task).num_classes != spec.num_classes:
+        raise ValueError(f"task {task} has {get_task(task).num_classes} classes but the "
+                         f"architecture has num_classes={spec.num_classes}")
+    sample = None
+    if model is not None and not args.synthetic_sample:
+        sample = camvid_sample(spec, task, args.input_size, args.data_dir,
+                               index=args.sample_index)
+        source += f", sample: val tile {args.sample_index}"
+    else:
+        source += ", sample: synthetic"
+    result = export(
+        spec, args.out, model=model, sample=sample, dataset=task, device=args.device,
+        input_size=args.input_size, epoch=epoch, extras=extras, seed=args.seed,
+        force=args.force, source=source,
+    )
+    print(f"exported {spec.name} ({'trained' if result.trained else 'random weights'}) "
+          f"to {result.out_dir}/")
+    for role, path in result.files.items():
+        print(f"  {role:9s} {path.name}")
+    p = result.predicted.get(args.device, {})
+    if p and "error" not in p:
+        lat = p.get("latency_cycles")
+        print(f"izer should print: Weight memory {p['weight_bytes']:,} bytes, Bias memory "
+              f"{p['bias_bytes']:,} bytes"
+              + (f", latency {lat:,} cycles" if lat is not None else ""))
+    print(f"see {result.files['readme']} for the ai8xize.py commands")
+    return 0
