@@ -68,7 +68,7 @@ epoch {epoch}. Memory plan made for **{device}**, input {spec.input_channels}x{h
 |---|---|
 | `{files['module'].name}` | ai8x-training model module (`--model {arch}`), layer for layer |
 | `{files['float'].name}` | float checkpoint, ai8x-training format, BatchNorm folded (QAT on) |
-| `{files['quantized'].name}` | quantised checkpoint as izer's `quantize.py` writes it, incl. copy layers |
+| `{files['quantized'].name}` | quantised checkpoint as `quantize.py` writes it (+ copy layers) |
 | `{files['yaml'].name}` | izer network description from the memory plan |
 | `{files['sample'].name}` | sample input, int64 CHW in [-128, 127] |
 | `{files['expected'].name}` | our int8 simulation of the network on that sample (folded logits) |

@@ -12,14 +12,15 @@ from pathlib import Path
 
 
 def _size(text: str) -> tuple[int, int]:
+    bad = argparse.ArgumentTypeError(f"input size must be N or HxW, but got {text!r}")
     try:
         parts = [int(p) for p in text.lower().split("x")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"input size must be N or HxW, but got {text!r}")
+        raise bad from None
     if len(parts) == 1:
         parts *= 2
     if len(parts) != 2 or min(parts) < 1:
-        raise argparse.ArgumentTypeError(f"input size must be N or HxW, but got {text!r}")
+        raise bad
     return parts[0], parts[1]
 
 
