@@ -1,0 +1,510 @@
+"""Data-memory plan: processors, offsets and write gaps for every izer layer.
+
+izer only checks that each layer's input and output fit one data-memory instance; it does not
+check that a tensor survives until its last reader (with ``--overlap-data`` it checks nothing).
+This module builds a plan in which no live tensor is overwritten, and :func:`verify_plan`
+re-proves that from the plan alone.
+
+Model (per 32-bit word; 4 processors share one instance, offsets are bytes in each instance):
+
+- A tensor of ``C`` channels uses ``passes = ceil(C/64)`` words per pixel in every instance its
+  output processors touch; pixel ``i``, pass ``p`` sits at
+  ``offset + 4 * (i * passes * (gap + 1) + p * (gap + 1))`` (izer's write pointer with
+  ``write_gap = gap``).
+- Processor ranges follow ai8x's CamVid U-Net: main-path tensors start at processor 0; the skip
+  tensor of a concat of <= 64 channels is stacked from processor 63 down (longest-lived on top)
+  with its upsampling partner right below it, both at the same offset; a concat of > 64 channels
+  is two 1-pass parts interleaved with ``write_gap: 1`` (the skip part written by a copy layer).
+- A layer may overwrite its own input in place (izer ``--overlap-data``) only when it is that
+  input's last reader, is a Conv2d without pooling, reads and writes un-gapped data with the same
+  number of passes, and writes at least :func:`in_place_shift` bytes *below* the input offset, so
+  the write pointer trails the read pointer. The shifts ai8x's U-Net uses on silicon (0x100 for
+  1x1, 0x1B0 for 3x3 at W=88) satisfy this rule.
+- Offsets are chosen greedily from the top of the instance down (the input ends at the top of
+  memory, full-resolution in-place chains then walk down), which reproduces the shipped layout's
+  structure. A failure is a planner result, not a proof that no layout exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nas.hardware._device import Device
+from nas.hardware._layers import IzerLayer, passes_and_threshold
+
+INPUT = "input"  # name of the network-input tensor
+MIN_IN_PLACE_SHIFT = 256  # bytes; smallest shift the shipped U-Net uses (1x1 layers)
+IN_PLACE_GUARD = 64  # bytes of margin on top of one padded row + 1 pixel
+
+
+def mask(lo: int, n: int) -> int:
+    """64-bit processor mask of processors ``lo .. lo+n-1``."""
+    return ((1 << n) - 1) << lo
+
+
+def in_place_shift(kernel: int, pad: int, width: int, passes: int) -> int:
+    """Smallest ``in_offset - out_offset`` (bytes) for a layer that writes over its own input.
+
+    A 3x3 pad-1 conv still needs one input row plus one pixel after it has written a pixel.
+    """
+    return max(MIN_IN_PLACE_SHIFT, 4 * passes * pad * (width + 1) + IN_PLACE_GUARD)
+
+
+@dataclass(frozen=True)
+class PlannedLayer:
+    """One izer layer with everything the izer YAML needs (and the geometry to verify it).
+
+    Attributes:
+        index: position in the izer layer list (YAML sequence number).
+        name: layer name (YAML ``name``).
+        operation: ``conv2d``, ``convtranspose2d`` or ``none`` (passthrough).
+        kernel: 1 or 3 (``kernel_size: 1x1 / 3x3``; 1 for passthrough).
+        pad: PyTorch padding (YAML ``pad``).
+        pool: 0 or 2 (YAML ``max_pool`` and ``pool_stride``).
+        relu: YAML ``activate: ReLU`` (else ``None``).
+        processors: 64-bit input processor mask (YAML ``processors``).
+        output_processors: 64-bit output processor mask (YAML ``output_processors``).
+        in_offset: byte offset of the input in each data-memory instance.
+        out_offset: byte offset of the output (for an interleaved part: slot of its first word).
+        write_gap: words skipped after each written word (1 for parts of a >64-channel concat).
+        in_sequences: izer indices of the inputs in concat order (-1 = network input).
+        in_channels, out_channels: channels.
+        in_dim: input (H, W) before pooling; out_dim: output (H, W).
+        in_passes, out_passes: words per pixel read / written (``ceil(C/64)``).
+        groups: conv groups (in_channels for depthwise; YAML ``groups``).
+        bits: weight bits (YAML ``quantization``).
+        bias: the layer has biases.
+    """
+
+    index: int
+    name: str
+    operation: str
+    kernel: int
+    pad: int
+    pool: int
+    relu: bool
+    processors: int
+    output_processors: int
+    in_offset: int
+    out_offset: int
+    write_gap: int
+    in_sequences: tuple[int, ...]
+    in_channels: int
+    out_channels: int
+    in_dim: tuple[int, int]
+    out_dim: tuple[int, int]
+    in_passes: int
+    out_passes: int
+    groups: int = 1
+    bits: int = 8
+    bias: bool = True
+
+    def yaml_dict(self) -> dict[str, Any]:
+        """This layer as an izer YAML ``layers`` entry (keys in izer's spelling)."""
+        d: dict[str, Any] = {
+            "name": self.name,
+            "processors": f"0x{self.processors:016x}",
+            "output_processors": f"0x{self.output_processors:016x}",
+            "in_offset": f"0x{self.in_offset:04x}",
+            "out_offset": f"0x{self.out_offset:04x}",
+            "operation": self.operation,
+            "kernel_size": f"{self.kernel}x{self.kernel}",
+            "pad": self.pad,
+            "activate": "ReLU" if self.relu else "None",
+        }
+        if self.pool:
+            d["max_pool"] = self.pool
+            d["pool_stride"] = self.pool
+        if self.write_gap:
+            d["write_gap"] = self.write_gap
+        if self.in_sequences != (self.index - 1,) and not (
+            self.index == 0 and self.in_sequences == (-1,)
+        ):
+            d["in_sequences"] = list(self.in_sequences)
+        if self.groups > 1:
+            d["groups"] = self.groups
+        if self.bits != 8:
+            d["quantization"] = self.bits
+        return d
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """A data-memory plan for one network at one input size.
+
+    Attributes:
+        device: device name.
+        instance_bytes: size of one data-memory instance.
+        input_processors: processors holding the network input (= layer 0 ``processors``).
+        input_offset: offset of the network input (= layer 0 ``in_offset``).
+        layers: one :class:`PlannedLayer` per izer layer, in execution order.
+    """
+
+    device: str
+    instance_bytes: int
+    input_processors: int
+    input_offset: int
+    layers: tuple[PlannedLayer, ...]
+
+    def yaml_layers(self) -> list[dict[str, Any]]:
+        """The plan as izer YAML ``layers`` entries (plain dicts, ready to dump)."""
+        return [layer.yaml_dict() for layer in self.layers]
+
+    def by_name(self, name: str) -> PlannedLayer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer {name!r} in the plan; layers: "
+                         f"{[p.name for p in self.layers]}")
+
+
+def plan_layers(plan: MemoryPlan) -> list[dict[str, Any]]:
+    """``plan.yaml_layers()``: the plan as a list of dicts keyed like izer's YAML."""
+    return plan.yaml_layers()
+
+
+class PlanError(ValueError):
+    """No memory plan was found; ``layer`` names where it failed."""
+
+    def __init__(self, message: str, layer: str, needed: int = 0, available: int = 0):
+        super().__init__(message)
+        self.layer = layer
+        self.needed = needed
+        self.available = available
+
+
+# -- planner -----------------------------------------------------------------------------------
+@dataclass
+class _Tensor:
+    name: str
+    lo: int
+    n: int
+    words: int  # words per pixel (passes, or parts of an interleaved concat)
+    hw: tuple[int, int]
+    birth: int
+    death: int = -2
+    offset: int | None = None
+    joint: bool = False  # interleaved concat region
+    link: _Tensor | None = None  # partner that must share the offset (<= 64-ch concat)
+    inst: int = 0  # bitmask of data-memory instances
+    size: int = 0
+
+    def finish(self, shared: int) -> None:
+        first, last = self.lo // shared, (self.lo + self.n - 1) // shared
+        self.inst = ((1 << (last - first + 1)) - 1) << first
+        self.size = 4 * self.hw[0] * self.hw[1] * self.words
+
+
+def assign_processors(layers: list[IzerLayer], input_channels: int) -> dict[str, Any]:
+    """Processor ranges ``name -> (lo, n)`` of every tensor, and the concat structure."""
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    ranges: dict[str, tuple[int, int]] = {INPUT: (0, passes_and_threshold(input_channels)[1])}
+    narrow: list[tuple[int, str, str]] = []  # (skip producer index, up, skip)
+    wide: dict[str, tuple[str, ...]] = {}  # consumer -> parts
+    for layer in layers:
+        if len(layer.inputs) > 1:
+            if layer.in_channels <= 64:
+                up, skip = layer.inputs[0], layer.inputs[-1]
+                narrow.append((index.get(skip, -1), up, skip))
+            else:
+                wide[layer.name] = layer.inputs
+    placed: dict[str, tuple[int, int]] = {}
+    top = 64
+    for _, up, skip in sorted(narrow):
+        s = layers[index[skip]].out_channels
+        u = layers[index[up]].out_channels
+        if top - s - u < 0:
+            top = 64
+        placed[skip] = (top - s, s)
+        placed[up] = (top - s - u, u)
+        top -= s
+    for layer in layers:
+        ranges[layer.name] = placed.get(
+            layer.name, (0, passes_and_threshold(layer.out_channels)[1]))
+    for consumer, parts in wide.items():
+        thresh = passes_and_threshold(layers[index[consumer]].in_channels)[1]
+        for part in parts:
+            ranges[part] = (0, thresh)
+    return {"ranges": ranges, "wide": wide}
+
+
+def plan_memory(layers: list[IzerLayer], device: Device, input_channels: int) -> MemoryPlan:
+    """Plan processors, offsets and write gaps for ``layers`` (see the module docstring).
+
+    Args:
+        layers: the izer layer list (:func:`nas.hardware.izer_layers`).
+        device: the target device.
+        input_channels: channels of the (folded) network input.
+
+    Raises:
+        PlanError: when the greedy planner finds no offset for some tensor; the message names
+            the layer, the bytes needed and the largest free range.
+    """
+    shared = device.shared
+    cap = device.instance_bytes
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    structure = assign_processors(layers, input_channels)
+    ranges: dict[str, tuple[int, int]] = structure["ranges"]
+    wide: dict[str, tuple[str, ...]] = structure["wide"]
+    part_of: dict[str, tuple[str, int, int]] = {}  # part -> (consumer, slot, n_parts)
+    for consumer, parts in wide.items():
+        for slot, part in enumerate(parts):
+            part_of[part] = (consumer, slot, len(parts))
+
+    in_passes, _ = passes_and_threshold(input_channels)
+    h0, w0 = layers[0].in_hw
+    tensors: dict[str, _Tensor] = {
+        INPUT: _Tensor(INPUT, *ranges[INPUT], in_passes, (h0, w0), -1)
+    }
+    for i, layer in enumerate(layers):
+        if layer.name in part_of:
+            consumer, _, n_parts = part_of[layer.name]
+            key = f"cat:{consumer}"
+            if key not in tensors:
+                births = [index[p] for p in wide[consumer]]
+                lo, n = ranges[layer.name]
+                tensors[key] = _Tensor(key, lo, n, n_parts, layer.out_hw, min(births),
+                                       joint=True)
+            continue
+        lo, n = ranges[layer.name]
+        tensors[layer.name] = _Tensor(layer.name, lo, n, layer.out_passes, layer.out_hw, i)
+
+    def tensor_of(name: str) -> _Tensor:
+        if name in part_of:
+            return tensors[f"cat:{part_of[name][0]}"]
+        return tensors[name if name else INPUT]
+
+    inputs_of: list[list[_Tensor]] = []
+    for i, layer in enumerate(layers):
+        ins = [tensor_of(n) for n in layer.inputs] if layer.inputs else [tensors[INPUT]]
+        uniq = list({id(t): t for t in ins}.values())
+        inputs_of.append(uniq)
+        for t in uniq:
+            t.death = max(t.death, i)
+    last = layers[-1].name
+    tensors[last].death = len(layers)
+    for t in tensors.values():
+        t.finish(shared)
+        if t.death == -2:  # never read (cannot happen for spec-derived lists)
+            t.death = t.birth
+    for layer in layers:
+        if len(layer.inputs) > 1 and layer.in_channels <= 64:
+            up, skip = tensors[layer.inputs[0]], tensors[layer.inputs[-1]]
+            first, second = (skip, up) if skip.birth < up.birth else (up, skip)
+            first.link = second
+
+    def in_place(x: _Tensor, t: _Tensor) -> int | None:
+        """Allowed shift if ``t``'s producer may overwrite its input ``x`` in place."""
+        if t.joint or x.joint or x.death != t.birth or t.birth < 0:
+            return None
+        layer = layers[t.birth]
+        if layer.op != "conv2d" or layer.pool or x.words != t.words:
+            return None
+        if x not in inputs_of[t.birth]:
+            return None
+        return in_place_shift(layer.kernel, layer.pad, layer.in_hw[1], x.words)
+
+    placed: list[_Tensor] = []
+
+    def forbidden(t: _Tensor) -> list[tuple[int, int, _Tensor]]:
+        out = []
+        for q in placed:
+            if not (q.inst & t.inst) or q.birth > t.death or t.birth > q.death:
+                continue
+            assert q.offset is not None
+            shift = in_place(q, t)
+            if shift is None:
+                shift = in_place(t, q)
+                if shift is not None:  # q writes over t in place: q.offset <= o - shift
+                    out.append((q.offset - t.size + 1, q.offset + shift - 1, q))
+                    continue
+                out.append((q.offset - t.size + 1, q.offset + q.size - 1, q))
+            else:
+                out.append((q.offset - shift + 1, q.offset + q.size - 1, q))
+        return out
+
+    order = sorted(tensors.values(), key=lambda t: (t.birth, t.name != INPUT))
+    for t in order:
+        if t.offset is not None:
+            continue
+        group = [t] + ([t.link] if t.link is not None else [])
+        limit = min(cap - g.size for g in group)
+        bad = [iv for g in group for iv in forbidden(g)]
+        o = limit & ~3
+        moved = True
+        while moved and o >= 0:
+            moved = False
+            for a, b, _ in bad:
+                if a <= o <= b:
+                    o = (a - 1) & ~3 if a >= 1 else -4
+                    moved = True
+        if o < 0:
+            who = layers[t.birth].name if t.birth >= 0 else INPUT
+            live = sorted({q.name for _, _, q in bad})
+            raise PlanError(
+                f"layer {who}: no data-memory offset for its output ({t.size:,} B in "
+                f"instances {_inst_str(t.inst)}"
+                + (f", plus {t.link.name} at the same offset" if t.link is not None else "")
+                + f"); live tensors in those instances: {', '.join(live) or 'none'}; "
+                f"instance size {cap:,} B",
+                who, needed=t.size, available=max(0, limit),
+            )
+        for g in group:
+            g.offset = o
+            placed.append(g)
+
+    planned: list[PlannedLayer] = []
+    for i, layer in enumerate(layers):
+        ins = inputs_of[i]
+        if layer.inputs:
+            in_mask = 0
+            for t in ins:
+                in_mask |= mask(t.lo, t.n)
+            in_seq = tuple(index[n] for n in layer.inputs)
+        else:
+            in_mask = mask(tensors[INPUT].lo, tensors[INPUT].n)
+            in_seq = (-1,)
+        in_offset = ins[0].offset
+        if layer.name in part_of:
+            _, slot, n_parts = part_of[layer.name]
+            out_t = tensors[f"cat:{part_of[layer.name][0]}"]
+            out_offset, gap = out_t.offset + 4 * slot, n_parts - 1
+        else:
+            out_t = tensors[layer.name]
+            out_offset, gap = out_t.offset, 0
+        assert in_offset is not None and out_offset is not None
+        op = {"passthrough": "none"}.get(layer.op, layer.op)
+        planned.append(PlannedLayer(
+            index=i, name=layer.name, operation=op, kernel=layer.kernel or 1, pad=layer.pad,
+            pool=layer.pool, relu=layer.relu, processors=in_mask,
+            output_processors=mask(out_t.lo, out_t.n), in_offset=in_offset,
+            out_offset=out_offset, write_gap=gap, in_sequences=in_seq,
+            in_channels=layer.in_channels, out_channels=layer.out_channels,
+            in_dim=layer.in_hw, out_dim=layer.out_hw, in_passes=layer.in_passes,
+            out_passes=layer.out_passes, groups=layer.groups, bits=layer.bits,
+            bias=layer.bias,
+        ))
+    return MemoryPlan(device.name, cap, mask(tensors[INPUT].lo, tensors[INPUT].n),
+                      tensors[INPUT].offset or 0, tuple(planned))
+
+
+def _inst_str(inst: int) -> str:
+    idx = [i for i in range(16) if inst >> i & 1]
+    return f"{idx[0]}-{idx[-1]}" if len(idx) > 1 else str(idx[0])
+
+
+# -- independent verification -----------------------------------------------------------------
+@dataclass(frozen=True)
+class _Footprint:
+    """Words a layer writes in each instance: ``offset + stride*i + phase`` (bytes)."""
+
+    inst: frozenset[int]
+    offset: int
+    stride: int
+    phases: tuple[int, ...]
+    count: int
+    layer: int
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.stride * (self.count - 1) + max(self.phases) + 4
+
+
+def _footprint(p: PlannedLayer, shared: int) -> _Footprint:
+    m = p.output_processors
+    inst = frozenset(q // shared for q in range(64) if m >> q & 1)
+    g = p.write_gap + 1
+    return _Footprint(inst, p.out_offset, 4 * p.out_passes * g,
+                      tuple(4 * k * g for k in range(p.out_passes)),
+                      p.out_dim[0] * p.out_dim[1], p.index)
+
+
+def _collide(a: _Footprint, b: _Footprint) -> bool:
+    if not (a.inst & b.inst) or a.end <= b.offset or b.end <= a.offset:
+        return False
+    if a.stride != b.stride:
+        return True  # overlapping ranges with different strides: treat as a clash
+    for pa in a.phases:
+        for pb in b.phases:
+            diff = (a.offset + pa) - (b.offset + pb)
+            # word i of a equals word j of b  <=>  diff == stride * (j - i)
+            if diff % a.stride == 0 and -a.count < diff // a.stride < b.count:
+                return True
+    return False
+
+
+def verify_plan(plan: MemoryPlan, shared: int = 4) -> list[str]:
+    """Walk ``plan`` layer by layer and list every way a tensor is lost before its last read.
+
+    For each layer, in order, the words it writes are compared against every tensor that some
+    later (or this) layer still reads. Writing over this layer's own input is accepted only
+    under the in-place rule of the module docstring. Also checks each input and output fits the
+    instance (izer's own check, with write gaps counted). An empty list is a proof of liveness
+    under the word-addressing model of the module docstring.
+    """
+    problems: list[str] = []
+    layers = plan.layers
+    n = len(layers)
+    fp = [_footprint(p, shared) for p in layers]
+    in_inst = frozenset(q // shared for q in range(64) if plan.input_processors >> q & 1)
+    first = layers[0]
+    input_fp = _Footprint(in_inst, plan.input_offset, 4 * first.in_passes,
+                          tuple(4 * k for k in range(first.in_passes)),
+                          first.in_dim[0] * first.in_dim[1], -1)
+    last_read = {-1: -1}
+    for p in layers:
+        for s in p.in_sequences:
+            last_read[s] = max(last_read.get(s, -1), p.index)
+    last_read[n - 1] = n  # the network output is read by the CPU afterwards
+    for p in layers:
+        out = fp[p.index]
+        if out.end > plan.instance_bytes:
+            problems.append(f"layer {p.name}: output ends at byte {out.end:,} > instance "
+                            f"{plan.instance_bytes:,}")
+        if p.index == 0 and input_fp.end > plan.instance_bytes:
+            problems.append(f"input ends at byte {input_fp.end:,} > instance "
+                            f"{plan.instance_bytes:,}")
+        for src in range(-1, p.index):
+            if last_read.get(src, -1) < p.index:
+                continue  # dead (or never read) before this layer runs
+            victim = input_fp if src == -1 else fp[src]
+            if not _collide(out, victim):
+                continue
+            own_input = src in p.in_sequences and last_read[src] == p.index
+            gapped = src >= 0 and layers[src].write_gap > 0
+            if own_input and not gapped and _in_place_ok(p, victim):
+                continue
+            vname = "the network input" if src == -1 else f"the output of {layers[src].name}"
+            problems.append(
+                f"layer {p.name} writes over {vname} (offset 0x{victim.offset:04x}), which "
+                f"layer {layers[last_read[src]].name if last_read[src] < n else 'unload'} "
+                "still reads")
+    return problems
+
+
+def _in_place_ok(p: PlannedLayer, victim: _Footprint) -> bool:
+    if p.operation != "conv2d" or p.pool or p.write_gap or p.in_passes != p.out_passes:
+        return False
+    if victim.stride != 4 * p.in_passes:
+        return False
+    shift = in_place_shift(p.kernel, p.pad, p.in_dim[1], p.in_passes)
+    return p.out_offset <= victim.offset - shift
+
+
+def processor_masks(layers: list[IzerLayer], input_channels: int) -> list[tuple[int, int]]:
+    """``(processors, output_processors)`` of every izer layer, as :func:`plan_memory` sets
+    them (processor masks do not depend on offsets, so kernel and bias memory can be
+    computed even when no offsets are found)."""
+    structure = assign_processors(layers, input_channels)
+    ranges: dict[str, tuple[int, int]] = structure["ranges"]
+    out = []
+    for layer in layers:
+        if layer.inputs:
+            in_mask = 0
+            for name in dict.fromkeys(layer.inputs):
+                in_mask |= mask(*ranges[name])
+        else:
+            in_mask = mask(*ranges[INPUT])
+        out.append((in_mask, mask(*ranges[layer.name])))
+    return out
