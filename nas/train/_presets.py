@@ -116,9 +116,10 @@ def list_presets() -> list[str]:
 
 
 # Seconds on synthetic data: tests and CI. 32 px crops fold to 8x8 (depth <= 4 at fold 4).
+# One thread: tiny nets gain nothing from two, and one is immune to a busy CPU.
 register_preset(Preset(
     name="smoke", scale=1.0, crop=32, epochs=1, batch_size=4, lr=3e-3, schedule="constant",
-    max_train_frames=4, max_val_frames=4, eval_crop=32, hflip=False, amp="none",
+    max_train_frames=4, max_val_frames=4, eval_crop=32, hflip=False, amp="none", threads=1,
 ))
 
 # The search default (chosen by benchmarks/proxy_fidelity.py and proxy_speed.py; see

@@ -257,7 +257,7 @@ def train(
                     logits = forward_logits(model, x, spec.fold_ratio, preset.amp)
                     loss = F.cross_entropy(logits, t, weight=weight,
                                            ignore_index=task.ignore_index)
-                    value = float(loss)
+                    value = loss.item()
                     if not math.isfinite(value):
                         raise TrainingDivergedError(
                             f"{spec.name}: loss became {value} at epoch {epoch}/"

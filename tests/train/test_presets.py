@@ -1,0 +1,46 @@
+import math
+
+import pytest
+
+from nas.train import PRESETS, Preset, get_preset, list_presets, lr_at
+
+
+def test_registry_has_the_three_budgets():
+    assert {"smoke", "proxy", "full"} <= set(list_presets())
+    assert get_preset("proxy") is PRESETS["proxy"]
+    p = get_preset("full")
+    assert get_preset(p) is p
+    # the deployment resolution: 352 crops of full frames -> 88x88 at fold 4
+    assert p.crop == 352 and p.scale == 1.0 and p.qat_epochs > 0
+
+
+def test_unknown_preset_lists_names():
+    with pytest.raises(ValueError, match=r"unknown preset 'prox'.*'proxy'"):
+        get_preset("prox")
+
+
+@pytest.mark.parametrize("field,value", [
+    ("epochs", 0), ("lr", 0.0), ("schedule", "step"), ("scale", 1.5), ("amp", "fp16"),
+    ("qat_epochs", 99), ("max_train_frames", 0), ("crop", -32),
+])
+def test_bad_preset_values(field, value):
+    with pytest.raises(ValueError, match=field):
+        get_preset("smoke").replace(**{field: value})
+
+
+def test_crops_fold_for_depth4_fold4():
+    for p in PRESETS.values():
+        if p.name != "smoke":
+            assert p.crop % 32 == 0 and p.eval_crop % 32 == 0, p.name
+
+
+def test_onecycle_schedule_shape():
+    p = Preset(name="t", scale=1.0, crop=32, epochs=1, batch_size=1, lr=1.0, warmup_frac=0.1)
+    lrs = [lr_at(s, 100, p) for s in range(100)]
+    assert lrs[0] == pytest.approx(1 / 25)
+    assert max(lrs) == pytest.approx(1.0) and lrs.index(max(lrs)) == 10
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:], strict=False))
+    assert lrs[-1] < 0.01
+    c = p.replace(schedule="cosine")
+    assert lr_at(0, 100, c) == 1.0 and lr_at(50, 100, c) == pytest.approx(0.5)
+    assert math.isclose(lr_at(7, 100, p.replace(schedule="constant")), 1.0)

@@ -1,0 +1,67 @@
+import math
+
+import pytest
+import torch
+
+from nas.train import TrainingDivergedError, get_preset, train
+from tests.train.conftest import tiny_spec
+
+
+def test_overfits_four_images(synth_root, cache_dir, spec):
+    preset = get_preset("smoke").replace(
+        crop=64, eval_crop=64, epochs=60, batch_size=2, lr=1e-2, schedule="onecycle",
+        eval_every=60,
+    )
+    result = train(spec, "camvid4", preset, synth_root, seed=0, progress=False,
+                   val_split="train", cache_dir=cache_dir)
+    assert result.miou > 0.9, result.per_class_iou
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
+
+
+def test_same_seed_same_metrics(synth_root, cache_dir, spec):
+    preset = get_preset("smoke").replace(epochs=2)
+    runs = [train(spec, "camvid4", preset, synth_root, seed=s, progress=False,
+                  cache_dir=cache_dir) for s in (3, 3, 4)]
+    a, b, c = runs
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    assert a.miou == b.miou and a.pixel_accuracy == b.pixel_accuracy
+    assert a.per_class_iou == pytest.approx(b.per_class_iou, nan_ok=True)
+    assert a.history[0]["loss"] != c.history[0]["loss"]  # the seed matters
+
+
+def test_callback_gets_val_metrics_each_epoch(synth_root, cache_dir, spec):
+    seen = []
+    train(spec, "camvid4", get_preset("smoke").replace(epochs=3), synth_root, progress=False,
+          cache_dir=cache_dir, callback=lambda e, m: seen.append((e, m)))
+    assert [e for e, _ in seen] == [1, 2, 3]
+    assert all(0.0 <= m["miou"] <= 1.0 and "per_class_iou" in m for _, m in seen)
+
+
+def test_infinite_lr_diverges_with_clear_error(synth_root, cache_dir, spec):
+    preset = get_preset("smoke").replace(epochs=3, lr=math.inf)
+    with pytest.raises(TrainingDivergedError, match=r"loss became nan at epoch \d+/3, step"):
+        train(spec, "camvid4", preset, synth_root, progress=False, cache_dir=cache_dir)
+
+
+def test_nan_loss_stops_at_first_step(synth_root, cache_dir, spec, monkeypatch):
+    import nas.train._trainer as trainer
+
+    monkeypatch.setattr(trainer.F, "cross_entropy",
+                        lambda *a, **k: torch.tensor(float("inf"), requires_grad=True))
+    with pytest.raises(TrainingDivergedError, match="inf at epoch 1/1, step 1/1"):
+        train(spec, "camvid4", "smoke", synth_root, progress=False, cache_dir=cache_dir)
+
+
+def test_bad_spec_fails_before_training(synth_root, cache_dir):
+    deep = tiny_spec(fold_ratio=4)  # depth 2, fold 4: crops must be multiples of 8
+    with pytest.raises(ValueError, match="crop=36 is not divisible"):
+        train(deep, "camvid4", get_preset("smoke").replace(crop=36), synth_root,
+              progress=False, cache_dir=cache_dir)
+    with pytest.raises(ValueError, match="num_classes=11"):
+        train(tiny_spec(num_classes=11), "camvid4", "smoke", synth_root, progress=False,
+              cache_dir=cache_dir)
+    with pytest.raises(ValueError, match="larger than"):
+        train(deep, "camvid4", get_preset("smoke").replace(crop=128), synth_root,
+              progress=False, cache_dir=cache_dir)
+    with pytest.raises(ValueError, match="device"):
+        train(deep, "camvid4", "smoke", synth_root, device="tpu", progress=False)
