@@ -57,6 +57,8 @@ class SearchConfig:
         artifact_dir: checkpoint store; ``None`` = ``<studies_dir>/<study_name>/artifacts``.
             With workers on several hosts it must be a shared folder.
         trainer: ``module:function`` of the training entry point (tests swap in a fake).
+        components: ``module:function`` returning the space, task and hardware check
+            (tests swap in fakes; workers in other processes import it by name).
         progress: show the progress bar.
     """
 
@@ -84,6 +86,7 @@ class SearchConfig:
     torch_device: str = "cpu"
     artifact_dir: Path | None = None
     trainer: str = "nas.train:train"
+    components: str = "nas.search._run:components"
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -127,8 +130,10 @@ class SearchConfig:
         if self.max_retry < 0:
             raise ValueError(f"max_retry must be >= 0, but got max_retry={self.max_retry}")
         _positive("torch_threads", self.torch_threads)
-        if ":" not in self.trainer:
-            raise ValueError(f"trainer must be 'module:function', but got {self.trainer!r}")
+        for name in ("trainer", "components"):
+            if ":" not in getattr(self, name):
+                raise ValueError(
+                    f"{name} must be 'module:function', but got {getattr(self, name)!r}")
 
     # -- derived paths ----------------------------------------------------------------------
     @property

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -67,18 +69,24 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
-def surplus(trial: optuna.Trial, n_trials: int) -> bool:
-    """True if ``n_trials`` older trials are already done, running or queued.
+def surplus(trial: optuna.Trial, n_trials: int) -> str | None:
+    """Why this trial should not run, or ``None``.
 
-    Trial numbers are assigned atomically by the storage, so among workers that race past the
-    budget check only the oldest trials go on; the study never holds more than ``n_trials``
-    COMPLETE trials.
+    - ``n_trials`` older trials are already done, running or queued: trial numbers are assigned
+      atomically by the storage, so among workers that race past the budget check only the
+      oldest trials go on, and the study never holds more than ``n_trials`` COMPLETE trials.
+    - it is a reference that an older trial already covers (two workers that start at the same
+      moment may both enqueue the references).
     """
     states = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
-    trials = trial.study._storage.get_all_trials(
-        trial.study._study_id, deepcopy=False, states=states
-    )
-    return sum(t.number < trial.number for t in trials) >= n_trials
+    older = [t for t in trial.study._storage.get_all_trials(
+        trial.study._study_id, deepcopy=False, states=states) if t.number < trial.number]
+    if len(older) >= n_trials:
+        return f"the study already has {n_trials} trials done, running or queued"
+    ref = trial.user_attrs.get("reference")
+    if ref is not None and any(t.user_attrs.get("reference") == ref for t in older):
+        return f"reference {ref} is already covered by an older trial"
+    return None
 
 
 @dataclass
@@ -106,9 +114,11 @@ class Objective:
     on_epoch: Callable[[int, int, dict], None] | None = None
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
-        if surplus(trial, self.cfg.n_trials):
-            trial.set_user_attr("surplus", True)
-            raise optuna.TrialPruned("the study already has enough trials")
+        reason = surplus(trial, self.cfg.n_trials)
+        if reason is not None:
+            trial.set_user_attr("surplus", reason)
+            raise optuna.TrialPruned(reason)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         try:
             return self._run(trial)
         except KeyboardInterrupt:

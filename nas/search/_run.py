@@ -14,6 +14,7 @@ Fault handling:
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 import signal
@@ -69,6 +70,8 @@ def components(cfg: SearchConfig) -> Components:
 
     space = get_space(cfg.space)
     task = get_task(cfg.task)
+    if getattr(space, "num_classes", task.num_classes) != task.num_classes:
+        space = dataclasses.replace(space, num_classes=task.num_classes)  # e.g. camvid11
     get_preset(cfg.preset)
     get_device(cfg.device)
 
@@ -101,7 +104,7 @@ def _validate_references(cfg: SearchConfig) -> None:
 def prepare(cfg: SearchConfig) -> tuple[SearchConfig, optuna.Study, Components]:
     """Everything that can fail on bad input, before any trial: names, data, storage, study."""
     _validate_references(cfg)
-    comps = components(cfg)
+    comps = import_callable(cfg.components)(cfg)
     cfg = cfg.replace(data_dir=resolve_data_dir(cfg.data_dir))
     storage = open_storage(cfg)
     study = create_or_load_study(cfg, storage, comps.params_for)
@@ -117,7 +120,7 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
         ``"done"`` or ``"timeout"``. Raises ``KeyboardInterrupt`` when interrupted and
         ``RuntimeError`` after :data:`MAX_CONSECUTIVE_FAILURES` failed trials in a row.
     """
-    poll = max(0.2, min(5.0, cfg.heartbeat_interval / 2))
+    poll = max(0.2, min(1.0, cfg.heartbeat_interval / 2))  # a cheap query
     failures: list[str] = []
     outcome: dict[str, Any] = {}
 
@@ -143,7 +146,7 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
             continue
         outcome.clear()
         study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[on_trial],
-                       gc_after_trial=True)
+                       gc_after_trial=False)
         if outcome.get("state") == optuna.trial.TrialState.FAIL:
             failures.append(str(outcome.get("reason")))
             if len(failures) >= MAX_CONSECUTIVE_FAILURES:
@@ -178,7 +181,7 @@ def worker_main(cfg: SearchConfig, worker: int, n_existing: int,
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     _set_threads(cfg)
-    comps = components(cfg)
+    comps = import_callable(cfg.components)(cfg)
     storage = open_storage(cfg)
     study = optuna.load_study(study_name=cfg.study_name, storage=storage,
                               sampler=make_sampler(cfg, worker_seed(cfg, worker, n_existing)))

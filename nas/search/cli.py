@@ -65,6 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: twice the interval)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--trainer", default=d.trainer, help=argparse.SUPPRESS)  # tests: a fake
+    p.add_argument("--components", default=d.components, help=argparse.SUPPRESS)
 
 
 def config_from_args(args: argparse.Namespace) -> SearchConfig:
@@ -77,7 +78,8 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         max_weight_bytes=args.max_weight_bytes, max_latency_ms=args.max_latency_ms,
         jobs=args.jobs, torch_threads=args.torch_threads, torch_device=args.torch_device,
         artifact_dir=args.artifact_dir, heartbeat_interval=args.heartbeat_interval,
-        grace_period=args.grace_period, trainer=args.trainer, progress=not args.no_progress,
+        grace_period=args.grace_period, trainer=args.trainer, components=args.components,
+        progress=not args.no_progress,
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
@@ -107,7 +106,7 @@ def slow_fake_train(*args, **kwargs) -> FakeResult:
     return fake_train(*args, **kwargs)
 
 
-def fake_components():
+def fake_components(cfg=None):
     from nas.search._run import Components
     from nas.spec import get_reference
 
@@ -123,6 +122,6 @@ def fake_components():
     return Components(space, task, fake_check, params_for)
 
 
-def write_data_dir(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+FAKE = {"trainer": "tests.search.fakes:fake_train",
+        "components": "tests.search.fakes:fake_components"}
+FAKE_ARGS = ["--trainer", FAKE["trainer"], "--components", FAKE["components"]]

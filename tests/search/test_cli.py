@@ -57,7 +57,7 @@ def test_bad_values_name_the_value(argv, message, capsys):
 def test_bad_storage_is_a_clear_error_before_any_trial(fake_backend, tmp_path, url, message,
                                                         capsys):
     code = main(["--storage", url, "--studies-dir", str(tmp_path), "--no-progress",
-                 "--trainer", "tests.search.fakes:fake_train"])
+                 *fake_backend.FAKE_ARGS])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "secret" not in err
     assert fake_backend.CALLS == []
@@ -66,13 +66,13 @@ def test_bad_storage_is_a_clear_error_before_any_trial(fake_backend, tmp_path, u
 def test_storage_that_is_not_sqlite_is_rejected(fake_backend, tmp_path, capsys):
     bad = tmp_path / "x.db"
     bad.write_text("this is not a database" * 100)
-    code = main(["--storage", f"sqlite:///{bad}", "--no-progress"])
+    code = main(["--storage", f"sqlite:///{bad}", "--no-progress", *fake_backend.FAKE_ARGS])
     assert code == 2 and "not a usable SQLite database" in capsys.readouterr().err
 
 
 def test_resume_with_other_settings_is_refused(fake_backend, tmp_path, capsys):
     argv = ["--trials", "1", "--studies-dir", str(tmp_path), "--no-progress", "--preset",
-            "smoke", "--trainer", "tests.search.fakes:fake_train"]
+            "smoke", *fake_backend.FAKE_ARGS]
     assert main(argv) == 0
     assert main(argv + ["--max-weight-bytes", "1000"]) == 2
     assert "created with other settings (max_weight_bytes: stored None vs given 1000)" in \

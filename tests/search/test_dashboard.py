@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nas.search import SearchConfig, run
+from tests.search import fakes
 
 
 def _free_port() -> int:
@@ -28,8 +29,7 @@ def _get(url: str) -> dict:
 
 def test_dashboard_serves_study_with_figures(fake_backend, tmp_path):
     cfg = SearchConfig(n_trials=3, study_name="dash", studies_dir=tmp_path / "studies",
-                       preset="smoke", trainer="tests.search.fakes:fake_train",
-                       progress=False, sampler="random")
+                       preset="smoke", progress=False, sampler="random", **fakes.FAKE)
     run(cfg)
     exe = Path(sys.executable).with_name("optuna-dashboard")
     port = _free_port()

@@ -8,12 +8,12 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.search import SearchConfig, run
+from tests.search import fakes
 
 
 def _cfg(tmp_path, **kw) -> SearchConfig:
     base = dict(n_trials=6, study_name="t", studies_dir=tmp_path / "studies", preset="smoke",
-                trainer="tests.search.fakes:fake_train", progress=False, sampler="random",
-                heartbeat_interval=1)
+                progress=False, sampler="random", heartbeat_interval=1, **fakes.FAKE)
     base.update(kw)
     return SearchConfig(**base)
 
@@ -99,8 +99,11 @@ def test_interrupted_trial_is_marked_and_rerun_completes(fake_backend, tmp_path,
         return fake_backend.fake_train(*args, **kwargs)
 
     import nas.search._run as run_mod
+    from nas.search._objective import import_callable
 
-    monkeypatch.setattr(run_mod, "import_callable", lambda path: interrupting_train)
+    monkeypatch.setattr(run_mod, "import_callable",
+                        lambda path: interrupting_train if path == cfg.trainer
+                        else import_callable(path))
     result = run(cfg)
     assert result.interrupted
     trials = _study(cfg).get_trials()
@@ -109,9 +112,7 @@ def test_interrupted_trial_is_marked_and_rerun_completes(fake_backend, tmp_path,
     done = {t.number: t.values for t in trials if t.state == TrialState.COMPLETE}
     assert len(done) == 2 and (cfg.study_dir / "trials.csv").exists()
 
-    monkeypatch.undo()
-    monkeypatch.setattr(run_mod, "components", lambda c: fake_backend.fake_components())
-    monkeypatch.setattr(run_mod, "resolve_data_dir", lambda d: tmp_path / "data")
+    monkeypatch.setattr(run_mod, "import_callable", import_callable)
     run(cfg)
     trials = _study(cfg).get_trials()
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 5
