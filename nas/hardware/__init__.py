@@ -10,7 +10,7 @@ No torch here: everything is computed from the :class:`~nas.spec.ArchSpec`.
 - :data:`DEVICES` / :func:`get_device`.
 """
 
-from nas.hardware._check import check
+from nas.hardware._check import check, check_layers
 from nas.hardware._device import DEVICES, Device, get_device, list_devices
 from nas.hardware._kernels import kernel_length, place_kernels
 from nas.hardware._layers import PASSTHROUGH_MODES, IzerLayer, izer_layers
@@ -38,6 +38,7 @@ __all__ = [
     "PlannedLayer",
     "Violation",
     "check",
+    "check_layers",
     "get_device",
     "in_place_shift",
     "izer_layers",

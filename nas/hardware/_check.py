@@ -21,21 +21,24 @@ def _v(layer: str | None, limit: str, value: float, allowed: float, what: str) -
     return Violation(layer, limit, value, allowed, msg)
 
 
-def _structure(spec: ArchSpec, layers: list[IzerLayer], dev: Device,
-               input_size: tuple[int, int]) -> list[Violation]:
-    """Rules that do not need a memory layout (izer's yamlcfg/izer.py/max7800x.py checks)."""
-    out: list[Violation] = []
-    if len(layers) > dev.max_layers:
-        out.append(Violation(None, "layers", len(layers), dev.max_layers,
-                             f"{len(layers)} izer layers > {dev.max_layers} on {dev.name} "
-                             f"(over by {len(layers) - dev.max_layers})"))
-    mult = spec.min_input_multiple
+def _input_size(mult: int, input_size: tuple[int, int]) -> list[Violation]:
+    out = []
     for axis, size in zip(("rows", "columns"), input_size, strict=True):
         if size % mult:
             out.append(Violation(
                 None, "input_size", size % mult, 0,
                 f"input {axis} {size} must be a multiple of 2^(depth-1) = {mult} so pooled and "
                 f"upsampled shapes match (remainder {size % mult})"))
+    return out
+
+
+def _structure(layers: list[IzerLayer], dev: Device) -> list[Violation]:
+    """Rules that do not need a memory layout (izer's yamlcfg/izer.py/max7800x.py checks)."""
+    out: list[Violation] = []
+    if len(layers) > dev.max_layers:
+        out.append(Violation(None, "layers", len(layers), dev.max_layers,
+                             f"{len(layers)} izer layers > {dev.max_layers} on {dev.name} "
+                             f"(over by {len(layers) - dev.max_layers})"))
     hw = {layer.name: layer.out_hw for layer in layers}
     chans = {layer.name: layer.out_channels for layer in layers}
     for layer in layers:
@@ -113,14 +116,74 @@ def check(
         A :class:`HardwareReport`; ``feasible`` is True when izer would accept the network
         and a data-memory plan without overwriting live tensors was found.
     """
-    dev = get_device(device)
     input_size = (int(input_size[0]), int(input_size[1]))
     layers = izer_layers(spec, input_size, passthrough)
-    violations = _structure(spec, layers, dev, input_size)
+    return check_layers(layers, device, spec.input_channels, passthrough=passthrough,
+                        extra=_input_size(spec.min_input_multiple, input_size))
+
+
+def check_layers(
+    layers: list[IzerLayer],
+    device: str | Device = "MAX78000",
+    input_channels: int | None = None,
+    passthrough: str = "fakept",
+    extra: list[Violation] | None = None,
+) -> HardwareReport:
+    """:func:`check` on an explicit izer layer list (e.g. a plain sequential network).
+
+    Args:
+        layers: izer layers in execution order; the first reads the network input.
+        device: target device.
+        input_channels: channels of the network input (default: the first layer's input).
+        passthrough: recorded in the report only.
+        extra: violations found by the caller (e.g. input-size rules), reported first.
+    """
+    if not layers:
+        raise ValueError("layers must not be empty")
+    dev = get_device(device)
+    if input_channels is None:
+        input_channels = layers[0].in_channels
+    input_size = layers[0].in_hw
+    violations = list(extra or []) + _structure(layers, dev)
     structural = bool(violations)
 
-    # processor masks: the layout every other figure depends on
-    masks = processor_masks(layers, spec.input_channels)
+    # data memory: izer's per-instance size checks (at offset 0), then the plan
+    cap = dev.instance_bytes
+    data_ok = True
+    in_bytes, out_bytes = [], []
+    for layer in layers:
+        ib = layer.in_hw[0] * layer.in_hw[1] * layer.in_passes * 4
+        ob = layer.out_hw[0] * layer.out_hw[1] * layer.out_passes * 4
+        in_bytes.append(ib)
+        out_bytes.append(ob)
+        if ib > cap:
+            data_ok = False
+            violations.append(Violation(
+                layer.name, "data_memory_input", ib, cap,
+                f"layer {layer.name}: input {layer.in_hw[0]}x{layer.in_hw[1]} x "
+                f"{layer.in_passes} pass(es) x 4 B = {ib:,} B > {cap:,} B data-memory instance "
+                f"(over by {ib - cap:,})"))
+        if ob > cap:
+            data_ok = False
+            px = layer.out_hw[0] * layer.out_hw[1]
+            fit = cap // (px * 4)
+            violations.append(Violation(
+                layer.name, "data_memory_output", ob, cap,
+                f"layer {layer.name}: output of {layer.out_channels} channels = "
+                f"{layer.out_passes} pass(es) of 64 at {layer.out_hw[0]}x{layer.out_hw[1]} "
+                f"needs {ob:,} B per instance > {cap:,} B (over by {ob - cap:,}); at this "
+                f"size at most {fit} pass(es) = {64 * fit} channels fit on {dev.name}"))
+
+    plan = None
+    if data_ok and not structural:
+        try:
+            plan = plan_memory(layers, dev, input_channels)
+        except PlanError as e:
+            violations.append(Violation(e.layer, "data_memory_plan", e.needed, e.available,
+                                        f"{e} (over by {e.needed - e.available:,} B)"))
+
+    # processor masks: the layout every other figure depends on (the plan's, if there is one)
+    masks = plan.masks() if plan is not None else processor_masks(layers, input_channels)
 
     # kernel memory
     requests, lengths, counts = [], [], []
@@ -180,41 +243,6 @@ def check(
             f"layer {name}: bias memory exhausted: needs {needed:,} B, group {group} has "
             f"{free:,} B free of {dev.bias_bytes_per_group:,} (groups used: {groups_used}; "
             f"over by {needed - free:,})"))
-
-    # data memory: izer's per-instance size checks (at offset 0), then the plan
-    cap = dev.instance_bytes
-    data_ok = True
-    in_bytes, out_bytes = [], []
-    for layer in layers:
-        ib = layer.in_hw[0] * layer.in_hw[1] * layer.in_passes * 4
-        ob = layer.out_hw[0] * layer.out_hw[1] * layer.out_passes * 4
-        in_bytes.append(ib)
-        out_bytes.append(ob)
-        if ib > cap:
-            data_ok = False
-            violations.append(Violation(
-                layer.name, "data_memory_input", ib, cap,
-                f"layer {layer.name}: input {layer.in_hw[0]}x{layer.in_hw[1]} x "
-                f"{layer.in_passes} pass(es) x 4 B = {ib:,} B > {cap:,} B data-memory instance "
-                f"(over by {ib - cap:,})"))
-        if ob > cap:
-            data_ok = False
-            px = layer.out_hw[0] * layer.out_hw[1]
-            fit = cap // (px * 4)
-            violations.append(Violation(
-                layer.name, "data_memory_output", ob, cap,
-                f"layer {layer.name}: output of {layer.out_channels} channels = "
-                f"{layer.out_passes} pass(es) of 64 at {layer.out_hw[0]}x{layer.out_hw[1]} "
-                f"needs {ob:,} B per instance > {cap:,} B (over by {ob - cap:,}); at this "
-                f"size at most {fit} pass(es) = {64 * fit} channels fit on {dev.name}"))
-
-    plan = None
-    if data_ok and not structural:
-        try:
-            plan = plan_memory(layers, dev, spec.input_channels)
-        except PlanError as e:
-            violations.append(Violation(e.layer, "data_memory_plan", e.needed, e.available,
-                                        f"{e} (over by {e.needed - e.available:,} B)"))
 
     # latency (izer's estimate, MAX78000 only)
     layer_cycles: list[int] = []

@@ -139,6 +139,7 @@ class MemoryPlan:
         input_processors: processors holding the network input (= layer 0 ``processors``).
         input_offset: offset of the network input (= layer 0 ``in_offset``).
         layers: one :class:`PlannedLayer` per izer layer, in execution order.
+        strategy: the processor strategy that produced it (``"ai8x"`` or ``"spread"``).
     """
 
     device: str
@@ -146,6 +147,11 @@ class MemoryPlan:
     input_processors: int
     input_offset: int
     layers: tuple[PlannedLayer, ...]
+    strategy: str = "ai8x"
+
+    def masks(self) -> list[tuple[int, int]]:
+        """``(processors, output_processors)`` per layer."""
+        return [(p.processors, p.output_processors) for p in self.layers]
 
     def yaml_layers(self) -> list[dict[str, Any]]:
         """The plan as izer YAML ``layers`` entries (plain dicts, ready to dump)."""
@@ -167,11 +173,13 @@ def plan_layers(plan: MemoryPlan) -> list[dict[str, Any]]:
 class PlanError(ValueError):
     """No memory plan was found; ``layer`` names where it failed."""
 
-    def __init__(self, message: str, layer: str, needed: int = 0, available: int = 0):
+    def __init__(self, message: str, layer: str, needed: int = 0, available: int = 0,
+                 step: int = -1):
         super().__init__(message)
         self.layer = layer
         self.needed = needed
         self.available = available
+        self.step = step
 
 
 # -- planner -----------------------------------------------------------------------------------
@@ -196,8 +204,22 @@ class _Tensor:
         self.size = 4 * self.hw[0] * self.hw[1] * self.words
 
 
-def assign_processors(layers: list[IzerLayer], input_channels: int) -> dict[str, Any]:
-    """Processor ranges ``name -> (lo, n)`` of every tensor, and the concat structure."""
+STRATEGIES = ("ai8x", "spread")
+
+
+def assign_processors(
+    layers: list[IzerLayer], input_channels: int, strategy: str = "ai8x",
+    instance_bytes: int = 32 * 1024,
+) -> dict[str, Any]:
+    """Processor ranges ``name -> (lo, n)`` of every tensor, and the concat structure.
+
+    ``"ai8x"`` puts every main-path tensor at processor 0 (ai8x's CamVid U-Net layout).
+    ``"spread"`` (the fallback) moves each main-path tensor to the processors (multiple of 4)
+    whose instances it shares least with tensors it cannot sit beside at another offset, then
+    least with its own in-place input, so full-resolution chains alternate between instances.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, but got {strategy!r}")
     index = {layer.name: i for i, layer in enumerate(layers)}
     ranges: dict[str, tuple[int, int]] = {INPUT: (0, passes_and_threshold(input_channels)[1])}
     narrow: list[tuple[int, str, str]] = []  # (skip producer index, up, skip)
@@ -209,42 +231,132 @@ def assign_processors(layers: list[IzerLayer], input_channels: int) -> dict[str,
                 narrow.append((index.get(skip, -1), up, skip))
             else:
                 wide[layer.name] = layer.inputs
-    placed: dict[str, tuple[int, int]] = {}
+    fixed: dict[str, tuple[int, int]] = {}
     top = 64
     for _, up, skip in sorted(narrow):
         s = layers[index[skip]].out_channels
         u = layers[index[up]].out_channels
         if top - s - u < 0:
             top = 64
-        placed[skip] = (top - s, s)
-        placed[up] = (top - s - u, u)
+        fixed[skip] = (top - s, s)
+        fixed[up] = (top - s - u, u)
         top -= s
-    for layer in layers:
-        ranges[layer.name] = placed.get(
-            layer.name, (0, passes_and_threshold(layer.out_channels)[1]))
     for consumer, parts in wide.items():
         thresh = passes_and_threshold(layers[index[consumer]].in_channels)[1]
         for part in parts:
-            ranges[part] = (0, thresh)
+            fixed[part] = (0, thresh)
+    if strategy == "ai8x":
+        for layer in layers:
+            ranges[layer.name] = fixed.get(
+                layer.name, (0, passes_and_threshold(layer.out_channels)[1]))
+        return {"ranges": ranges, "wide": wide}
+
+    # spread: lifetimes and sizes per tensor name
+    death = {INPUT: 0}
+    for i, layer in enumerate(layers):
+        for name in layer.inputs or (INPUT,):
+            death[name] = max(death.get(name, -1), i)
+    birth = {INPUT: -1, **{layer.name: i for i, layer in enumerate(layers)}}
+    h0, w0 = layers[0].in_hw
+    size = {INPUT: 4 * h0 * w0 * passes_and_threshold(input_channels)[0]}
+    for layer in layers:
+        size[layer.name] = 4 * layer.out_hw[0] * layer.out_hw[1] * layer.out_passes
+    death[layers[-1].name] = len(layers)
+
+    def inst(lo: int, n: int) -> int:
+        first, last = lo // 4, (lo + n - 1) // 4
+        return ((1 << (last - first + 1)) - 1) << first
+
+    pairs = {skip: up for _, up, skip in narrow}
+    wide_parts = {part for parts in wide.values() for part in parts}
+
+    def cost(name: str, lo: int, n: int, soft_ok: set[str], eligible: bool) -> tuple[int, int]:
+        mine = inst(lo, n)
+        b, d = birth[name], death.get(name, birth[name])
+        hard = soft = 0
+        for other, (olo, on) in ranges.items():
+            if other == name or birth.get(other, -1) > d or death.get(other, -1) < b:
+                continue
+            shared = bin(mine & inst(olo, on)).count("1")
+            if not shared:
+                continue
+            if eligible and other in soft_ok and death.get(other) == b:
+                soft += shared
+            elif size[other] + size[name] > instance_bytes:
+                hard += shared
+        return hard, soft
+
+    # concat pairs first, tightest (fewest positions) first: they are the hardest to move
+    for skip in sorted(pairs, key=lambda k: (64 - fixed[k][1] - fixed[pairs[k]][1], birth[k])):
+        up = pairs[skip]
+        s_n, u_n = fixed[skip][1], fixed[up][1]
+        best_pair = None
+        for lo in range(0, 64 - s_n - u_n + 1, 4):
+            hs, _ = cost(skip, lo + u_n, s_n, set(), False)
+            hu, _ = cost(up, lo, u_n, set(), False)
+            key = (hs + hu, -lo)  # ties: highest, like ai8x's stack
+            if best_pair is None or key < best_pair:
+                best_pair = key
+        assert best_pair is not None
+        lo = -best_pair[1]
+        ranges[skip] = (lo + u_n, s_n)
+        ranges[up] = (lo, u_n)
+    for layer in layers:
+        name = layer.name
+        if name in ranges:
+            continue
+        if name in wide_parts:
+            ranges[name] = fixed[name]
+            continue
+        ins = set(layer.inputs or (INPUT,))
+        eligible = layer.op == "conv2d" and not layer.pool
+        n = passes_and_threshold(layer.out_channels)[1]
+        best = None
+        for lo in range(0, 64 - n + 1, 4):
+            key = (*cost(name, lo, n, ins, eligible), lo)
+            if best is None or key < best:
+                best = key
+        assert best is not None
+        ranges[name] = (best[2], n)
     return {"ranges": ranges, "wide": wide}
 
 
-def plan_memory(layers: list[IzerLayer], device: Device, input_channels: int) -> MemoryPlan:
+def plan_memory(
+    layers: list[IzerLayer], device: Device, input_channels: int,
+    strategies: tuple[str, ...] = STRATEGIES,
+) -> MemoryPlan:
     """Plan processors, offsets and write gaps for ``layers`` (see the module docstring).
+
+    Tries each processor strategy in turn (ai8x's layout first) and returns the first plan
+    found; raises the first strategy's error if none works.
 
     Args:
         layers: the izer layer list (:func:`nas.hardware.izer_layers`).
         device: the target device.
         input_channels: channels of the (folded) network input.
+        strategies: processor strategies to try, in order (see :func:`assign_processors`).
 
     Raises:
         PlanError: when the greedy planner finds no offset for some tensor; the message names
             the layer, the bytes needed and the largest free range.
     """
+    best: PlanError | None = None
+    for strategy in strategies:
+        try:
+            return _plan(layers, device, input_channels, strategy)
+        except PlanError as e:  # report the strategy that got furthest
+            if best is None or e.step > best.step:
+                best = e
+    assert best is not None
+    raise best
+
+
+def _plan(layers: list[IzerLayer], device: Device, input_channels: int,
+          strategy: str) -> MemoryPlan:
     shared = device.shared
     cap = device.instance_bytes
     index = {layer.name: i for i, layer in enumerate(layers)}
-    structure = assign_processors(layers, input_channels)
+    structure = assign_processors(layers, input_channels, strategy, cap)
     ranges: dict[str, tuple[int, int]] = structure["ranges"]
     wide: dict[str, tuple[str, ...]] = structure["wide"]
     part_of: dict[str, tuple[str, int, int]] = {}  # part -> (consumer, slot, n_parts)
@@ -342,13 +454,20 @@ def plan_memory(layers: list[IzerLayer], device: Device, input_channels: int) ->
         if o < 0:
             who = layers[t.birth].name if t.birth >= 0 else INPUT
             live = sorted({q.name for _, _, q in bad})
+            # largest free range left by the tensors it may not overlap
+            taken = sorted((q.offset or 0, (q.offset or 0) + q.size) for _, _, q in bad)
+            gap, cursor = 0, 0
+            for a, b in taken:
+                gap = max(gap, a - cursor)
+                cursor = max(cursor, b)
+            gap = max(gap, cap - cursor)
             raise PlanError(
-                f"layer {who}: no data-memory offset for its output ({t.size:,} B in "
-                f"instances {_inst_str(t.inst)}"
+                f"layer {who}: no data-memory offset for its output ({t.size:,} B per "
+                f"instance in instances {_inst_str(t.inst)}"
                 + (f", plus {t.link.name} at the same offset" if t.link is not None else "")
-                + f"); live tensors in those instances: {', '.join(live) or 'none'}; "
-                f"instance size {cap:,} B",
-                who, needed=t.size, available=max(0, limit),
+                + f"); the tensors still live there ({', '.join(live) or 'none'}) leave at "
+                f"most {gap:,} B free of {cap:,}",
+                who, needed=t.size, available=gap, step=t.birth,
             )
         for g in group:
             g.offset = o
@@ -386,7 +505,7 @@ def plan_memory(layers: list[IzerLayer], device: Device, input_channels: int) ->
             bias=layer.bias,
         ))
     return MemoryPlan(device.name, cap, mask(tensors[INPUT].lo, tensors[INPUT].n),
-                      tensors[INPUT].offset or 0, tuple(planned))
+                      tensors[INPUT].offset or 0, tuple(planned), strategy)
 
 
 def _inst_str(inst: int) -> str:
@@ -492,11 +611,13 @@ def _in_place_ok(p: PlannedLayer, victim: _Footprint) -> bool:
     return p.out_offset <= victim.offset - shift
 
 
-def processor_masks(layers: list[IzerLayer], input_channels: int) -> list[tuple[int, int]]:
-    """``(processors, output_processors)`` of every izer layer, as :func:`plan_memory` sets
-    them (processor masks do not depend on offsets, so kernel and bias memory can be
-    computed even when no offsets are found)."""
-    structure = assign_processors(layers, input_channels)
+def processor_masks(
+    layers: list[IzerLayer], input_channels: int, strategy: str = "ai8x"
+) -> list[tuple[int, int]]:
+    """``(processors, output_processors)`` of every izer layer under ``strategy``, as
+    :func:`plan_memory` sets them (masks do not depend on offsets, so kernel and bias memory
+    can be computed even when no offsets are found)."""
+    structure = assign_processors(layers, input_channels, strategy)
     ranges: dict[str, tuple[int, int]] = structure["ranges"]
     out = []
     for layer in layers:
