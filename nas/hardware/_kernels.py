@@ -122,16 +122,23 @@ def _mem_mask(offs: int, device: Device) -> int:
 def _search_forward(
     occ: list[int], procs: list[int], length: int, win: int, groups: int, device: Device
 ) -> int | tuple[int, int]:
-    """Lowest column (multiple of 4) free on all ``procs``; ``(processor, offset)`` on failure."""
+    """Lowest column (multiple of 4) free on all ``procs``; ``(processor, offset)`` on failure.
+
+    Same result as izer's processor-by-processor scan: every candidate skipped here contains
+    the highest used column of the current window in the union of the processors' maps.
+    """
     offs = 0
     p0 = procs[0]
     while occ[p0] >> offs & 1:
         offs += 4
         if offs + length > device.kernel_words(p0):
             return p0, offs
-    i = 0
-    while i < len(procs):
-        p = procs[i]
+    union = 0
+    for p in procs:
+        union |= occ[p]
+    uniform = device.kernel_words_large if (
+        device.kernel_words_large == device.kernel_words_small) else 0
+    while True:
         if device.weight_mask_instances and groups > 1:
             # all kernels of a depthwise layer in one kernel-memory instance (izer's arithmetic)
             m = _mem_mask(offs + 1, device)
@@ -139,16 +146,19 @@ def _search_forward(
                 offs = ((offs + m) & ~m) - 1
             m = _mem_mask(offs + 1, device)
             if (offs + 1) & ~m != (offs + length) & ~m:
-                return p, offs
-        used = (occ[p] >> offs) & win
-        if used:
-            offs = (offs + ffs(used) + 1 + 3) & ~3
+                return p0, offs
+        used = (union >> offs) & win
+        if not used:
+            return offs
+        col = offs + fls(used)
+        offs = (col + 1 + 3) & ~3
+        if uniform:
+            if offs + length > uniform:
+                return next(q for q in procs if occ[q] >> col & 1), offs
+        else:
+            p = next(q for q in procs if occ[q] >> col & 1)
             if offs + length > device.kernel_words(p):
                 return p, offs
-            i = 0
-            continue
-        i += 1
-    return offs
 
 
 def _search_reverse(
