@@ -23,6 +23,7 @@ import os
 import socket
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,7 +139,9 @@ class Objective:
         # References train their own spec; their enqueued params (if the space can express
         # them) are still suggested so the sampler learns from them.
         if trial.storage.get_trial_system_attrs(trial._trial_id).get("fixed_params"):
-            self.space(trial)
+            with warnings.catch_warnings():  # a reference may lie outside the space's ranges
+                warnings.filterwarnings("ignore", message="Fixed parameter .* out of range")
+                self.space(trial)
         return get_reference(ref, self.task.num_classes)
 
     def _run(self, trial: optuna.Trial) -> tuple[float, ...]:
@@ -148,6 +151,7 @@ class Objective:
         param_bytes = int(hw.weight_bytes) + int(hw.bias_bytes)
         latency = _finite(hw.latency_ms)
         ends = [o + n for o, n in zip(hw.kernel_offsets, hw.kernel_lengths, strict=True)]
+        # kernel_words_used: highest kernel-memory column used + 1 (izer's map width needed)
         trial.set_user_attr("spec", spec.to_json(indent=None))
         trial.set_user_attr("arch", arch_summary(spec))
         trial.set_user_attr("weight_bytes", int(hw.weight_bytes))
@@ -163,8 +167,8 @@ class Objective:
         names = self._constraint_names(len(constraints))
         for name, value in zip(names, constraints, strict=True):
             trial.set_constraint(name, value)
-            if value > 0 and name != "hardware":
-                violations.append(f"{name} exceeded by {value:g}")
+            if value > 0 and name != "hardware":  # budgets are value / budget - 1
+                violations.append(f"{name} exceeded by {value:.1%}")
         # The list form optuna-dashboard reads to draw infeasible trials apart.
         trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, constraints)
         feasible = all(c <= 0 for c in constraints)

@@ -105,6 +105,14 @@ def prepare(cfg: SearchConfig) -> tuple[SearchConfig, optuna.Study, Components]:
     """Everything that can fail on bad input, before any trial: names, data, storage, study."""
     _validate_references(cfg)
     comps = import_callable(cfg.components)(cfg)
+    if cfg.latency_objective or cfg.max_latency_ms is not None:
+        from nas.spec import get_reference
+
+        probe = comps.check(get_reference(cfg.references[0] if cfg.references else
+                                          "unetmysmall", comps.task.num_classes), cfg.device)
+        if probe.latency_ms is None:
+            raise ValueError(f"--objectives latency / --max-latency-ms need a latency model, "
+                             f"which the hardware model does not have for {cfg.device}")
     cfg = cfg.replace(data_dir=resolve_data_dir(cfg.data_dir))
     storage = open_storage(cfg)
     study = create_or_load_study(cfg, storage, comps.params_for)
