@@ -1,0 +1,172 @@
+"""Does the real izer agree with our hardware model and int8 simulation on our exports?
+
+For the references and N feasible architectures sampled from a search space, this exports each
+(random weights unless --checkpoint), runs ai8x-synthesis' ``ai8xize.py`` on the export, and
+compares izer's log (Weight memory, Bias memory, estimated latency) with ``nas.hardware.check``,
+izer's expected output (``sampleoutput.h``) with our int8 simulation, and re-checks the YAML's
+memory plan with the liveness walker. ai8x-synthesis is not part of this repository: pass its
+checkout with --synthesis-dir and an interpreter that has its requirements with --python.
+
+    python benchmarks/izer_agreement.py --synthesis-dir ../ai8x-synthesis \\
+        --python ../izer-venv/bin/python --sampled 10 --out runs/izer_agreement
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nas.export import (  # noqa: E402
+    check_yaml_liveness,
+    compare_sample_output,
+    export,
+    read_yaml_layers,
+    run_izer,
+)
+from nas.hardware import check  # noqa: E402
+from nas.spec import ArchSpec, get_reference  # noqa: E402
+
+
+def candidates(args: argparse.Namespace) -> list[tuple[str, ArchSpec]]:
+    from search_spaces import get_space, sample_specs
+
+    out = [(f"reference {name}", get_reference(name)) for name in args.references]
+    space = get_space(args.space)
+    feasible: list[tuple[str, ArchSpec]] = []
+    tried = 0
+    while len(feasible) < args.sampled and tried < 50 * max(args.sampled, 1):
+        batch = sample_specs(space, 4 * args.sampled, seed=args.seed + tried)
+        tried += len(batch)
+        for spec in batch:
+            if check(spec, args.device, (args.size, args.size)).feasible:
+                feasible.append((f"sampled #{len(feasible)}", spec))
+            if len(feasible) == args.sampled:
+                break
+    return out + feasible
+
+
+def one(label: str, spec: ArchSpec, args: argparse.Namespace, model=None) -> dict:
+    size = (args.size, args.size)
+    work = args.out / spec.name.replace("/", "_")
+    shutil.rmtree(work, ignore_errors=True)
+    report = check(spec, args.device, size)
+    result = export(spec, work / "export", model=model, device=args.device, input_size=size,
+                    seed=args.seed)
+    run = run_izer(args.synthesis_dir, result.out_dir, work / "izer", prefix=result.arch,
+                   device=args.device, python=args.python)
+    row = {
+        "label": label, "arch": spec.name, "layers": len(report.layers),
+        "trained": model is not None, "izer_rc": run.returncode,
+        "izer_seconds": round(run.seconds, 1),
+        "predicted": {"weight_bytes": report.weight_bytes, "bias_bytes": report.bias_bytes,
+                      "latency_cycles": report.latency_cycles},
+    }
+    if run.log is None:
+        row["error"] = run.stdout.strip().splitlines()[-1:] if run.stdout.strip() else []
+        row["match"] = False
+        return row
+    row["izer"] = {"weight_bytes": run.log.weight_bytes, "bias_bytes": run.log.bias_bytes,
+                   "latency_cycles": run.log.latency_cycles}
+    row["match"] = row["izer"] == row["predicted"]
+    if run.log.layer_cycles and report.layer_cycles:
+        row["layer_cycles_match"] = list(run.log.layer_cycles) == list(report.layer_cycles)
+    layers = read_yaml_layers(result.files["yaml"].read_text())
+    qsd = torch.load(result.files["quantized"], weights_only=True)["state_dict"]
+    names = [k[: -len(".op.weight")] for k in qsd if k.endswith(".op.weight")]
+    ops = {layer.name: layer.op for layer in report.layers}
+    channels = [qsd[f"{n}.op.weight"].shape[1 if ops.get(n) == "convtranspose2d" else 0]
+                for n in names]
+    row["liveness_problems"] = check_yaml_liveness(
+        layers, channels, (spec.input_channels, *size), args.device)
+    last = layers[-1]
+    cmp = compare_sample_output(np.load(result.files["expected"]),
+                                run.out_dir / "sampleoutput.h",
+                                int(last["output_processors"]), int(last["out_offset"]),
+                                int(last.get("write_gap", 0)), args.device)
+    row["sim"] = {"compared": cmp.values_compared, "total": cmp.values_total,
+                  "mismatches": cmp.mismatches, "first_mismatch": cmp.first_mismatch}
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    head = ("| architecture | layers | weights | Weight memory (izer / ours) | Bias memory "
+            "(izer / ours) | latency cycles (izer / ours) | izer s | match | int8 sim = "
+            "sampleoutput.h | liveness |")
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        p = r["predicted"]
+        z = r.get("izer", {})
+
+        def pair(key: str, z=z, p=p) -> str:
+            a, b = z.get(key), p.get(key)
+            fa = "-" if a is None else f"{a:,}"
+            fb = "-" if b is None else f"{b:,}"
+            return fa if a == b else f"{fa} / {fb}"
+
+        sim = r.get("sim")
+        sim_s = (f"{sim['compared']:,}/{sim['total']:,} equal" if sim and not sim["mismatches"]
+                 else (f"{sim['mismatches']:,} differ" if sim else "-"))
+        live = "ok" if r.get("liveness_problems") == [] else (
+            "-" if "liveness_problems" not in r else f"{len(r['liveness_problems'])} problems")
+        lines.append(
+            f"| {r['label']}: `{r['arch']}` | {r['layers']} | "
+            f"{'trained' if r['trained'] else 'random'} | {pair('weight_bytes')} | "
+            f"{pair('bias_bytes')} | {pair('latency_cycles')} | {r['izer_seconds']} | "
+            f"{'yes' if r['match'] else 'NO'} | {sim_s} | {live} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--synthesis-dir", type=Path,
+                   default=os.environ.get("AI8X_SYNTHESIS_DIR"), required=False,
+                   help="ai8x-synthesis checkout (default $AI8X_SYNTHESIS_DIR)")
+    p.add_argument("--python", default=os.environ.get("AI8X_PYTHON", sys.executable),
+                   help="interpreter with izer's requirements (default $AI8X_PYTHON)")
+    p.add_argument("--references", nargs="*", default=["ai85unetlarge", "unetmysmall"])
+    p.add_argument("--sampled", type=int, default=10, help="sampled feasible architectures")
+    p.add_argument("--space", default="unet_max78000")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=88, help="folded input size (default 88)")
+    p.add_argument("--device", default="MAX78000")
+    p.add_argument("--checkpoint", type=Path, action="append", default=[],
+                   help="also export and run this trained maxnas checkpoint (repeatable)")
+    p.add_argument("--out", type=Path, default=Path("runs/izer_agreement"))
+    args = p.parse_args(argv)
+    if args.synthesis_dir is None:
+        p.error("--synthesis-dir (or $AI8X_SYNTHESIS_DIR) is required")
+    args.out.mkdir(parents=True, exist_ok=True)
+    jobs = [(label, spec, None) for label, spec in candidates(args)]
+    for path in args.checkpoint:
+        from nas.train import load_checkpoint, model_from_checkpoint
+
+        ckpt = load_checkpoint(path)
+        jobs.append((f"trained {path.name}", ckpt["spec"], model_from_checkpoint(ckpt)))
+    rows = []
+    start = time.time()
+    for label, spec, model in jobs:
+        row = one(label, spec, args, model)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    (args.out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print()
+    print(table(rows))
+    ok = all(r["match"] and r.get("liveness_problems") == [] and r.get("sim", {}).get(
+        "mismatches", 1) == 0 for r in rows)
+    print(f"\n{len(rows)} architectures, {sum(r['match'] for r in rows)} match, "
+          f"{time.time() - start:.0f} s total")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
