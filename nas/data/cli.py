@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cache-dir", help="cache folder (default: $MAXNAS_CACHE, else ~/.cache/maxnas)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--clear-cache", action="store_true", help="delete the cached arrays (*.npy) and exit"
+    )
     g = p.add_argument_group("download")
     g.add_argument(
         "--download",
@@ -39,6 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     progress = not args.no_progress
+    if args.clear_cache:
+        folder = cache_root(args.cache_dir)
+        files = list(folder.glob("*.npy")) if folder.is_dir() else []
+        size = sum(f.stat().st_size for f in files)
+        for f in files:
+            f.unlink()
+        print(f"removed {len(files)} cached arrays ({size / 1e6:.0f} MB) from {folder}")
+        return 0
     if args.download:
         from nas.data.download import DEFAULT_URL, download_camvid
 

@@ -39,3 +39,11 @@ def test_cli_bad_label_is_one_clean_error(maxnas_root, capsys):
     assert main(["data", "--data-dir", str(maxnas_root), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "cannot decode" in err and "0001TP_000004.jpg" in err
+
+
+def test_cli_clear_cache(maxnas_root, cache_dir, capsys):
+    assert main(["data", "--data-dir", str(maxnas_root), "--splits", "val", "--no-progress"]) == 0
+    assert len(list(cache_dir.glob("*.npy"))) == 2
+    assert main(["data", "--clear-cache"]) == 0
+    assert "removed 2 cached arrays" in capsys.readouterr().out
+    assert list(cache_dir.glob("*.npy")) == []
