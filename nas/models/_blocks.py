@@ -29,7 +29,6 @@ BN_MOMENTUM = 0.05
 BN_SCALE = 0.25  # ai8x divides every BN output by 4
 ACT_SCALE = 128.0  # int8 activations: value = int / 128
 ACT_MAX = 127.0 / 128.0
-SHIFT_LIMIT = 15  # ai8x OutputShiftLimit clamps the output shift to [-15, 15]
 
 
 class _RoundSTE(torch.autograd.Function):
@@ -49,20 +48,23 @@ def round_ste(x: torch.Tensor, scale: float) -> torch.Tensor:
     return _RoundSTE.apply(x, scale)
 
 
-def weight_shift(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+def weight_shift(
+    weight: torch.Tensor, bias: torch.Tensor | None, bits: int = 8
+) -> torch.Tensor:
     """Per-layer power-of-two exponent ``shift`` so that ``max|w, b| * 2**shift`` is in [0.5, 1).
 
-    ``shift = floor(log2(1 / max|w, b|))`` clamped to [-15, 15], computed in the parameters'
-    dtype (float32 for a checkpoint) exactly as izer's ``get_max_bit_shift`` with
-    ``shift_quantile = 1``; the clamp is ai8x's (``OutputShiftLimit``) and only matters for
-    layers whose weights are all below 2**-16 or above 2**15. The chip's ``output_shift`` is
-    ``-shift``. Returned as a 0-d tensor without gradient.
+    ``shift = floor(log2(1 / max|w, b|))`` clamped to ``[-7 - bits, 23 - bits]`` ([-15, 15] at
+    8 bits), computed in the parameters' dtype (float32 for a checkpoint) exactly as izer's
+    ``get_max_bit_shift`` with ``shift_quantile = 1``; ai8x's QAT (``OutputShiftLimit``) uses the
+    same value at 8 bits. The clamp only matters for layers whose parameters are all below
+    2**-16 or above 2**15. The chip's ``output_shift`` is ``-shift``. Returned as a 0-d tensor
+    without gradient.
     """
     with torch.no_grad():
         m = weight.detach().abs().amax()
         if bias is not None:
             m = torch.maximum(m, bias.detach().abs().amax())
-        return torch.floor(torch.log2(1.0 / m)).clamp_(-SHIFT_LIMIT, SHIFT_LIMIT)
+        return torch.floor(torch.log2(1.0 / m)).clamp_(-7.0 - bits, 23.0 - bits)
 
 
 class FusedBlock(nn.Module):
@@ -118,19 +120,19 @@ class FusedBlock(nn.Module):
     def quantized_parameters(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Fake-quantised (weight, bias) as the chip computes with them, in float.
 
-        ``w_q = clamp(floor(w * 2**shift * 2**(bits-1) + .5)) / 2**(bits-1) / 2**shift``, bias
-        the same on the 8-bit grid (``/128``). Multiplying back by ``2**-shift`` here equals
-        ai8x's scaling of the conv output by ``2**output_shift`` (powers of two are exact).
-        Gradients pass straight through inside the clamp range.
+        ``w_q = clamp(floor(w * 2**shift * 2**(bits-1) + .5)) / 2**(bits-1) / 2**shift``, the
+        bias likewise (ai8x's QAT and izer quantise biases to the weight bits). Multiplying
+        back by ``2**-shift`` here equals ai8x's scaling of the conv output by
+        ``2**output_shift`` (powers of two are exact). Gradients pass straight through inside
+        the clamp range.
         """
         w, b = self.conv.weight, self.conv.bias
-        scale = torch.exp2(weight_shift(w, b))
         lim = float(2 ** (self.bits - 1))
-        wq = round_ste(torch.clamp(w * (scale * lim), -lim, lim - 1), 1.0) / (scale * lim)
+        scale = torch.exp2(weight_shift(w, b, self.bits)) * lim
+        wq = round_ste(torch.clamp(w * scale, -lim, lim - 1), 1.0) / scale
         if b is None:
             return wq, None
-        bq = round_ste(torch.clamp(b * (scale * ACT_SCALE), -ACT_SCALE, ACT_SCALE - 1), 1.0)
-        return wq, bq / (scale * ACT_SCALE)
+        return wq, round_ste(torch.clamp(b * scale, -lim, lim - 1), 1.0) / scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pool is not None:

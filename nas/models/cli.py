@@ -35,14 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from search_spaces import get_space, sample_specs
 
-    space = get_space(args.space)
-    if args.num_classes != space.num_classes:
-        space = dataclasses.replace(space, num_classes=args.num_classes)
-    specs = sample_specs(space, args.n, args.seed)
+    specs = sample_specs(get_space(args.space), args.n, args.seed, args.num_classes)
     args.out.mkdir(parents=True, exist_ok=True)
     for i, spec in enumerate(specs):
         path = args.out / f"{i:03d}_{spec.name}.json"

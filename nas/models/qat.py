@@ -10,9 +10,9 @@ What maps to what (ai8x-training ``ai8x.py`` / ai8x-synthesis ``izer/quantize.py
   both at the QAT start epoch): each block fake-quantises its weights to ``layer.bits`` with the
   per-layer power-of-two scale ``2**shift`` (:func:`~nas.models._blocks.weight_shift`) and
   rounds its activations to the int8 grid (``floor(128 x + .5) / 128``, clamped to
-  [0, 127/128] after ReLU, [-1, 127/128] without). Straight-through gradients.
-  One deliberate difference: ai8x ties the bias bits to the weight bits during QAT, while
-  izer always stores 8-bit biases; we train with izer's 8-bit biases (identical at 8 bits).
+  [0, 127/128] after ReLU, [-1, 127/128] without). Straight-through gradients. Biases are
+  quantised to the weight bits with the same scale (ai8x ``initiate_qat`` sets
+  ``bias_bits = weight_bits``; izer's ``quantize.py`` does the same).
 - :func:`quantize_layer` = izer ``quantize.py`` with its default ``MAX_BIT_SHIFT`` clipping:
   the integers izer writes into the quantised checkpoint, so the exporter and the QAT forward
   share one set of formulas.
@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nas.models._blocks import ACT_SCALE, FusedBlock, weight_shift
+from nas.models._blocks import FusedBlock, weight_shift
 from nas.spec import WEIGHT_BITS
 
 __all__ = ["enable_qat", "fold_bn", "quantize_layer"]
@@ -90,17 +90,18 @@ def quantize_layer(
 ) -> tuple[torch.Tensor, torch.Tensor | None, int]:
     """The integers izer's ``quantize.py`` (default MAX_BIT_SHIFT clipping) makes of a layer.
 
-    With ``shift = floor(log2(1 / max|w, b|))`` (:func:`~nas.models._blocks.weight_shift`):
+    With ``shift = floor(log2(1 / max|w, b|))`` clamped to ``[-7 - bits, 23 - bits]``
+    (:func:`~nas.models._blocks.weight_shift`) and ``q = 2**(bits-1)``:
 
-    - ``w_int = clamp(floor(w * 2**(bits-1) * 2**shift + .5), -2**(bits-1), 2**(bits-1) - 1)``
-    - ``b_int = clamp(floor(b * 2**shift * 128 + .5), -128, 127)`` (biases are always 8-bit)
+    - ``w_int = clamp(floor(w * q * 2**shift + .5), -q, q - 1)``
+    - ``b_int = clamp(floor(b * q * 2**shift + .5), -q, q - 1)`` (same scale and bits)
     - ``output_shift = -shift``
 
     izer's quantised checkpoint stores ``w_int`` as float tensors, the bias as
-    ``b_int * 2**(bits-1)`` (izer's ``checkpoint.py`` divides by ``2**(weight_bits-1)`` when
-    loading), ``<layer>.output_shift`` as ``[float(output_shift)]`` and
-    ``<layer>.weight_bits`` as ``[float(bits)]``. The float the chip computes with is
-    ``w_int / 2**(bits-1) / 2**shift`` (what QAT trains), the bias ``b_int / 128 / 2**shift``.
+    ``b_int * 2**(bits-8) * 128 = b_int * q`` (its ``checkpoint.py`` divides by ``q`` again
+    when loading), ``<layer>.output_shift`` as ``[float(output_shift)]`` and
+    ``<layer>.weight_bits`` / ``bias_bits`` as ``[float(bits)]``. The floats the chip computes
+    with are ``w_int / q / 2**shift`` and ``b_int / q / 2**shift``: what QAT trains.
 
     Args:
         weight: the (BN-folded) float weight of one layer, any shape.
@@ -114,15 +115,12 @@ def quantize_layer(
         raise ValueError(f"bits must be one of {WEIGHT_BITS}, but got bits={bits}")
     weight = weight.detach().float()
     bias = None if bias is None else bias.detach().float()
-    shift = weight_shift(weight, bias)
+    shift = weight_shift(weight, bias, bits)
     factor = torch.exp2(shift)
     lim = 2 ** (bits - 1)
+    # izer: factor * w (exact: powers of two), then .add(.5).floor().clamp(...)
     w_int = torch.floor(weight * (factor * lim) + 0.5).clamp_(-lim, lim - 1).long()
     b_int = None
     if bias is not None:
-        b_int = (
-            torch.floor(bias * factor * ACT_SCALE + 0.5)
-            .clamp_(-ACT_SCALE, ACT_SCALE - 1)
-            .long()
-        )
+        b_int = torch.floor(bias * factor * lim + 0.5).clamp_(-lim, lim - 1).long()
     return w_int, b_int, int(-shift.item())

@@ -61,9 +61,20 @@ def test_quantize_layer_hand_computed():
     assert w_int.tolist() == [77, -51, 26]  # floor(76.8+.5), floor(-51.2+.5), floor(25.6+.5)
     assert b_int.tolist() == [13]  # floor(0.05 * 2 * 128 + .5)
     assert out_shift == -1
-    # 2-bit: range [-2, 1]
-    w_int, _, _ = quantize_layer(torch.tensor([0.3, -0.2, 0.1]), None, bits=2)
+    # 2-bit weights and biases: range [-2, 1], scale 2 * 2**shift
+    w_int, b_int, _ = quantize_layer(
+        torch.tensor([0.3, -0.2, 0.1]), torch.tensor([0.05, -0.3]), bits=2
+    )
     assert w_int.tolist() == [1, -1, 0]  # floor(1.2+.5), floor(-0.8+.5), floor(0.4+.5)
+    assert b_int.tolist() == [0, -1]  # floor(0.2+.5), floor(-1.2+.5)
+
+
+def test_quantize_layer_clamps_shift_like_izer():
+    # 1e-6 -> floor(log2(1e6)) = 19, clamped to 23 - bits
+    w_int, _, out_shift = quantize_layer(torch.tensor([1e-6]), None, bits=8)
+    assert (w_int.tolist(), out_shift) == ([4], -15)  # floor(1e-6 * 128 * 2**15 + .5)
+    w_int, _, out_shift = quantize_layer(torch.tensor([1e-6]), None, bits=2)
+    assert (w_int.tolist(), out_shift) == ([1], -19)  # floor(1e-6 * 2 * 2**19 + .5)
 
 
 def test_quantize_layer_saturates_and_rounds_half_up():

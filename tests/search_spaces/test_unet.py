@@ -119,3 +119,4 @@ def test_num_classes_come_from_the_space():
     space = dataclasses.replace(SPACE, num_classes=11)
     ref = get_reference("unetmysmall", num_classes=11)
     assert space(FixedTrial(space.params_for(ref))) == ref
+    assert {s.num_classes for s in sample_specs(SPACE, 3, seed=0, num_classes=11)} == {11}
