@@ -60,6 +60,11 @@ def one(label: str, spec: ArchSpec, args: argparse.Namespace, model=None) -> dic
     work = args.out / spec.name.replace("/", "_")
     shutil.rmtree(work, ignore_errors=True)
     report = check(spec, args.device, size)
+    if not report.feasible:  # nothing to give izer: record why
+        return {"label": label, "arch": spec.name, "layers": len(report.layers),
+                "trained": model is not None, "izer_rc": None, "izer_seconds": 0.0,
+                "predicted": {}, "match": False,
+                "error": "; ".join(v.message for v in report.violations)}
     result = export(spec, work / "export", model=model, device=args.device, input_size=size,
                     seed=args.seed)
     run = run_izer(args.synthesis_dir, result.out_dir, work / "izer", prefix=result.arch,
@@ -104,6 +109,10 @@ def table(rows: list[dict]) -> str:
             "sampleoutput.h | liveness |")
     lines = [head, "|" + "---|" * 10]
     for r in rows:
+        if r["izer_rc"] is None:
+            lines.append(f"| {r['label']}: `{r['arch']}` | {r['layers']} | - | infeasible in "
+                         f"our model: {r['error'][:120]} | | | | | | |")
+            continue
         p = r["predicted"]
         z = r.get("izer", {})
 
@@ -161,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     print()
     print(table(rows))
+    (args.out / "table.md").write_text(table(rows) + "\n")
     ok = all(r["match"] and r.get("liveness_problems") == [] and r.get("sim", {}).get(
         "mismatches", 1) == 0 for r in rows)
     print(f"\n{len(rows)} architectures, {sum(r['match'] for r in rows)} match, "
