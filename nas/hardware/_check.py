@@ -88,12 +88,19 @@ def _structure(layers: list[IzerLayer], dev: Device) -> list[Violation]:
                                          f"layer {n}: concat input {i} has {chans[i]} channels; "
                                          "all but the last must be a multiple of 4"))
             parts = [chans[i] for i in layer.inputs]
-            if layer.in_channels > 64 and (len(set(parts)) > 1 or parts[0] > 64):
+            if len(set(parts)) > 1:
+                # izer.py checks this for every in_sequences, concatenations included
                 out.append(Violation(
                     n, "concat_channels", max(parts), min(parts),
+                    f"layer {n}: izer requires concatenated inputs with equal channel counts, "
+                    f"but {list(layer.inputs)} have {parts} (over by "
+                    f"{max(parts) - min(parts)})"))
+            elif layer.in_channels > 64 and parts[0] > 64:
+                out.append(Violation(
+                    n, "concat_channels", parts[0], 64,
                     f"layer {n}: a concat of {layer.in_channels} > 64 channels is realised by "
-                    f"interleaving 1-pass parts (write_gap), so its parts must be equal and "
-                    f"<= 64 channels, but got {parts}"))
+                    f"interleaving 1-pass parts (write_gap), so each part must have <= 64 "
+                    f"channels, but got {parts} (over by {parts[0] - 64})"))
     return out
 
 

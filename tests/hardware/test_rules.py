@@ -61,6 +61,13 @@ def test_layer_count_limit():
     assert not [v for v in check(spec, "MAX78002", (32, 32)).violations if v.limit == "layers"]
 
 
+def test_concat_parts_need_equal_channels_like_izer():
+    spec = _unet([8, 16], ups=[16])  # cat(upconv1 16, enc1 8): izer.py rejects unequal counts
+    r = check(spec, "MAX78000", (32, 32))
+    (v,) = [v for v in r.violations if v.limit == "concat_channels"]
+    assert v.layer == "dec1" and "[16, 8]" in v.message and v.over == 8
+
+
 def test_wide_concat_needs_equal_parts():
     spec = _unet([32, 64], ups=[32])  # cat(32, 32) = 64: fine
     assert check(spec, "MAX78000", (32, 32)).feasible
