@@ -10,7 +10,9 @@ PostgreSQL URL: the same code path, with the server handling concurrency.
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 import warnings
 from pathlib import Path
 
@@ -79,6 +81,23 @@ def _enable_wal(url: str) -> None:
         ) from None
 
 
+def _create(url: str, engine_kwargs: dict, kwargs: dict, attempts: int = 5) -> RDBStorage:
+    """RDBStorage, retrying the race of workers that create the tables at the same moment
+    (PostgreSQL answers the loser with a unique-key violation on its catalog)."""
+    for attempt in range(attempts):
+        try:
+            with warnings.catch_warnings():  # heartbeat API is "experimental" since Optuna 2.8
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+        except Exception as e:
+            text = str(e).lower()
+            racing = "duplicate key" in text or "already exists" in text or "locked" in text
+            if not racing or attempt == attempts - 1:
+                raise
+            time.sleep(0.5 + random.random())
+    raise AssertionError("unreachable")
+
+
 def open_storage(cfg: SearchConfig, *, heartbeat: bool = True) -> RDBStorage:
     """The study's storage, with heartbeat and stale-trial retry; ``ValueError`` if unusable.
 
@@ -109,13 +128,13 @@ def open_storage(cfg: SearchConfig, *, heartbeat: bool = True) -> RDBStorage:
             ),
         }
     try:
-        with warnings.catch_warnings():  # heartbeat API is "experimental" since Optuna 2.8
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
-    except ModuleNotFoundError as e:
+        return _create(url, engine_kwargs, kwargs)
+    except ImportError as e:  # Optuna wraps the driver's ModuleNotFoundError
+        cause = e.__cause__ if isinstance(e.__cause__, ImportError) else e
         raise ValueError(
-            f"--storage {_display(url)}: the database driver {e.name!r} is not installed "
-            f"(pip install psycopg2-binary for PostgreSQL)"
+            f"--storage {_display(url)}: the database driver "
+            f"{getattr(cause, 'name', None) or ''} is not installed ({cause}); for PostgreSQL "
+            "pip install 'psycopg[binary]' (or name a driver: postgresql+psycopg2://...)"
         ) from None
     except Exception as e:  # sqlalchemy/driver errors: connection refused, auth, bad db name
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

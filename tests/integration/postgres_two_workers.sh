@@ -23,7 +23,7 @@ if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
     BIN="$(pg_bindir)"
     [ -n "$BIN" ] && [ -x "$BIN/initdb" ] || fail "postgresql installed but initdb not found"
 fi
-"$PY" -c "import psycopg2" 2>/dev/null || fail "psycopg2 missing: pip install -e . (pyproject)"
+"$PY" -c "import psycopg" 2>/dev/null || fail "psycopg missing: pip install -e . (pyproject)"
 
 TMP="$(mktemp -d /tmp/maxnas-pg.XXXXXX)"
 chmod 755 "$TMP"
@@ -67,7 +67,7 @@ RC1=0; RC2=0
 wait "$P1" || RC1=$?
 wait "$P2" || RC2=$?
 if [ "$RC1" != 0 ] || [ "$RC2" != 0 ]; then
-    tail -n 40 "$TMP/w1.log" "$TMP/w2.log" >&2
+    grep -v "^\[I " "$TMP/w1.log" | tail -n 40 >&2; grep -v "^\[I " "$TMP/w2.log" | tail -n 40 >&2
     fail "workers exited with $RC1 and $RC2"
 fi
 
