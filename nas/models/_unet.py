@@ -41,7 +41,6 @@ class UNet(nn.Module):
         self._free: list[tuple[int, ...]] = [
             tuple(s for s, k2 in last_use.items() if k2 == k) for k in range(len(layers))
         ]
-        self._block_list = list(self.blocks.values())
 
     @property
     def fold_ratio(self) -> int:
@@ -53,7 +52,7 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs: list[torch.Tensor | None] = [x]
-        for block, srcs, free in zip(self._block_list, self._sources, self._free, strict=True):
+        for block, srcs, free in zip(self.blocks.values(), self._sources, self._free, strict=True):
             if len(srcs) == 1:
                 h = outs[srcs[0]]
             else:  # skip connection: channel concat in Layer.inputs order

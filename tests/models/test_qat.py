@@ -128,3 +128,14 @@ def test_qat_gradients_flow():
     # idempotent
     enable_qat(model)
     assert model(x).shape == (2, 64, 16, 16)
+
+
+def test_qat_state_dict_reloads_into_a_fresh_qat_model():
+    """What a checkpoint of a QAT run needs: build, enable_qat, load_state_dict (strict)."""
+    torch.manual_seed(0)
+    x = torch.rand(1, 48, 16, 16) * 2 - 1
+    model = enable_qat(_trained_stats(build_model(get_reference("unetmysmall")), x))
+    fresh = enable_qat(build_model(get_reference("unetmysmall"))).eval()
+    fresh.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        assert torch.equal(fresh(x), model(x))
