@@ -37,31 +37,35 @@ from nas.hardware import check  # noqa: E402
 from nas.spec import ArchSpec, get_reference  # noqa: E402
 
 
-def candidates(args: argparse.Namespace) -> list[tuple[str, ArchSpec]]:
+def candidates(args: argparse.Namespace) -> list[tuple[str, ArchSpec, int]]:
+    """(label, spec, folded input size); references may be given as NAME@SIZE."""
     from search_spaces import get_space, sample_specs
 
-    out = [(f"reference {name}", get_reference(name)) for name in args.references]
+    out = []
+    for ref in args.references:
+        name, _, size = ref.partition("@")
+        out.append((f"reference {name}", get_reference(name), int(size or args.size)))
     space = get_space(args.space)
-    feasible: list[tuple[str, ArchSpec]] = []
+    feasible: list[tuple[str, ArchSpec, int]] = []
     tried = 0
-    while len(feasible) < args.sampled and tried < 50 * max(args.sampled, 1):
-        batch = sample_specs(space, 4 * args.sampled, seed=args.seed + tried)
+    while len(feasible) < args.sampled and tried < 200 * max(args.sampled, 1):
+        batch = sample_specs(space, 20 * args.sampled, seed=args.seed + tried)
         tried += len(batch)
         for spec in batch:
             if check(spec, args.device, (args.size, args.size)).feasible:
-                feasible.append((f"sampled #{len(feasible)}", spec))
+                feasible.append((f"sampled #{len(feasible)}", spec, args.size))
             if len(feasible) == args.sampled:
                 break
     return out + feasible
 
 
-def one(label: str, spec: ArchSpec, args: argparse.Namespace, model=None) -> dict:
-    size = (args.size, args.size)
+def one(label: str, spec: ArchSpec, size: tuple[int, int], args: argparse.Namespace,
+        model=None) -> dict:
     work = args.out / spec.name.replace("/", "_")
     shutil.rmtree(work, ignore_errors=True)
     report = check(spec, args.device, size)
     if not report.feasible:  # nothing to give izer: record why
-        return {"label": label, "arch": spec.name, "layers": len(report.layers),
+        return {"label": label, "arch": spec.name, "layers": len(report.layers), "size": size[0],
                 "trained": model is not None, "izer_rc": None, "izer_seconds": 0.0,
                 "predicted": {}, "match": False,
                 "error": "; ".join(v.message for v in report.violations)}
@@ -70,7 +74,7 @@ def one(label: str, spec: ArchSpec, args: argparse.Namespace, model=None) -> dic
     run = run_izer(args.synthesis_dir, result.out_dir, work / "izer", prefix=result.arch,
                    device=args.device, python=args.python)
     row = {
-        "label": label, "arch": spec.name, "layers": len(report.layers),
+        "label": label, "arch": spec.name, "layers": len(report.layers), "size": size[0],
         "trained": model is not None, "izer_rc": run.returncode,
         "izer_seconds": round(run.seconds, 1),
         "predicted": {"weight_bytes": report.weight_bytes, "bias_bytes": report.bias_bytes,
@@ -104,14 +108,14 @@ def one(label: str, spec: ArchSpec, args: argparse.Namespace, model=None) -> dic
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| architecture | layers | weights | Weight memory (izer / ours) | Bias memory "
-            "(izer / ours) | latency cycles (izer / ours) | izer s | match | int8 sim = "
-            "sampleoutput.h | liveness |")
-    lines = [head, "|" + "---|" * 10]
+    head = ("| architecture | layers | input | weights | Weight memory (izer / ours) | "
+            "Bias memory (izer / ours) | latency cycles (izer / ours) | izer s | match | "
+            "int8 sim = sampleoutput.h | liveness |")
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         if r["izer_rc"] is None:
-            lines.append(f"| {r['label']}: `{r['arch']}` | {r['layers']} | - | infeasible in "
-                         f"our model: {r['error'][:120]} | | | | | | |")
+            lines.append(f"| {r['label']}: `{r['arch']}` | {r['layers']} | {r['size']} | - | "
+                         f"infeasible in our model: {r['error'][:120]} | | | | | | |")
             continue
         p = r["predicted"]
         z = r.get("izer", {})
@@ -128,7 +132,7 @@ def table(rows: list[dict]) -> str:
         live = "ok" if r.get("liveness_problems") == [] else (
             "-" if "liveness_problems" not in r else f"{len(r['liveness_problems'])} problems")
         lines.append(
-            f"| {r['label']}: `{r['arch']}` | {r['layers']} | "
+            f"| {r['label']}: `{r['arch']}` | {r['layers']} | {r['size']}x{r['size']} | "
             f"{'trained' if r['trained'] else 'random'} | {pair('weight_bytes')} | "
             f"{pair('bias_bytes')} | {pair('latency_cycles')} | {r['izer_seconds']} | "
             f"{'yes' if r['match'] else 'NO'} | {sim_s} | {live} |")
@@ -142,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="ai8x-synthesis checkout (default $AI8X_SYNTHESIS_DIR)")
     p.add_argument("--python", default=os.environ.get("AI8X_PYTHON", sys.executable),
                    help="interpreter with izer's requirements (default $AI8X_PYTHON)")
-    p.add_argument("--references", nargs="*", default=["ai85unetlarge", "unetmysmall"])
+    p.add_argument("--references", nargs="*", default=["ai85unetlarge", "unetmysmall"],
+                   help="reference names, optionally NAME@SIZE (default size: --size)")
     p.add_argument("--sampled", type=int, default=10, help="sampled feasible architectures")
     p.add_argument("--space", default="unet_max78000")
     p.add_argument("--seed", type=int, default=0)
@@ -155,16 +160,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.synthesis_dir is None:
         p.error("--synthesis-dir (or $AI8X_SYNTHESIS_DIR) is required")
     args.out.mkdir(parents=True, exist_ok=True)
-    jobs = [(label, spec, None) for label, spec in candidates(args)]
+    jobs = [(label, spec, size, None) for label, spec, size in candidates(args)]
     for path in args.checkpoint:
         from nas.train import load_checkpoint, model_from_checkpoint
 
         ckpt = load_checkpoint(path)
-        jobs.append((f"trained {path.name}", ckpt["spec"], model_from_checkpoint(ckpt)))
+        jobs.append((f"trained {path.name}", ckpt["spec"], args.size,
+                     model_from_checkpoint(ckpt)))
     rows = []
     start = time.time()
-    for label, spec, model in jobs:
-        row = one(label, spec, args, model)
+    for label, spec, size, model in jobs:
+        row = one(label, spec, (size, size), args, model)
         rows.append(row)
         print(json.dumps(row), flush=True)
     (args.out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
