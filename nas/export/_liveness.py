@@ -143,12 +143,14 @@ def check_yaml_liveness(
         # 1. the words this layer reads must be exactly its producers' words
         in_offset = int(layer.get("in_offset", prev_out))
         read = _placed(int(layer["processors"]), in_offset, (c_in, *tensors[src[0]].shape[1:]), 0)
-        written: dict[int, set[int]] = {}
+        parts: dict[int, list[np.ndarray]] = {}
         for s in src:
             for q, ws in tensors[s].words().items():
-                written.setdefault(q, set()).update(ws.tolist())
-        wanted = {q: set(ws.tolist()) for q, ws in read.words().items()}
-        if wanted != written:
+                parts.setdefault(q, []).append(ws)
+        written = {q: np.unique(np.concatenate(v)) for q, v in parts.items()}
+        wanted = read.words()
+        if wanted.keys() != written.keys() or any(
+                not np.array_equal(wanted[q], written[q]) for q in wanted):
             problems.append(f"layer {i}: reads (in_offset 0x{in_offset:04x}, processors "
                             f"0x{int(layer['processors']):016x}) do not match the words its "
                             f"inputs {src} were written to")
@@ -164,12 +166,18 @@ def check_yaml_liveness(
                             f"{limit}-word instance")
 
     last_reader = {t: max((i for i, s in sources.items() if t in s), default=t) for t in tensors}
+    words = {t: tensor.words() for t, tensor in tensors.items()}
+
+    def meets(a: np.ndarray, b: np.ndarray) -> bool:
+        if a[-1] < b[0] or b[-1] < a[0]:  # sorted: disjoint ranges
+            return False
+        return bool(np.intersect1d(a, b, assume_unique=True).size)
+
     for t, tensor in tensors.items():
-        t_words = tensor.words()
+        t_words = words[t]
         end = last_reader[t]
         for i in range(t + 1, end + 1):
-            overlap = {q for q, ws in tensors[i].words().items() if q in t_words
-                       and np.intersect1d(ws, t_words[q]).size}
+            overlap = {q for q, ws in words[i].items() if q in t_words and meets(ws, t_words[q])}
             if not overlap:
                 continue
             name = "the input" if t < 0 else f"layer {t}'s output"

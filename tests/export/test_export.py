@@ -67,7 +67,7 @@ def test_readme_has_both_commands_and_predictions(large):
     assert large.predicted["MAX78000"]["weight_bytes"] == report.weight_bytes
 
 
-@pytest.mark.parametrize(("ref", "sizes"), [("ai85unetlarge", (SIZE, (48, 48), (88, 88))),
+@pytest.mark.parametrize(("ref", "sizes"), [("ai85unetlarge", (SIZE, (88, 88))),
                                             ("unetmysmall", (SIZE, (48, 48)))])
 def test_exported_yaml_keeps_every_tensor_alive(ref, sizes, tmp_path):
     """Walk the exported YAML: no live tensor's words are written before its last reader."""
@@ -86,10 +86,12 @@ def test_sampled_architectures_export_cleanly(tmp_path):
     from search_spaces import get_space, sample_specs
 
     done = 0
-    for spec in sample_specs(get_space("unet_max78000"), 12, seed=3):
+    for spec in sample_specs(get_space("unet_max78000"), 40, seed=3):
         report = check(spec, input_size=SIZE)
         if not report.feasible:
             continue
+        if done == 3:
+            break
         res = export(spec, tmp_path / f"s{done}", input_size=SIZE)
         q = torch.load(res.files["quantized"], weights_only=True)["state_dict"]
         layers = read_yaml_layers(res.files["yaml"].read_text())
