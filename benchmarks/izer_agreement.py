@@ -60,7 +60,7 @@ def candidates(args: argparse.Namespace) -> list[tuple[str, ArchSpec, int]]:
 
 
 def one(label: str, spec: ArchSpec, size: tuple[int, int], args: argparse.Namespace,
-        model=None) -> dict:
+        model=None, params=None, sample=None) -> dict:
     work = args.out / spec.name.replace("/", "_")
     shutil.rmtree(work, ignore_errors=True)
     report = check(spec, args.device, size)
@@ -69,13 +69,13 @@ def one(label: str, spec: ArchSpec, size: tuple[int, int], args: argparse.Namesp
                 "trained": model is not None, "izer_rc": None, "izer_seconds": 0.0,
                 "predicted": {}, "match": False,
                 "error": "; ".join(v.message for v in report.violations)}
-    result = export(spec, work / "export", model=model, device=args.device, input_size=size,
-                    seed=args.seed)
+    result = export(spec, work / "export", model=model, params=params, sample=sample,
+                    device=args.device, input_size=size, seed=args.seed)
     run = run_izer(args.synthesis_dir, result.out_dir, work / "izer", prefix=result.arch,
                    device=args.device, python=args.python)
     row = {
         "label": label, "arch": spec.name, "layers": len(report.layers), "size": size[0],
-        "trained": model is not None, "izer_rc": run.returncode,
+        "trained": result.trained, "izer_rc": run.returncode,
         "izer_seconds": round(run.seconds, 1),
         "predicted": {"weight_bytes": report.weight_bytes, "bias_bytes": report.bias_bytes,
                       "latency_cycles": report.latency_cycles},
@@ -155,22 +155,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="MAX78000")
     p.add_argument("--checkpoint", type=Path, action="append", default=[],
                    help="also export and run this trained maxnas checkpoint (repeatable)")
+    p.add_argument("--ai8x-checkpoint", nargs=3, action="append", default=[],
+                   metavar=("REFERENCE", "CHECKPOINT", "SAMPLE"),
+                   help="also export trained ai8x weights of a reference (BN fused, e.g. "
+                        "trained/ai85-camvid-unet-large.pth.tar) with a sample .npy")
     p.add_argument("--out", type=Path, default=Path("runs/izer_agreement"))
     args = p.parse_args(argv)
     if args.synthesis_dir is None:
         p.error("--synthesis-dir (or $AI8X_SYNTHESIS_DIR) is required")
     args.out.mkdir(parents=True, exist_ok=True)
-    jobs = [(label, spec, size, None) for label, spec, size in candidates(args)]
+    jobs = []
+    for ref, ckpt_path, sample_path in args.ai8x_checkpoint:
+        from nas.export import layer_params_from_ai8x
+
+        spec = get_reference(ref)
+        sd = torch.load(ckpt_path, map_location="cpu", weights_only=False)["state_dict"]
+        sample = np.load(sample_path)
+        jobs.append((f"trained ai8x {Path(ckpt_path).name}", spec, sample.shape[1], None,
+                     layer_params_from_ai8x(spec, sd), sample))
+    jobs += [(label, spec, size, None, None, None) for label, spec, size in candidates(args)]
     for path in args.checkpoint:
         from nas.train import load_checkpoint, model_from_checkpoint
 
         ckpt = load_checkpoint(path)
         jobs.append((f"trained {path.name}", ckpt["spec"], args.size,
-                     model_from_checkpoint(ckpt)))
+                     model_from_checkpoint(ckpt), None, None))
     rows = []
     start = time.time()
-    for label, spec, size, model in jobs:
-        row = one(label, spec, (size, size), args, model)
+    for label, spec, size, model, params, sample in jobs:
+        row = one(label, spec, (size, size), args, model, params, sample)
         rows.append(row)
         print(json.dumps(row), flush=True)
     (args.out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")

@@ -73,6 +73,41 @@ def random_layer_params(spec: ArchSpec, seed: int = 0) -> dict[str, LayerParams]
     return out
 
 
+def layer_params_from_ai8x(
+    spec: ArchSpec, state_dict: Mapping[str, torch.Tensor]
+) -> dict[str, LayerParams]:
+    """Folded float parameters from an ai8x-training checkpoint (BN already fused, as ai8x
+    saves after its QAT start), matched to ``spec``'s layers by order and checked by shape.
+
+    ai8x names may differ from ours (ai85unetlarge's ``dec0`` is our ``dec1_1``); the order of
+    the ``*.op.weight`` keys is what izer uses too.
+    """
+    if any(".bn." in k for k in state_dict):
+        raise ValueError("the ai8x checkpoint still has BatchNorm keys; fuse BN first (ai8x "
+                         "does at its QAT start epoch)")
+    keys = [k for k in state_dict if k.endswith(".op.weight")]
+    layers = spec.layers()
+    if len(keys) != len(layers):
+        raise ValueError(f"the ai8x checkpoint has {len(keys)} weight layers, {spec.name} has "
+                         f"{len(layers)}")
+    out = {}
+    for key, layer in zip(keys, layers, strict=True):
+        prefix = key[: -len(".op.weight")]
+        w = state_dict[key].to(torch.float32)
+        if layer.op == "convtranspose2d":
+            shape = (layer.in_channels, layer.out_channels // layer.groups, 3, 3)
+        else:
+            shape = (layer.out_channels, layer.in_channels // layer.groups, layer.kernel,
+                     layer.kernel)
+        if tuple(w.shape) != shape:
+            raise ValueError(f"{key}: shape {tuple(w.shape)} does not match layer "
+                             f"{layer.name} {shape}")
+        bits_key = f"{prefix}.weight_bits"
+        bits = int(state_dict[bits_key].item()) if bits_key in state_dict else layer.bits
+        out[layer.name] = LayerParams(w, state_dict.get(f"{prefix}.op.bias"), bits or 8)
+    return out
+
+
 def _output_shift(weight: torch.Tensor, bias: torch.Tensor | None) -> float:
     """ai8x's OutputShiftLimit: -floor(log2(1 / max|w, b|)) clamped to [-15, 15]."""
     params = weight.flatten() if bias is None else torch.cat((weight.flatten(), bias.flatten()))

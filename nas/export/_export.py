@@ -113,6 +113,7 @@ def export(
     out_dir: str | Path,
     *,
     model: nn.Module | None = None,
+    params: dict[str, LayerParams] | None = None,
     sample: np.ndarray | None = None,
     dataset: str = "camvid4",
     device: str = "MAX78000",
@@ -130,6 +131,8 @@ def export(
         spec: the architecture; it must pass ``nas.hardware.check`` on ``device``.
         out_dir: the export folder (refused if it exists and is not empty, unless ``force``).
         model: trained ``nas.models`` model; None exports random weights (hardware checks).
+        params: folded float weights per layer instead of ``model`` (e.g. from
+            :func:`nas.export.layer_params_from_ai8x`).
         sample: int CHW input in [-128, 127] of ``input_size``; None = synthetic random.
         dataset: izer's ``dataset`` name; the sample file is ``sample_<dataset>.npy``.
         device: the chip the memory plan is made for.
@@ -153,12 +156,17 @@ def export(
     sample = sample.astype(np.int64)
     _prepare_dir(out_dir, force)
 
+    if model is not None and params is not None:
+        raise ValueError("give model or params, not both")
+    trained = model is not None or params is not None
     arch = arch_name(spec)
-    params = model_layer_params(model) if model is not None else random_layer_params(spec, seed)
+    if params is None:
+        params = model_layer_params(model) if model is not None else random_layer_params(
+            spec, seed)
     fsd = float_state_dict(params)
     qsd = quantized_state_dict(fsd, _hw.copy_layers(report))
     extras = {**(extras or {}), "maxnas_spec": spec.to_json(indent=None),
-              "maxnas_trained": model is not None}
+              "maxnas_trained": trained}
     files = {
         "module": out_dir / module_filename(spec),
         "float": out_dir / f"{arch}.pth.tar",
@@ -199,11 +207,11 @@ def export(
     }
     files["readme"].write_text(render_readme(
         spec, arch, files, commands, predicted, device, input_size,
-        trained=model is not None, source=source, epoch=epoch,
+        trained=trained, source=source, epoch=epoch,
     ))
     (out_dir / "export.json").write_text(json.dumps({
         "arch": arch, "device": device, "input_size": list(input_size),
-        "trained": model is not None, "predicted": predicted,
+        "trained": trained, "predicted": predicted,
         "files": {k: v.name for k, v in files.items()},
     }, indent=2) + "\n")
-    return ExportResult(out_dir, arch, files, predicted, model is not None)
+    return ExportResult(out_dir, arch, files, predicted, trained)

@@ -95,3 +95,23 @@ def test_copy_layer_needs_existing_successor():
     sd = OrderedDict(float_state_dict({"a": LayerParams(torch.ones(4, 4, 1, 1), None, 8)}))
     with pytest.raises(ValueError, match="no weights"):
         quantized_state_dict(sd, (CopyLayer("pt", 4, "missing"),))
+
+
+def test_layer_params_from_ai8x_roundtrip_and_shape_check():
+    from nas.export import layer_params_from_ai8x
+
+    spec = get_reference("ai85unetlarge")
+    params = random_layer_params(spec, seed=4)
+    sd = float_state_dict(params)
+    # ai8x calls our dec1_1 "dec0": matching is by order, not by name
+    renamed = OrderedDict((k.replace("dec1_1.", "dec0."), v) for k, v in sd.items())
+    back = layer_params_from_ai8x(spec, renamed)
+    assert list(back) == list(params)
+    for name, p in params.items():
+        assert torch.equal(back[name].weight, p.weight) and torch.equal(back[name].bias, p.bias)
+    with pytest.raises(ValueError, match="does not match layer"):
+        layer_params_from_ai8x(get_reference("unetmysmall"),
+                               float_state_dict(random_layer_params(get_reference(
+                                   "unetmysmall"), 0)) | {"prep0.op.weight": torch.zeros(1)})
+    with pytest.raises(ValueError, match="BatchNorm"):
+        layer_params_from_ai8x(spec, {**sd, "prep0.bn.running_mean": torch.zeros(64)})
