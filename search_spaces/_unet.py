@@ -12,8 +12,14 @@ ones only up to the sampled number of convs):
 ``enc{l}_width``                  width of encoder level l = 1..depth (all its convs)
 ``enc{l}_n_convs``                1..2 convs; ``enc{l}_conv{j}_kernel`` 1 or 3 each
 ``enc{l}_separable``              k x k in->in + 1x1 in->out per conv (``enc{l}_depthwise``)
-``dec{l}_up``                     ConvTranspose2d width for decoder level l = depth-1..1
-``dec{l}_skip``                   concatenate encoder level l
+``dec{l}_skip``                   decoder level l = depth-1..1 concatenates encoder level l;
+                                  offered only if that level has at most 64 channels (a
+                                  concatenation of more than 64 channels interleaves
+                                  one-pass parts)
+``dec{l}_up``                     ConvTranspose2d width, only without skip: with a skip it
+                                  equals the skip's width, because izer requires equal
+                                  channel counts for all ``in_sequences`` inputs
+                                  (``izer.py``), concatenations included
 ``dec{l}_n_convs``                1..2; ``dec{l}_conv{j}_width``, ``dec{l}_conv{j}_kernel``
 ``dec{l}_separable``              as for the encoder (``dec{l}_depthwise``)
 ``n_head``                        0..``max_head`` 1x1 head layers (the last has no ReLU, as in
@@ -39,6 +45,13 @@ how ai85unetlarge's 112-channel bottleneck (2 passes x 56 processors, which the 
 without padding) is reproduced exactly: ``enc4_width=128, enc4_per_pass=56``. We preferred this
 to adding 112 to the grid (sampling would then produce it) or to a special bottleneck
 parameter (it would exist only for one reference).
+
+At full folded resolution (prep, ``enc1``, ``dec1``, head) the choices stop at
+``full_res_max_width``: an 88x88 map costs 88*88*4 B = 30,976 B per data-memory instance and
+pass, so on MAX78000 (32 KiB instances) only one pass (64 channels) fits there, and wider
+choices could never be deployed. MAX78002's 80 KiB instances hold two passes (128).
+``enc1`` stops at half that (32 on MAX78000): with the level-1 skip, ``dec1`` reads
+``enc1`` twice over (two equal parts), and that input must fit at full resolution too.
 
 **Names.** A spec's name is the reference's name when the architecture equals a reference
 (so enqueued references keep their labels on every plot), otherwise ``unet-<10 hex digits>``,
@@ -108,6 +121,8 @@ class UNetSpace:
         kernels: kernel choices of encoder and decoder convs.
         max_prep: most 1x1 prep layers.
         max_head: most 1x1 head layers.
+        full_res_max_width: widest channel choice for layers at full (folded) resolution:
+            prep, decoder level 1, head (encoder level 1: half of it). See "Widths" above.
         depthwise: whether separable convs may be depthwise (MAX78002 only).
         batchnorms: BN choices (``"noaffine"`` as ai8x; ``"affine"`` only for MAX78002 refs).
         num_classes: classes of the task the specs are built for.
@@ -123,6 +138,7 @@ class UNetSpace:
     kernels: tuple[int, ...] = (1, 3)
     max_prep: int = 3
     max_head: int = 3
+    full_res_max_width: int = 64
     depthwise: bool = False
     batchnorms: tuple[str, ...] = ("noaffine",)
     num_classes: int = 4
@@ -166,15 +182,16 @@ class UNetSpace:
         if len(self.batchnorms) > 1:
             batchnorm = trial.suggest_categorical("batchnorm", self.batchnorms)
 
+        full = self.full_res_max_width
         prep = tuple(
-            self._conv(trial, f"prep{i}", self._width(trial, f"prep{i}_width"), 1)
+            self._conv(trial, f"prep{i}", self._width(trial, f"prep{i}_width", full), 1)
             for i in range(trial.suggest_int("n_prep", 0, self.max_prep))
         )
         depth = trial.suggest_int("depth", *self.depth_range)
         encoder = []
         for level in range(1, depth + 1):
             p = f"enc{level}"
-            width = self._width(trial, f"{p}_width")
+            width = self._width(trial, f"{p}_width", self._level_cap(level, encoder=True))
             n = trial.suggest_int(f"{p}_n_convs", *self.n_convs_range)
             kernels = [trial.suggest_categorical(f"{p}_conv{j}_kernel", self.kernels)
                        for j in range(n)]
@@ -185,10 +202,16 @@ class UNetSpace:
         decoder = []
         for level in range(depth - 1, 0, -1):
             p = f"dec{level}"
-            up = self._width(trial, f"{p}_up")
-            skip = trial.suggest_categorical(f"{p}_skip", (True, False))
+            skip_width = encoder[level - 1].width
+            skip = skip_width <= PASS_WIDTH and trial.suggest_categorical(
+                f"{p}_skip", (True, False)
+            )
+            if skip:
+                up = encoder[level - 1].width
+            else:
+                up = self._width(trial, f"{p}_up", self._level_cap(level))
             n = trial.suggest_int(f"{p}_n_convs", *self.n_convs_range)
-            shapes = [(self._width(trial, f"{p}_conv{j}_width"),
+            shapes = [(self._width(trial, f"{p}_conv{j}_width", self._level_cap(level)),
                        trial.suggest_categorical(f"{p}_conv{j}_kernel", self.kernels))
                       for j in range(n)]
             sep, dw = self._separable(trial, p)
@@ -197,7 +220,7 @@ class UNetSpace:
             ), skip=skip))
         n_head = trial.suggest_int("n_head", 0, self.max_head)
         head = tuple(
-            self._conv(trial, f"head{i}", self._width(trial, f"head{i}_width"), 1,
+            self._conv(trial, f"head{i}", self._width(trial, f"head{i}_width", full), 1,
                        relu=i < n_head - 1)
             for i in range(n_head)
         )
@@ -214,8 +237,19 @@ class UNetSpace:
         )
         return dataclasses.replace(spec, name=_name_for(spec))
 
-    def _width(self, trial: BaseTrial, name: str) -> int:
-        width = trial.suggest_categorical(name, self.widths)
+    def _level_cap(self, level: int, encoder: bool = False) -> int | None:
+        if level > 1:
+            return None
+        # enc1 also feeds dec1's concatenation of two equal parts, which must fit one pass
+        return self.full_res_max_width // 2 if encoder else self.full_res_max_width
+
+    def _widths(self, max_width: int | None) -> tuple[int, ...]:
+        if max_width is None:
+            return self.widths
+        return tuple(w for w in self.widths if w <= max_width)
+
+    def _width(self, trial: BaseTrial, name: str, max_width: int | None = None) -> int:
+        width = trial.suggest_categorical(name, self._widths(max_width))
         if width <= PASS_WIDTH:
             return width
         per_pass = trial.suggest_int(f"{name}_per_pass", PASS_WIDTH, PASS_WIDTH)
@@ -247,7 +281,7 @@ class UNetSpace:
             p["batchnorm"] = spec.batchnorm
         p["n_prep"] = len(spec.prep)
         for i, c in enumerate(spec.prep):
-            p |= self._width_params(f"prep{i}_width", c.out)
+            p |= self._width_params(f"prep{i}_width", c.out, self.full_res_max_width)
             p |= self._separable_params(f"prep{i}", (c,))
         p["depth"] = spec.depth
         for level, lvl in enumerate(spec.encoder, start=1):
@@ -256,23 +290,37 @@ class UNetSpace:
             if len(widths) > 1:
                 raise ValueError(f"{pre}: the space gives all convs of an encoder level one "
                                  f"width, but the spec has {sorted(widths)}")
-            p |= self._width_params(f"{pre}_width", lvl.width)
+            p |= self._width_params(f"{pre}_width", lvl.width,
+                                    self._level_cap(level, encoder=True))
             p[f"{pre}_n_convs"] = len(lvl.convs)
             for j, c in enumerate(lvl.convs):
                 p[f"{pre}_conv{j}_kernel"] = c.kernel
             p |= self._separable_params(pre, lvl.convs)
         for k, lvl in enumerate(spec.decoder):
-            pre = f"dec{spec.depth - 1 - k}"
-            p |= self._width_params(f"{pre}_up", lvl.up)
-            p[f"{pre}_skip"] = lvl.skip
+            level = spec.depth - 1 - k
+            pre = f"dec{level}"
+            if spec.encoder[level - 1].width <= PASS_WIDTH:
+                p[f"{pre}_skip"] = lvl.skip
+            elif lvl.skip:
+                raise ValueError(f"{pre}: the space offers skips only from levels of at most "
+                                 f"{PASS_WIDTH} channels (izer concatenates 1-pass parts)")
+            if lvl.skip and lvl.up != spec.encoder[level - 1].width:
+                raise ValueError(
+                    f"{pre}: with a skip the space gives the upsampling the skip's width "
+                    f"{spec.encoder[level - 1].width} (izer concatenates equal parts only), "
+                    f"but the spec has up={lvl.up}"
+                )
+            if not lvl.skip:
+                p |= self._width_params(f"{pre}_up", lvl.up, self._level_cap(level))
             p[f"{pre}_n_convs"] = len(lvl.convs)
             for j, c in enumerate(lvl.convs):
-                p |= self._width_params(f"{pre}_conv{j}_width", c.out)
+                p |= self._width_params(f"{pre}_conv{j}_width", c.out,
+                                        self._level_cap(level))
                 p[f"{pre}_conv{j}_kernel"] = c.kernel
             p |= self._separable_params(pre, lvl.convs)
         p["n_head"] = len(spec.head)
         for i, c in enumerate(spec.head):
-            p |= self._width_params(f"head{i}_width", c.out)
+            p |= self._width_params(f"head{i}_width", c.out, self.full_res_max_width)
             p |= self._separable_params(f"head{i}", (c,))
 
         # The rules above cover the shape; replaying catches everything else (ReLU placement,
@@ -294,14 +342,16 @@ class UNetSpace:
             )
         return p
 
-    def _width_params(self, name: str, width: int) -> dict[str, int]:
+    def _width_params(
+        self, name: str, width: int, max_width: int | None = None
+    ) -> dict[str, int]:
+        widths = self._widths(max_width)
         if width <= PASS_WIDTH:
-            if width not in self.widths:
-                raise ValueError(f"{name}={width} is not one of the space's widths "
-                                 f"{self.widths}")
+            if width not in widths:
+                raise ValueError(f"{name}={width} is not one of the space's widths {widths}")
             return {name: width}
         passes = -(-width // PASS_WIDTH)
-        if not width_packs_evenly(width) or PASS_WIDTH * passes not in self.widths:
+        if not width_packs_evenly(width) or PASS_WIDTH * passes not in widths:
             raise ValueError(f"{name}={width} is neither on the space's width grid nor "
                              f"{passes} equal passes of a grid width")
         return {name: PASS_WIDTH * passes, f"{name}_per_pass": width // passes}
@@ -326,7 +376,8 @@ unet_max78000 = UNetSpace(name="unet_max78000")
 """The default space: MAX78000, 352x352 crops folded to 88x88, depth 2-4, no depthwise."""
 
 unet_max78002 = UNetSpace(
-    name="unet_max78002", depthwise=True, batchnorms=("noaffine", "affine")
+    name="unet_max78002", depthwise=True, batchnorms=("noaffine", "affine"),
+    full_res_max_width=128,
 )
 """As :data:`unet_max78000` plus depthwise-separable convs and affine BN (MAX78002 only);
 it contains ``unetmysmall-x86``."""

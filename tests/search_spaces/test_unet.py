@@ -95,9 +95,19 @@ def test_parameters_are_conditional_on_depth():
         assert spec.depth == depth
         for level in range(1, 6):
             assert (f"enc{level}_width" in trial.params) == (level <= depth)
-            assert (f"dec{level}_up" in trial.params) == (level < depth)
+            narrow = level < depth and spec.encoder[level - 1].width <= 64
+            assert (f"dec{level}_skip" in trial.params) == narrow
+            has_up = level < depth and not trial.params.get(f"dec{level}_skip", False)
+            assert (f"dec{level}_up" in trial.params) == has_up
         for i in range(3):
             assert (f"head{i}_width" in trial.params) == (i < trial.params["n_head"])
+
+
+def test_skip_ties_upsampling_width_to_the_skip(sampled):
+    for spec in sampled:
+        for k, lvl in enumerate(spec.decoder):
+            if lvl.skip:
+                assert lvl.up == spec.encoder[spec.depth - 2 - k].width
 
 
 def test_sample_specs_is_deterministic():
