@@ -42,16 +42,16 @@ single value 64. Samplers therefore always return 64 and the width stays on the 
 enqueued or fixed trial may give another multiple of 4: Optuna accepts an out-of-range fixed
 value for an int distribution (with a warning), while a categorical would reject it. That is
 how ai85unetlarge's 112-channel bottleneck (2 passes x 56 processors, which the chip runs
-without padding) is reproduced exactly: ``enc4_width=128, enc4_per_pass=56``. We preferred this
-to adding 112 to the grid (sampling would then produce it) or to a special bottleneck
-parameter (it would exist only for one reference).
+without padding) is reproduced exactly: ``enc4_width=128, enc4_width_per_pass=56``. We
+preferred this to adding 112 to the grid (sampling would then produce it) or to a special
+bottleneck parameter (it would exist only for one reference).
 
 At full folded resolution (prep, ``enc1``, ``dec1``, head) the choices stop at
 ``full_res_max_width``: an 88x88 map costs 88*88*4 B = 30,976 B per data-memory instance and
 pass, so on MAX78000 (32 KiB instances) only one pass (64 channels) fits there, and wider
 choices could never be deployed. MAX78002's 80 KiB instances hold two passes (128).
-``enc1`` stops at half that (32 on MAX78000): with the level-1 skip, ``dec1`` reads
-``enc1`` twice over (two equal parts), and that input must fit at full resolution too.
+``enc1`` stops at half that (32 on MAX78000): with the level-1 skip, ``dec1``'s input is
+``upconv1`` + ``enc1`` = 2 x ``enc1`` channels at full resolution, which must fit too.
 
 **Names.** A spec's name is the reference's name when the architecture equals a reference
 (so enqueued references keep their labels on every plot), otherwise ``unet-<10 hex digits>``,
