@@ -164,6 +164,8 @@ def pareto_frame(df: pd.DataFrame, objectives: Sequence[str] = ("miou", "bytes")
     ok = _done(df)
     if ok.empty:
         return pd.DataFrame(columns=FRONT_COLUMNS)
+    if "spec" in ok.columns:  # a re-sampled architecture appears once (its first trial)
+        ok = ok[(ok["spec"] == "") | ~ok["spec"].duplicated()]
     cost_cols = ["param_bytes"] + (["latency_ms"] if "latency" in objectives else [])
     mask = pareto_mask(ok["miou"].to_numpy(), ok[cost_cols].to_numpy(float))
     front = ok[mask].sort_values(["param_bytes", "miou"])

@@ -179,14 +179,19 @@ def _set_threads(cfg: SearchConfig) -> None:
     torch.set_num_threads(cfg.threads_per_job)
 
 
-def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
+def _interrupt_once(signum: int, frame: Any) -> None:
+    """First SIGINT/SIGTERM: KeyboardInterrupt; later ones are ignored so that marking the
+    running trial FAIL and exiting are not themselves interrupted."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 def worker_main(cfg: SearchConfig, worker: int, n_existing: int,
                 deadline: float | None) -> None:
     """Entry point of a ``--jobs`` worker process (spawned: nothing inherited but ``cfg``)."""
-    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    signal.signal(signal.SIGINT, _interrupt_once)
+    signal.signal(signal.SIGTERM, _interrupt_once)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     _set_threads(cfg)
     comps = import_callable(cfg.components)(cfg)
@@ -213,13 +218,18 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
             for p in procs:
                 p.join(timeout=2.0 / len(procs))
     except KeyboardInterrupt:
-        for p in procs:  # they got SIGINT too if it came from the terminal; make sure
-            if p.is_alive() and p.pid is not None:
-                os.kill(p.pid, signal.SIGTERM)
-        for p in procs:
-            p.join(timeout=30)
-            if p.is_alive():
-                p.kill()
+        # From a terminal the workers got SIGINT too; give them a moment to mark their
+        # trials, then make sure (SIGTERM acts as an interrupt in a worker), then kill.
+        for sig, wait in ((None, 5.0), (signal.SIGTERM, 30.0), (signal.SIGKILL, 5.0)):
+            alive = [p for p in procs if p.is_alive() and p.pid is not None]
+            if not alive:
+                break
+            if sig is not None:
+                for p in alive:
+                    os.kill(p.pid, sig)
+            end = time.time() + wait
+            for p in alive:
+                p.join(timeout=max(0.0, end - time.time()))
         raise
     return [f"{p.name} exited with code {p.exitcode}" for p in procs
             if p.exitcode not in (0, None)]

@@ -15,6 +15,7 @@ import sqlite3
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -81,6 +82,29 @@ def _enable_wal(url: str) -> None:
         ) from None
 
 
+def _serialize_sqlite_transactions(storage: RDBStorage) -> None:
+    """Make every transaction ``BEGIN IMMEDIATE`` (take the write lock up front).
+
+    Optuna pops a WAITING trial with a read-then-update that relies on ``SELECT ... FOR
+    UPDATE``, which SQLite ignores; with pysqlite's deferred transactions two workers can both
+    read WAITING and both run the same trial. Taking the lock at BEGIN makes read-then-update
+    atomic across processes; waiting for it is bounded by the busy timeout.
+    """
+    from sqlalchemy import event
+
+    engine = storage.engine
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections made before the listeners existed are dropped
+
+
 def _create(url: str, engine_kwargs: dict, kwargs: dict, attempts: int = 5) -> RDBStorage:
     """RDBStorage, retrying the race of workers that create the tables at the same moment
     (PostgreSQL answers the loser with a unique-key violation on its catalog)."""
@@ -128,7 +152,10 @@ def open_storage(cfg: SearchConfig, *, heartbeat: bool = True) -> RDBStorage:
             ),
         }
     try:
-        return _create(url, engine_kwargs, kwargs)
+        storage = _create(url, engine_kwargs, kwargs)
+        if is_sqlite:
+            _serialize_sqlite_transactions(storage)
+        return storage
     except ImportError as e:  # Optuna wraps the driver's ModuleNotFoundError
         cause = e.__cause__ if isinstance(e.__cause__, ImportError) else e
         raise ValueError(

@@ -95,3 +95,34 @@ def test_killed_worker_trial_is_failed_retried_and_nothing_lost(tmp_path):
         aid = after[number].user_attrs.get("checkpoint_artifact_id")
         if after[number].user_attrs.get("trained"):
             assert (tmp_path / "kill" / "artifacts" / aid).is_file()
+
+
+@pytest.mark.slow  # a real SIGINT to a subprocess; test_run_fake covers the in-process path
+def test_ctrl_c_marks_running_trial_and_exits_cleanly(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    storage = f"sqlite:///{tmp_path}/int.db"
+    proc = _run_search(["--trials", "20", "--studies-dir", str(tmp_path), "--study-name", "int",
+                        "--data-dir", str(data), "--trainer",
+                        "tests.search.fakes:slow_fake_train"],
+                       env={"MAXNAS_FAKE_TRAIN_SLEEP": "3"}, start_new_session=True)
+
+    def trials():
+        try:
+            return optuna.load_study(study_name="int", storage=storage).get_trials()
+        except Exception:
+            return []
+
+    _wait_for(lambda: sum(t.state == TrialState.COMPLETE for t in trials()) >= 1
+              and any(t.state == TrialState.RUNNING and t.user_attrs.get("feasible")
+                      for t in trials()), 120, "a trial mid-training")
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out[-3000:]
+    assert "interrupted" in out
+    after = trials()
+    assert not [t for t in after if t.state == TrialState.RUNNING]
+    (failed,) = [t for t in after if t.state == TrialState.FAIL]
+    assert "interrupted" in failed.user_attrs["fail_reason"]
+    assert (tmp_path / "int" / "trials.csv").exists()
+    assert sum(t.state == TrialState.COMPLETE for t in after) >= 1
