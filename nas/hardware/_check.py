@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nas.hardware._bias import BiasRequest, place_biases
+from nas.hardware._bias import BiasRequest, bias_length, place_biases
 from nas.hardware._device import Device, get_device
 from nas.hardware._kernels import KernelRequest, kernel_length, place_kernels
 from nas.hardware._latency import STARTUP_CYCLES, conv_cycles, passthrough_cycles
@@ -10,15 +10,6 @@ from nas.hardware._layers import IzerLayer, izer_layers, passes_and_threshold
 from nas.hardware._plan import PlanError, plan_memory, processor_masks
 from nas.hardware._report import HardwareReport, LayerFigures, Violation
 from nas.spec import ArchSpec
-
-
-def _v(layer: str | None, limit: str, value: float, allowed: float, what: str) -> Violation:
-    over = value - allowed
-    unit = what.rsplit(" ", 1)[-1] if " " in what else ""
-    where = f"layer {layer}: " if layer else ""
-    msg = f"{where}{what.rsplit(' ', 1)[0] if unit else what} {value:,.0f} > {allowed:,.0f}" \
-          f"{' ' + unit if unit else ''} (over by {over:,.0f})"
-    return Violation(layer, limit, value, allowed, msg)
 
 
 def _input_size(mult: int, input_size: tuple[int, int]) -> list[Violation]:
@@ -55,9 +46,9 @@ def _structure(layers: list[IzerLayer], dev: Device) -> list[Violation]:
                                      f"{dev.max_dim} rows/columns (over by "
                                      f"{max(dims) - dev.max_dim})"))
             if min(dims) < 1:
-                out.append(Violation(n, "dimensions", 1, min(dims) + 1 if min(dims) < 1 else 1,
+                out.append(Violation(n, "dimensions", 1, 0,
                                      f"layer {n}: {what} dimension {dims[0]}x{dims[1]} is zero "
-                                     f"(input too small for the pooling depth)"))
+                                     f"(input too small for the pooling depth; over by 1)"))
         if layer.groups > 1 and not dev.depthwise:
             out.append(Violation(n, "operator", 1, 0,
                                  f"layer {n}: depthwise convolution (groups={layer.groups}) is "
@@ -216,7 +207,6 @@ def check_layers(
     weight_bytes = sum(layer.weight_bytes for layer in layers)
 
     # bias memory
-    groups_used = []
     used = masks[-1][1]
     for pin, _ in masks:
         used |= pin
@@ -234,7 +224,7 @@ def check_layers(
                                      layer.groups))
     too_big = set()
     for r in brequests:
-        blen = r.out_channels + (pout_ffs(r.output_processors) % dev.shared) * r.out_passes
+        blen = bias_length(r, dev.shared)
         if r.groups == 1 and blen > dev.bias_bytes_per_group:
             too_big.add(r.name)
             violations.append(Violation(
@@ -279,10 +269,6 @@ def check_layers(
         latency_cycles=latency, layer_cycles=layer_cycles, cnn_clock_hz=dev.cnn_clock_hz,
         layers=layers, figures=figures, plan=plan,
     )
-
-
-def pout_ffs(x: int) -> int:
-    return (x & -x).bit_length() - 1
 
 
 def _cycles(layer: IzerLayer, pin: int, count: int, dev: Device) -> int:
