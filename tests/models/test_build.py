@@ -135,3 +135,17 @@ def test_spec_without_bn_or_bias_builds():
 def test_build_model_rejects_non_spec():
     with pytest.raises(ValueError, match="ArchSpec"):
         build_model({"name": "x"})
+
+
+def test_depthwise_specs_build_and_run():
+    torch.manual_seed(0)
+    specs = [s for s in sample_specs(get_space("unet_max78002"), 20, seed=2)
+             if any(layer.groups > 1 for layer in s.layers())][:5]
+    assert specs
+    for spec in specs:
+        model = build_model(spec).eval()
+        groups = {b.conv.groups for b in model.blocks.values()}
+        assert groups - {1}
+        with torch.no_grad():
+            y = model(_tiny_input(spec))
+        assert y.shape[1] == spec.output_channels

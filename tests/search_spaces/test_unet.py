@@ -130,3 +130,13 @@ def test_num_classes_come_from_the_space():
     ref = get_reference("unetmysmall", num_classes=11)
     assert space(FixedTrial(space.params_for(ref))) == ref
     assert {s.num_classes for s in sample_specs(SPACE, 3, seed=0, num_classes=11)} == {11}
+
+
+def test_max78002_space_samples_depthwise_and_affine():
+    specs = sample_specs(get_space("unet_max78002"), 40, seed=0)
+    assert any(layer.groups > 1 for s in specs for layer in s.layers())
+    assert {s.batchnorm for s in specs} == {"noaffine", "affine"}
+    for spec in specs:
+        assert all(width_rule_ok(w) for w in _chosen_widths(spec)), spec.name
+        space = get_space("unet_max78002")
+        assert space(FixedTrial(space.params_for(spec))) == spec
