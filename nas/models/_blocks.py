@@ -36,7 +36,9 @@ class _RoundSTE(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:  # type: ignore[override]
-        return torch.floor(x * scale + 0.5).div_(scale)
+        # In float32 even under bf16 autocast: "+ 0.5" would round in bf16 above 64/scale.
+        # The grid values k/128 (|k| <= 128) are exact in bf16 again.
+        return torch.floor(x.float() * scale + 0.5).div_(scale).to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]

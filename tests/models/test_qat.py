@@ -139,3 +139,17 @@ def test_qat_state_dict_reloads_into_a_fresh_qat_model():
     fresh.load_state_dict(model.state_dict())
     with torch.no_grad():
         assert torch.equal(fresh(x), model(x))
+
+
+def test_qat_under_bf16_autocast_stays_on_the_int8_grid():
+    torch.manual_seed(0)
+    x = (torch.rand(2, 48, 16, 16) * 2 - 1).contiguous(memory_format=torch.channels_last)
+    model = enable_qat(build_model(get_reference("unetmysmall"))).train()
+    model = model.to(memory_format=torch.channels_last)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = model(x)
+    assert y.dtype == torch.bfloat16
+    scaled = y.float() * 128
+    assert torch.equal(scaled, scaled.round()) and scaled.abs().max() <= 128
+    y.float().square().mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
