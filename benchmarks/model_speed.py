@@ -1,4 +1,4 @@
-"""CPU speed of the built models: one training step (forward + backward + Adam) per layout/precision.
+"""CPU speed of the built models: one training step (forward, backward, Adam) per mode.
 
 Modes: ``fp32`` (contiguous), ``cl`` (channels_last), ``bf16`` (autocast), ``cl-bf16``; each in
 float and in QAT mode. Also the per-forward Python overhead: a batch-1 forward on a tiny input
