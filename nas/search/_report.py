@@ -310,7 +310,7 @@ def push_to_dashboard(study: optuna.Study, figures: Sequence[go.Figure]) -> None
 
 
 def summary_text(front: pd.DataFrame, paths: dict[str, Path], counts: dict[str, int],
-                 n_feasible: int) -> str:
+                 n_feasible: int, max_rows: int = 12) -> str:
     """The closing screen: counts, the front as a table, the files written."""
     lines = [
         f"trials: {counts.get('COMPLETE', 0)} complete ({n_feasible} feasible), "
@@ -321,8 +321,12 @@ def summary_text(front: pd.DataFrame, paths: dict[str, Path], counts: dict[str, 
         lines.append("  (empty)")
     else:
         show = front[["number", "reference", "miou", "param_bytes", "latency_ms", "arch"]]
+        if len(show) > max_rows:  # one screen: spread the rows over the front
+            show = show.iloc[np.linspace(0, len(show) - 1, max_rows).round().astype(int)]
         lines.append(show.to_string(index=False, max_colwidth=70,
                                     float_format=lambda v: f"{v:.4f}"))
+        if len(show) < len(front):
+            lines.append(f"  ({len(front) - len(show)} more in pareto.csv)")
     lines += [f"{name:>8}: {path}" for name, path in paths.items()]
     return "\n".join(lines)
 

@@ -32,7 +32,7 @@ from nas.search._config import SearchConfig
 from nas.search._objective import Objective, import_callable
 from nas.search._progress import Progress, study_stats
 from nas.search._report import pareto_frame, summary_text, trials_frame, write_reports
-from nas.search._storage import artifact_store, open_storage
+from nas.search._storage import artifact_store, display_url, open_storage
 from nas.search._study import create_or_load_study, make_sampler, trial_counts, worker_seed
 
 # A worker gives up after this many failed trials in a row (a broken setup, not bad luck).
@@ -192,13 +192,14 @@ def worker_main(cfg: SearchConfig, worker: int, n_existing: int,
     """Entry point of a ``--jobs`` worker process (spawned: nothing inherited but ``cfg``)."""
     signal.signal(signal.SIGINT, _interrupt_once)
     signal.signal(signal.SIGTERM, _interrupt_once)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    _set_threads(cfg)
-    comps = import_callable(cfg.components)(cfg)
-    storage = open_storage(cfg)
-    study = optuna.load_study(study_name=cfg.study_name, storage=storage,
-                              sampler=make_sampler(cfg, worker_seed(cfg, worker, n_existing)))
     try:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        _set_threads(cfg)
+        comps = import_callable(cfg.components)(cfg)
+        storage = open_storage(cfg)
+        seed = worker_seed(cfg, worker, n_existing)
+        study = optuna.load_study(study_name=cfg.study_name, storage=storage,
+                                  sampler=make_sampler(cfg, seed))
         work(cfg, study, _make_objective(cfg, comps), deadline)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -272,7 +273,8 @@ def finish(cfg: SearchConfig, study: optuna.Study, interrupted: bool = False,
     df = trials_frame(study.get_trials(deepcopy=False), len(cfg.objectives), cfg.artifact_path)
     stats = study_stats(study)
     return SearchResult(
-        study_name=cfg.study_name, storage=cfg.storage_url, counts=trial_counts(study),
+        study_name=cfg.study_name, storage=display_url(cfg.storage_url),
+        counts=trial_counts(study),
         n_feasible=stats["feasible"], front=pareto_frame(df, cfg.objectives), paths=paths,
         interrupted=interrupted, worker_errors=list(errors or []),
     )

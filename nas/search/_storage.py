@@ -26,7 +26,7 @@ from nas.search._config import SearchConfig
 SQLITE_BUSY_TIMEOUT_S = 600
 
 
-def _display(url: str) -> str:
+def display_url(url: str) -> str:
     """The URL without its password, for messages."""
     try:
         from sqlalchemy.engine import make_url
@@ -159,13 +159,13 @@ def open_storage(cfg: SearchConfig, *, heartbeat: bool = True) -> RDBStorage:
     except ImportError as e:  # Optuna wraps the driver's ModuleNotFoundError
         cause = e.__cause__ if isinstance(e.__cause__, ImportError) else e
         raise ValueError(
-            f"--storage {_display(url)}: the database driver "
+            f"--storage {display_url(url)}: the database driver "
             f"{getattr(cause, 'name', None) or ''} is not installed ({cause}); for PostgreSQL "
             "pip install 'psycopg[binary]' (or name a driver: postgresql+psycopg2://...)"
         ) from None
     except Exception as e:  # sqlalchemy/driver errors: connection refused, auth, bad db name
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"cannot open --storage {_display(url)}: {first}") from None
+        raise ValueError(f"cannot open --storage {display_url(url)}: {first}") from None
 
 
 def artifact_store(cfg: SearchConfig) -> optuna.artifacts.FileSystemArtifactStore:

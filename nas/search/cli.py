@@ -87,7 +87,11 @@ def execute(args: argparse.Namespace) -> int:
     """Run the search; 0 = done, 1 = a worker failed, 130 = interrupted."""
     from nas.search._run import run, summary
 
-    result = run(config_from_args(args))
+    try:
+        result = run(config_from_args(args))
+    except KeyboardInterrupt:  # before the first trial (loading, checking): nothing to save
+        print("interrupted", file=sys.stderr)
+        return 130
     print(summary(result))
     if result.interrupted:
         return 130
