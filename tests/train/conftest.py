@@ -33,3 +33,9 @@ def tiny_spec(num_classes: int = 4, fold_ratio: int = 1) -> ArchSpec:
 @pytest.fixture
 def spec() -> ArchSpec:
     return tiny_spec()
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Keep the synthetic frames out of the user's cache (``$MAXNAS_CACHE``)."""
+    monkeypatch.setenv("MAXNAS_CACHE", str(tmp_path_factory.getbasetemp() / "maxnas-cache"))
