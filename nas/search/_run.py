@@ -15,6 +15,7 @@ Fault handling:
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import multiprocessing as mp
 import os
 import signal
@@ -148,6 +149,7 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)
+            fail_orphans(study, cfg)
             if progress is not None:
                 progress.refresh(study)
             time.sleep(poll)
@@ -162,6 +164,31 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
                     f"{len(failures)} trials in a row failed; last: {failures[-1]}")
         else:
             failures.clear()
+
+
+def fail_orphans(study: optuna.Study, cfg: SearchConfig) -> list[int]:
+    """FAIL RUNNING trials that never reached the objective and never sent a heartbeat.
+
+    Optuna's stale check skips trials without any heartbeat; a worker killed between creating
+    its trial and the first heartbeat would leave one RUNNING for ever. Our objective tags every
+    trial it starts with ``worker``; an untagged trial older than the grace period plus a minute
+    is such an orphan. Returns the trial numbers failed.
+    """
+    grace = cfg.grace_period or 2 * cfg.heartbeat_interval
+    limit = datetime.datetime.now() - datetime.timedelta(seconds=grace + 60)
+    failed = []
+    storage = study._storage
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if "worker" in t.user_attrs or t.datetime_start is None or t.datetime_start > limit:
+            continue
+        try:
+            storage.set_trial_user_attr(t._trial_id, "fail_reason",
+                                        "orphaned: its worker died before starting it")
+            if storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL):
+                failed.append(t.number)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # another worker got there first
+    return failed
 
 
 def _make_objective(cfg: SearchConfig, comps: Components,

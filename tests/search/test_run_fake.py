@@ -133,3 +133,24 @@ def test_latency_objective(fake_backend, tmp_path):
     assert len(study.directions) == 3
     assert all(len(t.values) == 3 for t in study.get_trials())
     assert "latency_ms" in pd.read_csv(cfg.study_dir / "pareto.csv").columns
+
+
+def test_orphaned_running_trial_without_heartbeat_is_failed(tmp_path):
+    import datetime
+    import sqlite3
+
+    from nas.search._run import fail_orphans
+
+    cfg = _cfg(tmp_path, heartbeat_interval=1, grace_period=1)
+    cfg.studies_dir.mkdir(parents=True)
+    study = optuna.create_study(directions=["maximize", "minimize"], study_name="t",
+                                storage=cfg.storage_url)
+    for attrs in ({}, {"worker": "h:1"}, {}):  # orphan, started by a worker, too young
+        study.add_trial(optuna.trial.create_trial(state=TrialState.RUNNING, user_attrs=attrs))
+    old = datetime.datetime.now() - datetime.timedelta(seconds=120)
+    with sqlite3.connect(cfg.studies_dir / "t.db") as con:
+        con.execute("UPDATE trials SET datetime_start = ? WHERE number < 2", (old,))
+    assert fail_orphans(study, cfg) == [0]
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.RUNNING, TrialState.RUNNING]
+    assert "orphaned" in trials[0].user_attrs["fail_reason"]
