@@ -267,7 +267,10 @@ def train(
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
-                except torch.OutOfMemoryError as e:
+                except (torch.OutOfMemoryError, RuntimeError) as e:
+                    # CPU allocation failures are plain RuntimeErrors ("can't allocate memory")
+                    if not (isinstance(e, torch.OutOfMemoryError) or _is_oom(e)):
+                        raise
                     raise TrainingOutOfMemoryError(
                         f"{spec.name}: out of memory at epoch {epoch}, step {s + 1} with "
                         f"batch_size={preset.batch_size}, crop={preset.crop} on {device}; "
@@ -313,6 +316,11 @@ def train(
         )
     finally:
         torch.set_num_threads(old_threads)
+
+
+def _is_oom(e: BaseException) -> bool:
+    text = str(e).lower()
+    return "out of memory" in text or "can't allocate memory" in text
 
 
 class _NoBar:

@@ -65,3 +65,22 @@ def test_bad_spec_fails_before_training(synth_root, cache_dir):
               progress=False, cache_dir=cache_dir)
     with pytest.raises(ValueError, match="device"):
         train(deep, "camvid4", "smoke", synth_root, device="tpu", progress=False)
+
+
+def test_out_of_memory_is_a_clear_error(synth_root, cache_dir, spec, monkeypatch):
+    import nas.train._trainer as trainer
+    from nas.train import TrainingOutOfMemoryError
+
+    def oom(*a, **k):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate")
+
+    monkeypatch.setattr(trainer, "forward_logits", oom)
+    with pytest.raises(TrainingOutOfMemoryError, match="batch_size=4, crop=32"):
+        train(spec, "camvid4", "smoke", synth_root, progress=False, cache_dir=cache_dir)
+
+    def other(*a, **k):
+        raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr(trainer, "forward_logits", other)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        train(spec, "camvid4", "smoke", synth_root, progress=False, cache_dir=cache_dir)
