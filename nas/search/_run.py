@@ -38,6 +38,8 @@ from nas.search._study import create_or_load_study, make_sampler, trial_counts, 
 
 # A worker gives up after this many failed trials in a row (a broken setup, not bad luck).
 MAX_CONSECUTIVE_FAILURES = 5
+# During a search the reports are rewritten at most this often (seconds); always at the end.
+REPORT_EVERY_S = 300.0
 
 
 @dataclass
@@ -122,8 +124,10 @@ def prepare(cfg: SearchConfig) -> tuple[SearchConfig, optuna.Study, Components]:
 
 # -- one worker ---------------------------------------------------------------------------------
 def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline: float | None,
-         progress: Progress | None = None) -> str:
+         progress: Progress | None = None, reporter: Any = None) -> str:
     """Run trials until the study holds ``cfg.n_trials`` COMPLETE ones (or the deadline).
+
+    ``reporter(study)``, if given, is called after each trial.
 
     Returns:
         ``"done"`` or ``"timeout"``. Raises ``KeyboardInterrupt`` when interrupted and
@@ -137,6 +141,8 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
         outcome["state"], outcome["reason"] = trial.state, trial.user_attrs.get("fail_reason")
         if progress is not None:
             progress.refresh(study)
+        if reporter is not None:
+            reporter(study)
 
     while True:
         if deadline is not None and time.time() >= deadline:
@@ -191,6 +197,20 @@ def fail_orphans(study: optuna.Study, cfg: SearchConfig) -> list[int]:
     return failed
 
 
+class _Reporter:
+    """Rewrites the reports when ``REPORT_EVERY_S`` passed since the last time."""
+
+    def __init__(self, cfg: SearchConfig) -> None:
+        self.cfg, self.last = cfg, time.monotonic()
+
+    def __call__(self, study: optuna.Study) -> None:
+        if time.monotonic() - self.last < REPORT_EVERY_S:
+            return
+        self.last = time.monotonic()
+        write_reports(study, self.cfg.study_dir, objectives=self.cfg.objectives,
+                      artifact_dir=self.cfg.artifact_path)
+
+
 def _make_objective(cfg: SearchConfig, comps: Components,
                     progress: Progress | None = None) -> Objective:
     return Objective(
@@ -240,9 +260,11 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
                          name=f"maxnas-worker-{i}", daemon=False) for i in range(cfg.jobs)]
     for p in procs:
         p.start()
+    reporter = _Reporter(cfg)
     try:
         while any(p.is_alive() for p in procs):
             progress.refresh(study)
+            reporter(study)
             for p in procs:
                 p.join(timeout=2.0 / len(procs))
     except KeyboardInterrupt:
@@ -280,7 +302,8 @@ def run(cfg: SearchConfig) -> SearchResult:
             if n_existing:  # resumed: reseed so a RandomSampler does not replay old draws
                 study.sampler = make_sampler(cfg, worker_seed(cfg, 0, n_existing))
             try:
-                work(cfg, study, _make_objective(cfg, comps, progress), deadline, progress)
+                work(cfg, study, _make_objective(cfg, comps, progress), deadline, progress,
+                     _Reporter(cfg))
             except RuntimeError as e:
                 errors.append(str(e))
         else:
