@@ -153,8 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=88, help="folded input size (default 88)")
     p.add_argument("--device", default="MAX78000")
-    p.add_argument("--checkpoint", type=Path, action="append", default=[],
+    p.add_argument("--checkpoint", action="append", default=[], metavar="PATH[@SIZE]",
                    help="also export and run this trained maxnas checkpoint (repeatable)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="CamVid for the trained checkpoints' sample (a real val crop); "
+                        "default: a synthetic sample")
     p.add_argument("--ai8x-checkpoint", nargs=3, action="append", default=[],
                    metavar=("REFERENCE", "CHECKPOINT", "SAMPLE"),
                    help="also export trained ai8x weights of a reference (BN fused, e.g. "
@@ -174,12 +177,18 @@ def main(argv: list[str] | None = None) -> int:
         jobs.append((f"trained ai8x {Path(ckpt_path).name}", spec, sample.shape[1], None,
                      layer_params_from_ai8x(spec, sd), sample))
     jobs += [(label, spec, size, None, None, None) for label, spec, size in candidates(args)]
-    for path in args.checkpoint:
+    for item in args.checkpoint:
+        from nas.export import camvid_sample
         from nas.train import load_checkpoint, model_from_checkpoint
 
+        path, _, size_text = item.partition("@")
+        size = int(size_text or args.size)
         ckpt = load_checkpoint(path)
-        jobs.append((f"trained {path.name}", ckpt["spec"], args.size,
-                     model_from_checkpoint(ckpt), None, None))
+        sample = None
+        if args.data_dir is not None:
+            sample = camvid_sample(ckpt["spec"], ckpt["task"], (size, size), args.data_dir)
+        jobs.append((f"trained {Path(path).name}", ckpt["spec"], size,
+                     model_from_checkpoint(ckpt), None, sample))
     rows = []
     start = time.time()
     for label, spec, size, model, params, sample in jobs:
