@@ -154,3 +154,9 @@ def test_orphaned_running_trial_without_heartbeat_is_failed(tmp_path):
     trials = study.get_trials()
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.RUNNING, TrialState.RUNNING]
     assert "orphaned" in trials[0].user_attrs["fail_reason"]
+
+
+def test_timeout_starts_no_new_trial(fake_backend, tmp_path):
+    result = run(_cfg(tmp_path, n_trials=50, timeout=1e-6))
+    assert result.counts["COMPLETE"] == 0 and not result.interrupted
+    assert (tmp_path / "studies" / "t" / "report.html").exists()
