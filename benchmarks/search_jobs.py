@@ -55,16 +55,21 @@ def main() -> None:
     p.add_argument("--preset", default="proxy")
     p.add_argument("--trials", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat both configurations, alternating their order (ABBA...), "
+                        "so a change in the machine's load hits both alike")
     args = p.parse_args()
     params = feasible_params(args.trials, args.seed)
     root = Path(tempfile.mkdtemp(prefix="maxnas-jobs-"))
     try:
         rows = []
-        for jobs, threads in ((1, 2), (2, 1)):
-            load = os.getloadavg()[0]
-            wall = measure(root, jobs, threads, params, args)
-            rows.append((jobs, threads, wall, args.trials / wall * 3600, load))
-            print(f"jobs={jobs} threads={threads}: {wall:.1f} s", flush=True)
+        for r in range(args.rounds):
+            order = ((1, 2), (2, 1)) if r % 2 == 0 else ((2, 1), (1, 2))
+            for jobs, threads in order:
+                load = os.getloadavg()[0]
+                wall = measure(root / f"round{r}", jobs, threads, params, args)
+                rows.append((jobs, threads, wall, args.trials / wall * 3600, load))
+                print(f"jobs={jobs} threads={threads}: {wall:.1f} s", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"\n{args.trials} trials, preset {args.preset}\n")
