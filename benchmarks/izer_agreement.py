@@ -77,8 +77,11 @@ def one(label: str, spec: ArchSpec, size: tuple[int, int], args: argparse.Namesp
         "label": label, "arch": spec.name, "layers": len(report.layers), "size": size[0],
         "trained": result.trained, "izer_rc": run.returncode,
         "izer_seconds": round(run.seconds, 1),
-        "predicted": {"weight_bytes": report.weight_bytes, "bias_bytes": report.bias_bytes,
-                      "latency_cycles": report.latency_cycles},
+        # the export's prediction: check()'s figures, bias minus all-zero-bias layers
+        "predicted": {k: result.predicted[args.device][k]
+                      for k in ("weight_bytes", "bias_bytes", "latency_cycles")},
+        "check_bias_bytes": report.bias_bytes,
+        "zero_bias_layers": result.predicted[args.device].get("zero_bias_layers", []),
     }
     if run.log is None:
         row["error"] = run.stdout.strip().splitlines()[-1:] if run.stdout.strip() else []

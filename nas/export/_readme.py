@@ -55,6 +55,9 @@ def render_readme(
         rows.append(f"| {dev} | {_fmt(p['weight_bytes'], ' bytes')} | "
                     f"{_fmt(p['bias_bytes'], ' bytes')} | "
                     f"{_fmt(p.get('latency_cycles'), ' cycles')} |")
+    notes = sorted({n for p in predicted.values() for n in p.get("zero_bias_layers", [])})
+    note = (f"\nLayer(s) {', '.join(notes)}: all quantised biases are zero; izer stores none for "
+            "them, so the bias figure is the hardware model's without them.\n" if notes else "")
     cmd = "\n\n".join(
         f"**{dev}**\n\n```bash\n{_command(args)}\n```" for dev, args in commands.items()
     )
@@ -98,7 +101,7 @@ should show the same numbers.
 | device | Weight memory | Bias memory | Estimated latency |
 |---|---|---|---|
 {chr(10).join(rows)}
-
+{note}
 ## Fine-tune in ai8x-training
 
 Copy `{files['module'].name}` into ai8x-training's `models/` and load the float checkpoint with

@@ -165,3 +165,20 @@ def test_trained_model_export_matches_qat_forward(tmp_path):
     with torch.no_grad():
         ref = (model(sample[None].float() / 128)[0] * 128).numpy().astype(np.int64)
     assert np.array_equal(np.load(res.files["expected"]), ref)
+
+
+def test_prediction_drops_all_zero_bias_layers(tmp_path):
+    """izer stores no biases for a layer whose quantised biases are all zero."""
+    from nas.export import random_layer_params
+    from nas.export._checkpoint import LayerParams
+
+    spec = get_reference("ai85unetlarge")
+    params = random_layer_params(spec, seed=0)
+    p = params["conv"]
+    params["conv"] = LayerParams(p.weight, torch.zeros_like(p.bias), p.bits)
+    res = export(spec, tmp_path / "z", params=params, input_size=SIZE)
+    pred = res.predicted["MAX78000"]
+    model = check(spec, input_size=SIZE).bias_bytes
+    assert pred["zero_bias_layers"] == ["conv"] and pred["bias_bytes_model"] == model
+    assert pred["bias_bytes"] == model - 64  # conv: 64 outputs starting at processor 0
+    assert "all quantised biases are zero" in res.files["readme"].read_text()
