@@ -18,6 +18,7 @@ COMMANDS = {
     "check": "nas.hardware.cli",
     "train": "nas.train.cli",
     "export": "nas.export.cli",
+    "search": "nas.search.cli",
 }
 
 

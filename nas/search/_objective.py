@@ -175,9 +175,12 @@ class Objective:
         trial.set_user_attr("feasible", feasible)
         trial.set_user_attr("violations", violations)
         latency_value = latency if latency is not None else math.inf
-        if not feasible:
+        is_reference = trial.user_attrs.get("reference") is not None
+        if not feasible and not is_reference:
             trial.set_user_attr("trained", False)
             return self._values(0.0, param_bytes, latency_value)
+        # References are trained even when they do not fit the device: they are the yardstick
+        # every front is read against. Their constraints still keep them off the feasible front.
         if cfg.latency_objective and latency is None:
             raise ValueError("the hardware model gave no latency for a feasible spec")
 

@@ -220,6 +220,8 @@ def front_figure(df: pd.DataFrame, objectives: Sequence[str] = ("miou", "bytes")
     complete = df[df["state"] == "COMPLETE"] if not df.empty else df
     ok = _done(df)
     infeasible = complete[complete["feasible"] != True] if not df.empty else df  # noqa: E712
+    if not infeasible.empty:  # references are drawn (and trained) apart, feasible or not
+        infeasible = infeasible[infeasible["reference"] == ""]
     front = pareto_frame(df, objectives)
     plain = ok[ok["reference"] == ""] if not ok.empty else ok
     fig.add_trace(go.Scatter(
@@ -242,7 +244,9 @@ def front_figure(df: pd.DataFrame, objectives: Sequence[str] = ("miou", "bytes")
     if not refs.empty:
         fig.add_trace(go.Scatter(
             x=refs["param_bytes"], y=refs["miou"], mode="markers+text", name="references",
-            text=refs["reference"], textposition="top center",
+            text=[r if f is True else f"{r} (does not fit)"
+                  for r, f in zip(refs["reference"], refs["feasible"], strict=True)],
+            textposition="top center",
             marker=dict(symbol="star", size=16, color="#2ca02c",
                         line=dict(color="black", width=1)),
             hovertext=_hover(refs), hoverinfo="text"))

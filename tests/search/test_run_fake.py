@@ -72,7 +72,14 @@ def test_user_budget_is_a_constraint(fake_backend, tmp_path):
     by_ref = {t.user_attrs["reference"]: t for t in _study(cfg).get_trials()}
     assert by_ref["ai85unetlarge"].user_attrs["feasible"] is False  # 279 kB > budget
     assert by_ref["unetmysmall"].user_attrs["feasible"] is True
-    assert "ai85unetlarge" not in fake_backend.CALLS and "unetmysmall" in fake_backend.CALLS
+    # references are trained even when they break a constraint (they are the yardstick) ...
+    assert "ai85unetlarge" in fake_backend.CALLS and "unetmysmall" in fake_backend.CALLS
+    large = by_ref["ai85unetlarge"]
+    assert large.user_attrs["trained"] is True and large.values[0] > 0
+    assert large.constraints["weight_budget"] > 0
+    # ... but stay off the feasible front, and the report says they do not fit
+    assert large.number not in {t.number for t in _study(cfg).best_trials}
+    assert "ai85unetlarge (does not fit)" in (cfg.study_dir / "report.html").read_text()
 
 
 def test_rerun_runs_only_missing_trials(fake_backend, tmp_path):
