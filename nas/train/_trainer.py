@@ -163,7 +163,9 @@ def train(
         task: a task name (``camvid4``, ``camvid11``) or a ``nas.data.Task``.
         preset: a preset name (``smoke``, ``proxy``, ``full``, ...) or a :class:`Preset`.
         data_dir: CamVid root; None = ``$CAMVID_DIR``, else ``data/CamVid``.
-        seed: seeds the weights, crops, flips and batch order; same seed -> same metrics on CPU.
+        seed: seeds the weights, crops, flips and batch order. On CPU the same seed, preset
+            and thread count give identical metrics (another thread count changes float
+            summation order, hence the numbers).
         device: ``cpu`` or ``cuda``.
         callback: ``callback(epoch, metrics)`` after each epoch (epochs count from 1).
         checkpoint_path: write the final checkpoint here (atomically).
