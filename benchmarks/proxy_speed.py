@@ -9,7 +9,8 @@ resolution, in the same process, it measures optimiser steps of:
 - ``cache+bf16``: plus bfloat16 autocast: the trainer's default (``nas.train`` presets);
 - ``cache+cl+bf16``: plus channels_last (off in the presets: it does not pay here).
 
-Writes ``benchmarks/results/proxy_speed.csv`` and prints a Markdown table with the ratio of
+Writes ``benchmarks/results/proxy_speed_t<threads>.csv`` and prints a Markdown table with the
+ratio of
 each variant to the baseline.
 
     PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/proxy_speed.py \
@@ -34,7 +35,7 @@ from nas.models import build_model
 from nas.spec import get_reference
 from nas.train import get_preset
 
-RESULTS = Path(__file__).parent / "results" / "proxy_speed.csv"
+RESULTS = Path(__file__).parent / "results" / "proxy_speed_t{threads}.csv"
 VARIANTS = {  # name -> (from cache, channels_last, bf16)
     "baseline": (False, False, False),
     "cache": (True, False, False),
@@ -157,8 +158,9 @@ def main() -> None:
                              "variant": variant, "images_per_s": round(ips, 1),
                              "ratio": round(ips / base, 2) if base else ""})
                 print(rows[-1], flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("w", newline="") as f:
+    out = Path(str(RESULTS).format(threads=torch.get_num_threads()))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
