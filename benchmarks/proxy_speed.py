@@ -10,8 +10,7 @@ resolution, in the same process, it measures optimiser steps of:
 - ``cache+cl+bf16``: plus channels_last (off in the presets: it does not pay here).
 
 Writes ``benchmarks/results/proxy_speed_t<threads>.csv`` and prints a Markdown table with the
-ratio of
-each variant to the baseline.
+ratio of each variant to the baseline.
 
     PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/proxy_speed.py \
         --data-dir ../shared/datasets/camvid --threads 1
