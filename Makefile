@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check nas search_spaces studies tests benchmarks run_search.py
 
 dashboard: $(STAMP)
-	$(VENV)/bin/optuna-dashboard sqlite:///studies/maxnas.db
+	$(VENV)/bin/optuna-dashboard sqlite:///studies/maxnas.db --artifact-dir studies/maxnas/artifacts
 
 clean:
 	rm -rf $(VENV) .pytest_cache
