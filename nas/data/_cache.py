@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from nas._atomic import atomic_open
 
 # Bump when the meaning of cached arrays changes (resampling, label mapping, layout).
 FORMAT_VERSION = 1
@@ -58,14 +59,5 @@ def load_array(path: Path, shape_prefix: tuple[int, ...]) -> np.ndarray | None:
 
 def save_array(path: Path, arr: np.ndarray) -> None:
     """Write ``arr`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, arr, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        np.save(f, arr, allow_pickle=False)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from nas._atomic import atomic_open
 from nas.spec import ArchSpec
 
 REQUIRED_KEYS = ("spec", "state_dict", "task", "preset", "metrics", "epoch")
@@ -37,16 +36,8 @@ def save_checkpoint(
         "spec": spec.to_dict(), "state_dict": state, "task": task, "preset": preset,
         "metrics": metrics, "epoch": epoch, **extra,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        torch.save(payload, f)
     return path
 
 
