@@ -131,6 +131,13 @@ register_preset(Preset(
     schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=10,
 ))
 
+# A cheaper proxy (half the training pixels of `proxy`) for large searches; its fidelity is in
+# BENCHMARKS.md next to `proxy`'s.
+register_preset(Preset(
+    name="proxy-fast", scale=0.5, crop=128, epochs=8, batch_size=16, lr=4e-3,
+    schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=8,
+))
+
 # The final recipe at the deployment resolution: 352 crops of full frames (48x88x88 folded),
 # 100 epochs of one-cycle Adam, the last 20 quantisation-aware as ai8x does it.
 register_preset(Preset(
