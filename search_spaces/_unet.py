@@ -13,13 +13,15 @@ ones only up to the sampled number of convs):
 ``enc{l}_n_convs``                1..2 convs; ``enc{l}_conv{j}_kernel`` 1 or 3 each
 ``enc{l}_separable``              k x k in->in + 1x1 in->out per conv (``enc{l}_depthwise``)
 ``dec{l}_skip``                   decoder level l = depth-1..1 concatenates encoder level l;
-                                  offered only if that level has at most 64 channels (a
-                                  concatenation of more than 64 channels interleaves
-                                  one-pass parts)
-``dec{l}_up``                     ConvTranspose2d width, only without skip: with a skip it
-                                  equals the skip's width, because izer requires equal
-                                  channel counts for all ``in_sequences`` inputs
-                                  (``izer.py``), concatenations included
+                                  drawn right after ``enc{l}``'s parameters (it decides
+                                  the data memory left to deeper levels); offered only if
+                                  that level has at most 64 channels (a concatenation of
+                                  more than 64 channels interleaves one-pass parts)
+``dec{l}_up``                     ConvTranspose2d width, only without skip, drawn with
+                                  ``dec{l}_skip``: with a skip it equals the skip's width,
+                                  because izer requires equal channel counts for all
+                                  ``in_sequences`` inputs (``izer.py``), concatenations
+                                  included
 ``dec{l}_n_convs``                1..2; ``dec{l}_conv{j}_width``, ``dec{l}_conv{j}_kernel``
 ``dec{l}_separable``              as for the encoder (``dec{l}_depthwise``)
 ``n_head``                        0..``max_head`` 1x1 head layers (the last has no ReLU, as in
@@ -52,6 +54,44 @@ pass, so on MAX78000 (32 KiB instances) only one pass (64 channels) fits there, 
 choices could never be deployed. MAX78002's 80 KiB instances hold two passes (128).
 ``enc1`` stops at half that (32 on MAX78000): with the level-1 skip, ``dec1``'s input is
 ``upconv1`` + ``enc1`` = 2 x ``enc1`` channels at full resolution, which must fit too.
+
+**Data memory** (MAX78000 at 88x88; from ``instance_bytes`` and the folded side, so the
+MAX78002 space, with 80 KiB instances, has none of these caps). Each of the 16 data-memory
+instances (32 KiB) serves 4 processors. A 1-pass 88x88 map takes 30,976 B of each instance its
+channels touch, so while ``enc1`` lives no level-2 (7,744 B per pass) or level-3 (1,936 B) map
+fits beside it: those tensors must use other processors. (Level 4, 484 B per pass, fits in the
+1,792 B left.) ``enc1`` lives while ``enc2`` is written (the pooled conv reads it) and, with
+the level-1 skip, until ``dec1``. ``nas.hardware.check`` rejected 78% of the specs the space
+drew before these rules (``benchmarks/space_feasibility.py``; BENCHMARKS.md). So, with w1 the
+width of ``enc1`` (at most 32, i.e. one pass):
+
+- ``enc2`` gets at most 64 - w1 processors; with the level-1 skip so do all level-2 and
+  level-3 tensors (encoder, upsampling and decoder convs). ai85unetlarge does exactly this:
+  ``enc1`` is 8 channels and every deeper tensor at most 56 processors per pass.
+- The level-2 tensor ``upconv1`` reads (``dec2``'s last conv, or ``enc2`` at depth 2) must
+  avoid ``upconv1``'s output and, with the skip, ``enc1`` above it: at most
+  64 - ``dec1_up`` processors, or 64 - 2 w1 with the skip. So ``dec1_up`` stops at 60 and the
+  level-1 skip needs 2 w1 <= 60.
+- With the level-1 skip, a narrow (<= 64-channel) concatenation at level 2 or 3 must fit
+  beside ``enc1``: w1 + 2 w_l <= 64.
+- A separable level-2 decoder level whose input is a concatenation of more than 64 channels
+  writes a second 2-pass map beside the gapped 2-pass concatenation (4 x 7,744 B); measured,
+  none of 35 such specs with the level-1 skip fitted, 3 of 31 without.
+
+A capped width keeps the plain parameter name where the cap removes no choice; otherwise it is
+drawn under ``<name>_max<cap>`` (e.g. ``enc2_width_max56``) over the multiples of 4 up to the
+cap, so every parameter name keeps one distribution (Optuna rejects dynamic categorical
+choices), and every sampled width still obeys the 4/64 rule: with a live full-resolution skip,
+level-2/3 widths above 64 (whole passes of 64 processors, every instance) can never be
+deployed, so they are not offered there; the bottleneck keeps them at depth 4. A skip or
+separable choice left out for data memory becomes ``dec{l}_skip_unfit`` /
+``dec{l}_separable_unfit``, an int distribution with the single value 0, like the
+``_per_pass`` trick above: samplers never draw it, and a fixed or enqueued trial may set 1 to
+rebuild a spec that does not fit (unetmysmall's 32-channel level-3 skip, 8 + 64 > 64, is why
+it fails ``check`` on MAX78000). Sampled specs therefore cover the same architectures as
+before, minus ones the hardware model rejects for these reasons; what still fails is mostly
+the greedy planner's processor choice (a tensor placed where a later, wider one needs
+contiguous processors) and kernel memory.
 
 **Names.** A spec's name is the reference's name when the architecture equals a reference
 (so enqueued references keep their labels on every plot), otherwise ``unet-<10 hex digits>``,
@@ -106,6 +146,93 @@ def _name_for(spec: ArchSpec) -> str:
     return _reference_names(spec.num_classes).get(digest, f"unet-{digest}")
 
 
+def _processors(width: int) -> int:
+    """Processors per pass a tensor of ``width`` channels occupies (4 share one instance)."""
+    return min(PASS_WIDTH, -(-width // 4) * 4)
+
+
+class _Budget:
+    """Processors per pass left to deeper levels by live full-resolution tensors.
+
+    Filled level by level while a trial is built (and replayed by ``params_for``); see
+    "Data memory" in the module docstring for the rules.
+    """
+
+    def __init__(self, space: UNetSpace, side: int) -> None:
+        self.space, self.side = space, side
+        self.w1 = self.up1 = 0
+        self.skip1 = False
+
+    def holds(self, level: int) -> bool:
+        """Whether a 1-pass full-resolution tensor keeps a level-``level`` 1-pass tensor out of
+        its data-memory instances (the two do not fit one instance together)."""
+        return self.map_bytes(1) + self.map_bytes(level) > self.space.instance_bytes
+
+    def map_bytes(self, level: int) -> int:
+        """Bytes per instance of a 1-pass map at ``level`` (4 channels per 32-bit word)."""
+        return 4 * (self.side // 2 ** (level - 1)) ** 2
+
+    def _x_cap(self) -> int | None:
+        # the level-2 tensor upconv1 reads must avoid upconv1's output and, with the level-1
+        # skip, enc1 (upconv1 sits right below it)
+        if not self.holds(2):
+            return None
+        return PASS_WIDTH - _processors(self.up1) - (_processors(self.w1) if self.skip1 else 0)
+
+    def enc_cap(self, level: int, depth: int) -> int | None:
+        if level == 1 or not self.holds(level):
+            return None
+        # enc2 is written while its input enc1 is live; deeper levels only with the skip
+        cap = PASS_WIDTH - _processors(self.w1) if level == 2 or self.skip1 else None
+        if level == 2 and depth == 2:
+            cap = _min(cap, self._x_cap())
+        return cap
+
+    def dec_cap(self, level: int, last: bool = False) -> int | None:
+        if level == 1 or not self.holds(level):
+            return None
+        cap = PASS_WIDTH - _processors(self.w1) if self.skip1 else None
+        if level == 2 and last:
+            cap = _min(cap, self._x_cap())
+        return cap
+
+    def up_max(self, level: int) -> int | None:
+        if level == 1 and self.holds(2):
+            # leave at least one instance to the level-2 tensor it reads
+            return min(self.space.full_res_max_width, PASS_WIDTH - 4)
+        return self.space._level_cap(level)
+
+    def skip_offered(self, level: int, width: int) -> bool:
+        if width > PASS_WIDTH:
+            return False  # a concatenation of more than 64 channels interleaves 1-pass parts
+        if level == 1:
+            return not self.holds(2) or 2 * _processors(width) <= PASS_WIDTH - 4
+        if self.skip1 and self.holds(level) and 2 * width <= PASS_WIDTH:
+            # a narrow concatenation (skip and upsampling side by side) must avoid enc1
+            return _processors(self.w1) + 2 * _processors(width) <= PASS_WIDTH
+        return True
+
+    def skip_blocked(self, level: int, width: int) -> bool:
+        """The skip is left out only for data memory (not by izer's 64-channel rule)."""
+        return width <= PASS_WIDTH and not self.skip_offered(level, width)
+
+    def separable_blocked(self, level: int, width: int, skip: bool) -> bool:
+        """A separable decoder level reading a concatenation of more than 64 channels writes
+        a second 2-pass map beside the gapped 2-pass concatenation; left out where an
+        instance cannot hold five 1-pass maps of the level (level 2 at 88x88 on MAX78000;
+        level 1 is left alone: measured, its wide concatenations fail with or without)."""
+        wide = skip and 2 * width > PASS_WIDTH
+        return wide and level > 1 and 5 * self.map_bytes(level) > self.space.instance_bytes
+
+    def add(self, level: int, width: int, skip: bool, up: int) -> None:
+        if level == 1:
+            self.w1, self.skip1, self.up1 = width, skip, up
+
+
+def _min(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
 @dataclass(frozen=True)
 class UNetSpace:
     """A U-Net search space; call it with an Optuna trial to get an :class:`ArchSpec`.
@@ -127,6 +254,8 @@ class UNetSpace:
         batchnorms: BN choices (``"noaffine"`` as ai8x; ``"affine"`` only for MAX78002 refs).
         num_classes: classes of the task the specs are built for.
         in_channels: image channels before folding.
+        instance_bytes: bytes of one data-memory instance (4 processors); decides which
+            levels a live full-resolution tensor squeezes (see "Data memory" above).
     """
 
     name: str
@@ -143,6 +272,7 @@ class UNetSpace:
     batchnorms: tuple[str, ...] = ("noaffine",)
     num_classes: int = 4
     in_channels: int = 3
+    instance_bytes: int = 32 * 1024
 
     def __post_init__(self) -> None:
         bad = [w for w in self.widths if not width_rule_ok(w)]
@@ -188,10 +318,15 @@ class UNetSpace:
             for i in range(trial.suggest_int("n_prep", 0, self.max_prep))
         )
         depth = trial.suggest_int("depth", *self.depth_range)
-        encoder = []
+        side = self.input_size // fold
+        encoder: list[EncoderLevel] = []
+        skips: dict[int, bool] = {}
+        ups: dict[int, int] = {}
+        budget = _Budget(self, side)
         for level in range(1, depth + 1):
             p = f"enc{level}"
-            width = self._width(trial, f"{p}_width", self._level_cap(level, encoder=True))
+            cap = budget.enc_cap(level, depth)
+            width = self._width(trial, f"{p}_width", self._level_cap(level, encoder=True), cap)
             n = trial.suggest_int(f"{p}_n_convs", *self.n_convs_range)
             kernels = [trial.suggest_categorical(f"{p}_conv{j}_kernel", self.kernels)
                        for j in range(n)]
@@ -199,25 +334,37 @@ class UNetSpace:
             encoder.append(EncoderLevel(tuple(
                 ConvSpec(width, k, separable=sep, depthwise=dw) for k in kernels
             )))
+            if level == depth:
+                break
+            # the level's skip (and, without it, its upsampling width) are drawn with the
+            # encoder level: they decide how many processors the deeper levels may use
+            skip = budget.skip_offered(level, width) and trial.suggest_categorical(
+                f"dec{level}_skip", (True, False)
+            )
+            if budget.skip_blocked(level, width):
+                # samplers always say no; a fixed trial may say yes (see "Data memory")
+                skip = bool(trial.suggest_int(f"dec{level}_skip_unfit", 0, 0))
+            skips[level] = skip
+            if skip:
+                ups[level] = width
+            else:
+                ups[level] = self._width(trial, f"dec{level}_up",
+                                         budget.up_max(level), budget.dec_cap(level))
+            budget.add(level, width, skip, ups[level])
         decoder = []
         for level in range(depth - 1, 0, -1):
             p = f"dec{level}"
-            skip_width = encoder[level - 1].width
-            skip = skip_width <= PASS_WIDTH and trial.suggest_categorical(
-                f"{p}_skip", (True, False)
-            )
-            if skip:
-                up = encoder[level - 1].width
-            else:
-                up = self._width(trial, f"{p}_up", self._level_cap(level))
             n = trial.suggest_int(f"{p}_n_convs", *self.n_convs_range)
-            shapes = [(self._width(trial, f"{p}_conv{j}_width", self._level_cap(level)),
+            shapes = [(self._width(trial, f"{p}_conv{j}_width", self._level_cap(level),
+                                   budget.dec_cap(level, last=j == n - 1)),
                        trial.suggest_categorical(f"{p}_conv{j}_kernel", self.kernels))
                       for j in range(n)]
-            sep, dw = self._separable(trial, p)
-            decoder.append(DecoderLevel(up, tuple(
+            sep, dw = self._separable(
+                trial, p, budget.separable_blocked(level, encoder[level - 1].width, skips[level])
+            )
+            decoder.append(DecoderLevel(ups[level], tuple(
                 ConvSpec(w, k, separable=sep, depthwise=dw) for w, k in shapes
-            ), skip=skip))
+            ), skip=skips[level]))
         n_head = trial.suggest_int("n_head", 0, self.max_head)
         head = tuple(
             self._conv(trial, f"head{i}", self._width(trial, f"head{i}_width", full), 1,
@@ -248,15 +395,34 @@ class UNetSpace:
             return self.widths
         return tuple(w for w in self.widths if w <= max_width)
 
-    def _width(self, trial: BaseTrial, name: str, max_width: int | None = None) -> int:
-        width = trial.suggest_categorical(name, self._widths(max_width))
+    def _width(self, trial: BaseTrial, name: str, max_width: int | None = None,
+               cap: int | None = None) -> int:
+        name, widths = self._width_choices(name, max_width, cap)
+        width = trial.suggest_categorical(name, widths)
         if width <= PASS_WIDTH:
             return width
         per_pass = trial.suggest_int(f"{name}_per_pass", PASS_WIDTH, PASS_WIDTH)
         return width // PASS_WIDTH * per_pass
 
-    def _separable(self, trial: BaseTrial, prefix: str) -> tuple[bool, bool]:
-        sep = trial.suggest_categorical(f"{prefix}_separable", (False, True))
+    def _width_choices(
+        self, name: str, max_width: int | None, cap: int | None
+    ) -> tuple[str, tuple[int, ...]]:
+        """Parameter name and choices: a data-memory ``cap`` that removes choices gets its
+        own name (``<name>_max<cap>``), so every name keeps one fixed distribution."""
+        widths = self._widths(max_width)
+        if cap is None or all(w <= cap for w in widths):
+            return name, widths
+        capped = tuple(w for w in widths if w <= cap)
+        if not capped:
+            raise ValueError(f"{name}: no width fits the {cap} processors left")
+        return f"{name}_max{cap}", capped
+
+    def _separable(self, trial: BaseTrial, prefix: str,
+                   blocked: bool = False) -> tuple[bool, bool]:
+        if blocked:  # samplers always say no; a fixed trial may say yes (see "Data memory")
+            sep = bool(trial.suggest_int(f"{prefix}_separable_unfit", 0, 0))
+        else:
+            sep = trial.suggest_categorical(f"{prefix}_separable", (False, True))
         dw = bool(sep and self.depthwise
                   and trial.suggest_categorical(f"{prefix}_depthwise", (False, True)))
         return sep, dw
@@ -284,6 +450,8 @@ class UNetSpace:
             p |= self._width_params(f"prep{i}_width", c.out, self.full_res_max_width)
             p |= self._separable_params(f"prep{i}", (c,))
         p["depth"] = spec.depth
+        budget = _Budget(self, self.input_size // spec.fold_ratio)
+        dec = {spec.depth - 1 - k: lvl for k, lvl in enumerate(spec.decoder)}
         for level, lvl in enumerate(spec.encoder, start=1):
             pre = f"enc{level}"
             widths = {c.out for c in lvl.convs}
@@ -291,33 +459,41 @@ class UNetSpace:
                 raise ValueError(f"{pre}: the space gives all convs of an encoder level one "
                                  f"width, but the spec has {sorted(widths)}")
             p |= self._width_params(f"{pre}_width", lvl.width,
-                                    self._level_cap(level, encoder=True))
+                                    self._level_cap(level, encoder=True),
+                                    budget.enc_cap(level, spec.depth))
             p[f"{pre}_n_convs"] = len(lvl.convs)
             for j, c in enumerate(lvl.convs):
                 p[f"{pre}_conv{j}_kernel"] = c.kernel
             p |= self._separable_params(pre, lvl.convs)
-        for k, lvl in enumerate(spec.decoder):
-            level = spec.depth - 1 - k
-            pre = f"dec{level}"
-            if spec.encoder[level - 1].width <= PASS_WIDTH:
-                p[f"{pre}_skip"] = lvl.skip
-            elif lvl.skip:
+            if level == spec.depth:
+                break
+            d, pre = dec[level], f"dec{level}"
+            if budget.skip_offered(level, lvl.width):
+                p[f"{pre}_skip"] = d.skip
+            elif budget.skip_blocked(level, lvl.width):
+                p[f"{pre}_skip_unfit"] = int(d.skip)
+            elif d.skip:
                 raise ValueError(f"{pre}: the space offers skips only from levels of at most "
                                  f"{PASS_WIDTH} channels (izer concatenates 1-pass parts)")
-            if lvl.skip and lvl.up != spec.encoder[level - 1].width:
+            if d.skip and d.up != lvl.width:
                 raise ValueError(
                     f"{pre}: with a skip the space gives the upsampling the skip's width "
-                    f"{spec.encoder[level - 1].width} (izer concatenates equal parts only), "
-                    f"but the spec has up={lvl.up}"
+                    f"{lvl.width} (izer concatenates equal parts only), but the spec has "
+                    f"up={d.up}"
                 )
-            if not lvl.skip:
-                p |= self._width_params(f"{pre}_up", lvl.up, self._level_cap(level))
+            if not d.skip:
+                p |= self._width_params(f"{pre}_up", d.up, budget.up_max(level),
+                                        budget.dec_cap(level))
+            budget.add(level, lvl.width, d.skip, d.up)
+        for level in range(spec.depth - 1, 0, -1):
+            lvl, pre = dec[level], f"dec{level}"
             p[f"{pre}_n_convs"] = len(lvl.convs)
             for j, c in enumerate(lvl.convs):
-                p |= self._width_params(f"{pre}_conv{j}_width", c.out,
-                                        self._level_cap(level))
+                p |= self._width_params(f"{pre}_conv{j}_width", c.out, self._level_cap(level),
+                                        budget.dec_cap(level, last=j == len(lvl.convs) - 1))
                 p[f"{pre}_conv{j}_kernel"] = c.kernel
-            p |= self._separable_params(pre, lvl.convs)
+            p |= self._separable_params(pre, lvl.convs, budget.separable_blocked(
+                level, spec.encoder[level - 1].width, lvl.skip))
         p["n_head"] = len(spec.head)
         for i, c in enumerate(spec.head):
             p |= self._width_params(f"head{i}_width", c.out, self.full_res_max_width)
@@ -343,9 +519,12 @@ class UNetSpace:
         return p
 
     def _width_params(
-        self, name: str, width: int, max_width: int | None = None
+        self, name: str, width: int, max_width: int | None = None, cap: int | None = None
     ) -> dict[str, int]:
-        widths = self._widths(max_width)
+        try:
+            name, widths = self._width_choices(name, max_width, cap)
+        except ValueError as e:
+            raise ValueError(f"{e}; the spec has {name}={width}") from None
         if width <= PASS_WIDTH:
             if width not in widths:
                 raise ValueError(f"{name}={width} is not one of the space's widths {widths}")
@@ -356,14 +535,17 @@ class UNetSpace:
                              f"{passes} equal passes of a grid width")
         return {name: PASS_WIDTH * passes, f"{name}_per_pass": width // passes}
 
-    def _separable_params(self, prefix: str, convs: tuple[ConvSpec, ...]) -> dict[str, bool]:
+    def _separable_params(self, prefix: str, convs: tuple[ConvSpec, ...],
+                          blocked: bool = False) -> dict[str, Any]:
         seps = {c.separable for c in convs}
         dws = {c.depthwise for c in convs}
         if len(seps) > 1 or len(dws) > 1:
             raise ValueError(f"{prefix}: the space makes all convs of a level separable or "
                              f"none, depthwise or none")
         sep, dw = seps.pop(), dws.pop()
-        out = {f"{prefix}_separable": sep}
+        out: dict[str, Any] = (
+            {f"{prefix}_separable_unfit": int(sep)} if blocked else {f"{prefix}_separable": sep}
+        )
         if dw and not self.depthwise:
             raise ValueError(f"{prefix} is depthwise, which space {self.name!r} does not "
                              f"allow (depthwise runs on MAX78002 only)")
@@ -377,7 +559,7 @@ unet_max78000 = UNetSpace(name="unet_max78000")
 
 unet_max78002 = UNetSpace(
     name="unet_max78002", depthwise=True, batchnorms=("noaffine", "affine"),
-    full_res_max_width=128,
+    full_res_max_width=128, instance_bytes=80 * 1024,
 )
 """As :data:`unet_max78000` plus depthwise-separable convs and affine BN (MAX78002 only);
 it contains ``unetmysmall-x86``."""

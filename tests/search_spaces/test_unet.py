@@ -85,6 +85,12 @@ def test_params_for_inverts_sampled_specs(sampled):
         assert SPACE(FixedTrial(SPACE.params_for(spec))) == spec
 
 
+def _has(params, name):
+    """``name`` or its data-memory-capped variant ``name_max<cap>`` was asked."""
+    return any(k == name or k.startswith(f"{name}_max") and "_per_pass" not in k
+               for k in params)
+
+
 def test_parameters_are_conditional_on_depth():
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
     for _ in range(30):
@@ -94,13 +100,80 @@ def test_parameters_are_conditional_on_depth():
         depth = trial.params["depth"]
         assert spec.depth == depth
         for level in range(1, 6):
-            assert (f"enc{level}_width" in trial.params) == (level <= depth)
+            assert _has(trial.params, f"enc{level}_width") == (level <= depth)
             narrow = level < depth and spec.encoder[level - 1].width <= 64
-            assert (f"dec{level}_skip" in trial.params) == narrow
+            asked = f"dec{level}_skip" in trial.params or f"dec{level}_skip_unfit" in trial.params
+            assert asked == narrow
             has_up = level < depth and not trial.params.get(f"dec{level}_skip", False)
-            assert (f"dec{level}_up" in trial.params) == has_up
+            assert _has(trial.params, f"dec{level}_up") == has_up
         for i in range(3):
             assert (f"head{i}_width" in trial.params) == (i < trial.params["n_head"])
+
+
+def test_each_parameter_name_keeps_one_distribution():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5))
+    seen = {}
+    for _ in range(150):
+        trial = study.ask()
+        SPACE(trial)
+        study.tell(trial, 0.0)
+        for name, dist in trial.distributions.items():
+            assert seen.setdefault(name, dist) == dist, name
+    assert any("_max" in name for name in seen)  # the capped variants were exercised
+
+
+def _processors(width):
+    return min(64, width)
+
+
+def test_deeper_levels_leave_enc1_its_instances(sampled):
+    """enc2 is written while enc1 lives; with the level-1 skip, so is all of levels 2-3."""
+    for spec in sampled:
+        w1 = spec.encoder[0].width
+        skip1 = spec.decoder[-1].skip
+        assert _processors(spec.encoder[1].width) <= 64 - w1, spec.name
+        level2_out = spec.decoder[-2].convs[-1].out if spec.depth > 2 else spec.encoder[1].width
+        assert _processors(level2_out) + spec.decoder[-1].up + (w1 if skip1 else 0) <= 64
+        if skip1:
+            assert 2 * w1 <= 60
+            for lvl in spec.encoder[1:3]:
+                assert lvl.width + w1 <= 64 or lvl is spec.encoder[-1] and spec.depth == 4
+            for k, lvl in enumerate(spec.decoder[:-1]):
+                level = spec.depth - 1 - k
+                if level <= 3:
+                    assert all(c.out + w1 <= 64 for c in lvl.convs), spec.name
+
+
+def test_blocked_choices_are_int_parameters_a_fixed_trial_can_set():
+    ref = get_reference("unetmysmall")  # its 32-channel level-3 skip does not fit beside enc1
+    params = SPACE.params_for(ref)
+    assert params["dec3_skip_unfit"] == 1 and "dec3_skip" not in params
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(100):
+        trial = study.ask()
+        SPACE(trial)
+        study.tell(trial, 0.0)
+        assert not any(v for k, v in trial.params.items() if k.endswith("_unfit"))
+
+
+def test_most_sampled_specs_fit_max78000(sampled):
+    from nas.hardware import check
+
+    specs = sampled[:100]
+    reports = [check(s, "MAX78000", (88, 88)) for s in specs]
+    assert sum(r.feasible for r in reports) >= 60  # 22 of 100 before the data-memory caps
+    feasible_bytes = [r.weight_bytes for r in reports if r.feasible]
+    assert min(feasible_bytes) < 20_000 and max(feasible_bytes) > 150_000
+
+
+def test_max78002_space_is_not_capped():
+    space = get_space("unet_max78002")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    for _ in range(30):
+        trial = study.ask()
+        space(trial)
+        study.tell(trial, 0.0)
+        assert not any("_max" in k or k.endswith("_unfit") for k in trial.params)
 
 
 def test_skip_ties_upsampling_width_to_the_skip(sampled):
@@ -123,6 +196,7 @@ def test_space_rejects_depth_that_cannot_pool_the_input():
         UNetSpace(name="bad", widths=(4, 100))
 
 
+@pytest.mark.filterwarnings("ignore:The value 1 of the parameter")
 def test_num_classes_come_from_the_space():
     import dataclasses
 
