@@ -110,9 +110,9 @@ def test_module_state_dict_matches_float_checkpoint(ref):
 
 @pytest.mark.integration
 @pytest.mark.skipif(not os.environ.get("AI8X_TRAINING_DIR"), reason="AI8X_TRAINING_DIR not set")
-def test_module_runs_in_real_ai8x_training_with_float_checkpoint():
+def test_module_runs_in_real_ai8x_training_with_float_checkpoint(bn_model):
     """Generated module + float checkpoint in ai8x-training == nas.models QAT forward."""
-    from nas.models import build_model, enable_qat
+    from nas.models import enable_qat
 
     root = Path(os.environ["AI8X_TRAINING_DIR"])
     sys.path.append(str(root))  # appended: ai8x-training has its own top-level 'nas' package
@@ -121,14 +121,7 @@ def test_module_runs_in_real_ai8x_training_with_float_checkpoint():
     finally:
         sys.path.remove(str(root))
     ai8x.set_device(85, False, False)
-    torch.manual_seed(0)
-    spec = get_reference("unetmysmall")
-    model = build_model(spec)
-    for block in model.blocks.values():
-        if block.bn is not None:
-            block.bn.running_mean.uniform_(-0.1, 0.1)
-            block.bn.running_var.uniform_(0.01, 0.05)
-    model.eval()
+    spec, model = bn_model
     enable_qat(model)
     from nas.export._checkpoint import LayerParams
 

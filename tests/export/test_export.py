@@ -143,17 +143,10 @@ def test_bad_sample_shape(tmp_path):
                sample=np.zeros((3, 16, 16), dtype=np.int64))
 
 
-def test_trained_model_export_matches_qat_forward(tmp_path):
-    from nas.models import build_model, enable_qat
+def test_trained_model_export_matches_qat_forward(tmp_path, bn_model):
+    from nas.models import enable_qat
 
-    torch.manual_seed(0)
-    spec = get_reference("unetmysmall")
-    model = build_model(spec)
-    for block in model.blocks.values():
-        if block.bn is not None:
-            block.bn.running_mean.uniform_(-0.1, 0.1)
-            block.bn.running_var.uniform_(0.01, 0.05)
-    model.eval()
+    spec, model = bn_model
     sample = torch.randint(-128, 128, (spec.input_channels, *SIZE))
     res = export(spec, tmp_path / "t", model=model, sample=sample.numpy(), input_size=SIZE,
                  epoch=7)

@@ -4,7 +4,7 @@ import torch
 
 from nas.export._checkpoint import LayerParams, float_state_dict, quantized_state_dict
 from nas.export._simulate import simulate_int8
-from nas.spec import ArchSpec, ConvSpec, DecoderLevel, EncoderLevel, get_reference
+from nas.spec import ArchSpec, ConvSpec, DecoderLevel, EncoderLevel
 
 
 def _tiny() -> ArchSpec:
@@ -22,18 +22,11 @@ def test_copy_layer_arithmetic_is_identity():
     assert np.array_equal(np.floor(0.5 + 64 * x * 2.0 / 128), x)
 
 
-def test_simulation_matches_qat_model():
+def test_simulation_matches_qat_model(bn_model):
     """The integer simulation and nas.models' QAT forward agree bit for bit at 8 bits."""
-    from nas.models import build_model, enable_qat
+    from nas.models import enable_qat
 
-    torch.manual_seed(0)
-    spec = get_reference("unetmysmall")
-    model = build_model(spec)
-    for block in model.blocks.values():
-        if block.bn is not None:  # non-trivial folded BN
-            block.bn.running_mean.uniform_(-0.1, 0.1)
-            block.bn.running_var.uniform_(0.01, 0.05)
-    model.eval()
+    spec, model = bn_model
     enable_qat(model)
     params = {n: LayerParams(b.conv.weight.detach(), b.conv.bias.detach(), b.layer.bits)
               for n, b in model.blocks.items()}
