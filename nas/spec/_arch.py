@@ -335,7 +335,9 @@ class ArchSpec:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown ArchSpec field(s) {sorted(unknown)}; valid: {sorted(known)}")
+            raise ValueError(
+                f"unknown ArchSpec field(s) {sorted(unknown)}; valid: {sorted(known)}"
+            )
 
         def convs(items: list[dict[str, Any]], where: str) -> tuple[ConvSpec, ...]:
             try:
