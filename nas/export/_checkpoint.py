@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
+from nas.models import quantize_layer as models_quantize_layer
+from nas.models._blocks import weight_shift
 from nas.spec import ArchSpec
 
 # izer's MAX_BIT_SHIFT clipping (izer/quantize.py): shift = floor(log2(1/max|w, b|)), clamped.
@@ -109,10 +111,8 @@ def layer_params_from_ai8x(
 
 
 def _output_shift(weight: torch.Tensor, bias: torch.Tensor | None) -> float:
-    """ai8x's OutputShiftLimit: -floor(log2(1 / max|w, b|)) clamped to [-15, 15]."""
-    params = weight.flatten() if bias is None else torch.cat((weight.flatten(), bias.flatten()))
-    limit = params.abs().max().clamp_min(1e-30)
-    return float(-(1.0 / limit).log2().floor().clamp(min=-15.0, max=15.0))
+    """ai8x's OutputShiftLimit: -floor(log2(1 / max|w, b|)) clamped to [-15, 15] (8-bit rule)."""
+    return float(-weight_shift(weight.float(), None if bias is None else bias.float(), 8))
 
 
 def _t(value: float) -> torch.Tensor:
@@ -138,28 +138,18 @@ def float_state_dict(params: Mapping[str, LayerParams]) -> OrderedDict[str, torc
 def quantize_layer(
     weight: torch.Tensor, bias: torch.Tensor | None, bits: int
 ) -> tuple[torch.Tensor, torch.Tensor | None, int]:
-    """izer's ``quantize.py`` (MAX_BIT_SHIFT, shift quantile 1) for one layer.
+    """izer's ``quantize.py`` (MAX_BIT_SHIFT, shift quantile 1) for one layer, as it stores it.
+
+    The integers come from :func:`nas.models.quantize_layer` (the same math QAT trains with);
+    this only converts them to izer's checkpoint form.
 
     Returns:
         (integer-valued float32 weight, bias as izer stores it (x 2**(bits-8) x 128),
-        output_shift). All arithmetic is float32, as izer does it, so results are bit-identical.
+        output_shift). Powers of two only, so the floats are exact: bit-identical to izer.
     """
-    weight = weight.to(torch.float32)
-    params = weight.flatten() if bias is None else torch.cat(
-        (weight.flatten(), bias.to(torch.float32).flatten()))
-    float_scale = 1.0 / torch.quantile(params.abs(), 1.0)
-    bit_shift = torch.floor(torch.log2(float_scale)).clamp(min=-7.0 - bits, max=23.0 - bits)
-    distribution_factor = torch.pow(2.0, bit_shift)
-    factor = 2 ** (bits - 1) * distribution_factor
-    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-    w = (factor * weight).add(0.5).floor().clamp(min=lo, max=hi)
-    b = None
-    if bias is not None:
-        b = (2 ** (bits - 1) * (bias.to(torch.float32) * distribution_factor))
-        b = b.add(0.5).floor().clamp(min=lo, max=hi)
-        b = b * 2 ** (bits - 8)
-        b = b * _ACTIVATION_SCALE
-    return w, b, int(-bit_shift.item())
+    w_int, b_int, shift = models_quantize_layer(weight, bias, bits)
+    b = None if b_int is None else b_int.float() * 2 ** (bits - 8) * _ACTIVATION_SCALE
+    return w_int.float(), b, shift
 
 
 def quantized_state_dict(
