@@ -17,7 +17,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from nas.models import build_model, enable_qat, unfold_logits
+from nas.data import unfold
+from nas.models import build_model, enable_qat
 from nas.spec import get_reference
 
 MODES = ("fp32", "cl", "bf16", "cl-bf16")
@@ -39,7 +40,7 @@ def step_seconds(name: str, mode: str, qat: bool, batch: int, size: int, steps: 
 
     def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled="bf16" in mode):
-            logits = unfold_logits(model(x), spec.fold_ratio)
+            logits = unfold(model(x), spec.fold_ratio)
         loss = F.cross_entropy(logits.float(), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()

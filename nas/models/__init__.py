@@ -1,7 +1,7 @@
 """Builder: :class:`~nas.spec.ArchSpec` -> PyTorch U-Net, ai8x-style QAT, izer quantisation."""
 
 from nas.models._blocks import FusedBlock, round_ste, weight_shift
-from nas.models._unet import UNet, build_model, unfold_logits
+from nas.models._unet import UNet, build_model
 from nas.models.qat import enable_qat, fold_bn, quantize_layer
 
 __all__ = [
@@ -12,6 +12,5 @@ __all__ = [
     "fold_bn",
     "quantize_layer",
     "round_ste",
-    "unfold_logits",
     "weight_shift",
 ]

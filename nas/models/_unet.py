@@ -14,7 +14,8 @@ class UNet(nn.Module):
 
     Input: folded float images ``[B, spec.input_channels, H, W]`` on the int8 grid (ai8x
     ``normalize``: values in [-1, 127/128]); H and W multiples of ``spec.min_input_multiple``.
-    Output: folded logits ``[B, spec.output_channels, H, W]`` (see :func:`unfold_logits`).
+    Output: folded logits ``[B, spec.output_channels, H, W]``; ``nas.data.unfold`` restores
+    full resolution.
 
     Attributes:
         spec: the architecture.
@@ -77,19 +78,3 @@ def build_model(spec: ArchSpec) -> UNet:
     if not isinstance(spec, ArchSpec):
         raise ValueError(f"build_model needs an ArchSpec, but got {type(spec).__name__}")
     return UNet(spec)
-
-
-def unfold_logits(y: torch.Tensor, fold_ratio: int) -> torch.Tensor:
-    """Folded logits ``[B, C*r*r, H, W]`` -> full resolution ``[B, C, H*r, W*r]``.
-
-    Inverse of ai8x's ``fold``: channel ``(i*r + j)*C + c`` holds class ``c`` at pixel
-    ``(r*y + i, r*x + j)`` (ai8x ``unfold_batch``). One reshape/permute, no copies per class.
-    """
-    r = fold_ratio
-    b, ch, h, w = y.shape
-    if r < 1 or ch % (r * r):
-        raise ValueError(
-            f"channels must be a multiple of fold_ratio**2={r * r}, but got {ch} channels"
-        )
-    c = ch // (r * r)
-    return y.reshape(b, r, r, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(b, c, h * r, w * r)

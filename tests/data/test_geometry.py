@@ -109,3 +109,17 @@ def test_random_crops_are_windows_of_the_frames_and_seeded(maxnas_root):
         random_crops(data, 65, torch.Generator())
     with pytest.raises(ValueError, match="crop must fit"):
         eval_tiles(data, 352)
+
+
+def test_unfold_of_folded_logits_matches_ai8x_definition():
+    # channel (i*r + j)*C + c is class c at pixel (r*y + i, r*x + j) (ai8x unfold_batch)
+    r, c = 4, 3
+    y = torch.randn(2, c * r * r, 5, 6)
+    out = unfold(y, r)
+    assert out.shape == (2, c, 20, 24)
+    for i in range(r):
+        for j in range(r):
+            k = (i * r + j) * c
+            torch.testing.assert_close(out[:, :, i::r, j::r], y[:, k:k + c])
+    with pytest.raises(ValueError, match="multiple of r\\*r"):
+        unfold(torch.zeros(1, 10, 2, 2), 4)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from nas.models import FusedBlock, build_model, unfold_logits
+from nas.models import FusedBlock, build_model
 from nas.spec import ArchSpec, ConvSpec, DecoderLevel, EncoderLevel, get_reference
 from search_spaces import get_space, sample_specs
 
@@ -104,19 +104,6 @@ def test_channels_last_and_bf16_autocast():
         out = model(x.contiguous(memory_format=torch.channels_last))
     out.float().square().mean().backward()
     assert model.blocks["prep0"].conv.weight.grad.abs().sum() > 0
-
-
-def test_unfold_logits_matches_definition():
-    r, c = 4, 3
-    y = torch.randn(2, c * r * r, 5, 6)
-    out = unfold_logits(y, r)
-    assert out.shape == (2, c, 20, 24)
-    for i in range(r):
-        for j in range(r):
-            k = (i * r + j) * c
-            torch.testing.assert_close(out[:, :, i::r, j::r], y[:, k:k + c])
-    with pytest.raises(ValueError, match="multiple of fold_ratio"):
-        unfold_logits(torch.zeros(1, 10, 2, 2), 4)
 
 
 def test_spec_without_bn_or_bias_builds():
