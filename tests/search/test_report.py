@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 import torch
 from optuna.distributions import IntDistribution
@@ -13,6 +14,7 @@ from nas.search import (
     atomic_write_text,
     checkpoint_path,
     hypervolume_2d,
+    knee_points,
     pareto_frame,
     trials_frame,
     write_reports,
@@ -48,6 +50,26 @@ def test_hypervolume_hand_checked():
     # a dominated point and one beyond the reference add nothing
     assert hypervolume_2d([0.5, 0.8, 0.4, 0.9], [200, 600, 700, 1200], 0.0, 1000) == \
         pytest.approx(520.0)
+
+
+def test_knee_points_hand_checked():
+    # bytes 10^1..10^5 -> log-normalised x = 0, .25, .5, .75, 1; the chord is y = x.
+    # heights above it: 0, .65, .45, .15, 0 (y normalised by the 0.1..0.9 range)
+    y = [0.0, 0.9, 0.95, 0.9, 1.0]  # normalised mIoU: heights 0, .65, .45, .15, 0
+    front = pd.DataFrame({"number": [0, 1, 2, 3, 4],
+                          "param_bytes": [10, 100, 1000, 10_000, 100_000],
+                          "miou": [0.1 + 0.8 * v for v in y]})
+    # one bin: the single best interior point (1), never an end
+    assert knee_points(front, 1)["number"].tolist() == [1]
+    # two bins [0, .5) and [.5, 1]: 1 in the first, 2 beats 3 in the second
+    two = knee_points(front, 2)
+    assert two["number"].tolist() == [1, 2]
+    assert two["knee_score"].tolist() == pytest.approx([0.65, 0.45])
+    # four bins: one knee per interior point; the ends' bins give nothing
+    assert knee_points(front.sample(frac=1, random_state=0), 4)["number"].tolist() == [1, 2, 3]
+    assert knee_points(front.iloc[:2], 3).empty  # no interior point
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        knee_points(front, 0)
 
 
 def test_front_excludes_infeasible_and_keeps_references():
