@@ -33,7 +33,7 @@ import plotly.graph_objects as go
 from nas._atomic import atomic_open
 from nas.data import get_task
 from nas.hardware import check
-from nas.search import knee_points, pareto_frame, trials_frame
+from nas.search import knee_points, pareto_frame, trials_frame, write_figure
 from nas.spec import ArchSpec, get_reference
 from nas.train import evaluate, get_preset, model_from_checkpoint, train
 from nas.train._data import load_frames
@@ -216,14 +216,7 @@ def main() -> None:
     (out_dir.parent / "finalists.md").write_text(text)
     print(text)
     fig = figure(df, trials)
-    args.plot.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.write_image(args.plot, scale=1)
-        print(f"plot: {args.plot}")
-    except Exception as e:  # kaleido (and a Chrome for it) is optional
-        html = args.plot.with_suffix(".html")
-        fig.write_html(html, include_plotlyjs="cdn")
-        print(f"plot: {html} (PNG needs kaleido: {type(e).__name__}: {e})")
+    print(f"plot: {write_figure(fig, args.plot)}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import optuna
 import pandas as pd
 import plotly.graph_objects as go
 
-from nas.search import hypervolume_2d, pareto_frame, trials_frame
+from nas.search import hypervolume_2d, pareto_frame, trials_frame, write_figure
 from nas.search._config import HV_REFERENCE_BYTES, HV_REFERENCE_MIOU
 from nas.search._report import hypervolume_frame
 
@@ -144,14 +144,7 @@ def main() -> None:
     fig.update_layout(title="Hypervolume of the feasible front vs trials (CamVid-4, proxy)",
                       xaxis={"title": "trials"}, yaxis={"title": "hypervolume (mIoU x bytes)"},
                       width=1000, height=550, template="plotly_white")
-    args.plot.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.write_image(args.plot)
-        print(f"plot: {args.plot}")
-    except Exception as e:  # kaleido (and a Chrome for it) is optional
-        html = args.plot.with_suffix(".html")
-        fig.write_html(html, include_plotlyjs="cdn")
-        print(f"plot: {html} (PNG needs kaleido: {type(e).__name__})")
+    print(f"plot: {write_figure(fig, args.plot)}")
 
 
 if __name__ == "__main__":

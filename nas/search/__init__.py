@@ -23,6 +23,7 @@ from nas.search._report import (
     knee_points,
     pareto_frame,
     trials_frame,
+    write_figure,
     write_reports,
 )
 from nas.search._run import SearchResult, finish, prepare, run, summary, work
@@ -59,5 +60,6 @@ __all__ = [
     "trial_counts",
     "trials_frame",
     "work",
+    "write_figure",
     "write_reports",
 ]

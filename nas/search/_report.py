@@ -215,6 +215,24 @@ def hypervolume_frame(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def write_figure(fig: go.Figure, path: str | Path) -> Path:
+    """Save ``fig`` as an image at ``path`` (PNG etc.), or as HTML beside it without kaleido.
+
+    Static images need the optional ``kaleido`` package (``pip install .[plots]``) and a
+    Chrome/Chromium for it; without them the figure is still kept, as ``path`` with ``.html``.
+    Returns the path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.write_image(path)
+        return path
+    except Exception:  # kaleido missing, or no browser for it: keep the figure as HTML
+        html = path.with_suffix(".html")
+        fig.write_html(html, include_plotlyjs="cdn")
+        return html
+
+
 # -- figures -----------------------------------------------------------------------------------
 def _hover(d: pd.DataFrame) -> list[str]:
     out = []

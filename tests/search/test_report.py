@@ -17,6 +17,7 @@ from nas.search import (
     knee_points,
     pareto_frame,
     trials_frame,
+    write_figure,
     write_reports,
 )
 from nas.search._report import pareto_mask
@@ -106,3 +107,17 @@ def test_missing_or_corrupt_artifact_is_reported_per_trial(tmp_path):
         checkpoint_path(study, 1, store_dir)
     with pytest.raises(ValueError, match="trial 2: checkpoint artifact gone is missing"):
         checkpoint_path(study, 2, store_dir)
+
+
+def test_write_figure_falls_back_to_html_without_kaleido(tmp_path, monkeypatch):
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+
+    def no_kaleido(*a, **k):
+        raise ValueError("Image export requires the Kaleido package")
+
+    monkeypatch.setattr(go.Figure, "write_image", no_kaleido)
+    out = write_figure(fig, tmp_path / "sub" / "plot.png")
+    assert out == tmp_path / "sub" / "plot.html"
+    assert "plotly" in out.read_text() and not (tmp_path / "sub" / "plot.png").exists()
