@@ -67,9 +67,15 @@ def _source(args: argparse.Namespace):
 
     given = [n for n, v in (("ARCH.json", args.arch), ("--reference", args.reference),
                             ("--study", args.study)) if v is not None]
+    if not given and args.checkpoint is not None and not args.untrained:
+        # a maxnas checkpoint stores its architecture: it is enough on its own
+        from nas.train import load_checkpoint
+
+        spec = load_checkpoint(args.checkpoint)["spec"]
+        return spec, args.checkpoint, f"checkpoint {Path(args.checkpoint).name} ({spec.name})"
     if len(given) != 1:
         raise ValueError("give exactly one of ARCH.json, --reference NAME or --study NAME "
-                         f"--trial N, but got {given or 'none'}")
+                         f"--trial N (or only --checkpoint FILE), but got {given or 'none'}")
     if (args.study is None) != (args.trial is None):
         raise ValueError("--study and --trial go together")
     if args.untrained and args.checkpoint:

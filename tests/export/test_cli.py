@@ -64,6 +64,10 @@ def test_arch_json_with_checkpoint_and_real_sample(tmp_path):
     get_reference("ai85unetlarge").save(other)
     assert main(["export", str(other), "--checkpoint", str(ckpt), "--synthetic-sample",
                  "--out", str(tmp_path / "e2"), *SIZE]) == 2
+    # the checkpoint alone is enough: it stores its architecture
+    assert main(["export", "--checkpoint", str(ckpt), "--synthetic-sample",
+                 "--out", str(tmp_path / "e3"), *SIZE]) == 0
+    assert (tmp_path / "e3" / "unetmysmall-q.pth.tar").is_file()
 
 
 def _study(tmp_path, name="s"):
