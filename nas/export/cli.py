@@ -72,7 +72,7 @@ def _source(args: argparse.Namespace):
         from nas.train import load_checkpoint
 
         spec = load_checkpoint(args.checkpoint)["spec"]
-        return spec, args.checkpoint, f"checkpoint {Path(args.checkpoint).name} ({spec.name})"
+        return spec, args.checkpoint, "the architecture stored in the checkpoint"
     if len(given) != 1:
         raise ValueError("give exactly one of ARCH.json, --reference NAME or --study NAME "
                          f"--trial N (or only --checkpoint FILE), but got {given or 'none'}")
