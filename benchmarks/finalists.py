@@ -144,23 +144,35 @@ def goal_lines(df: pd.DataFrame) -> list[str]:
 
 
 def figure(df: pd.DataFrame, trials: pd.DataFrame | None) -> go.Figure:
-    """Test mIoU (full recipe) against parameter bytes; the proxy front in grey for context."""
+    """Test mIoU (full recipe) against weight bytes, with each reference's goal corner.
+
+    The search front (proxy val mIoU) is drawn in grey for context. A reference's goal is the
+    region left of half its weight bytes and above its test mIoU (dotted corner).
+    """
     fig = go.Figure()
+    x_min = df["weight_bytes"].min()
     if trials is not None:
-        front = pareto_frame(trials)
-        fig.add_scatter(x=front["param_bytes"], y=front["miou"], mode="lines+markers",
+        front = pareto_frame(trials).merge(trials[["number", "weight_bytes"]], on="number")
+        x_min = min(x_min, front["weight_bytes"].min())
+        fig.add_scatter(x=front["weight_bytes"], y=front["miou"], mode="lines+markers",
                         line={"shape": "hv", "color": "lightgrey"}, marker={"size": 5},
                         name="search front (proxy mIoU, val)")
+    top = max(df["test_miou"].max(), df["val_miou"].max()) + 0.02
+    for r in df[df["role"] == "reference"].itertuples():
+        half = r.weight_bytes / 2
+        fig.add_scatter(x=[x_min, half, half], y=[r.test_miou, r.test_miou, top], mode="lines",
+                        line={"dash": "dot", "color": "#d62728", "width": 1},
+                        name=f"goal vs {r.name}: >= its mIoU at <= half its bytes")
     for role, sym, colour in (("knee", "circle", "#1f77b4"), ("reference", "diamond", "#d62728")):
         d = df[df["role"] == role]
         labels = [f"{n}{'' if fits else ' (does not fit)'}"
                   for n, fits in zip(d["name"], d["fits"], strict=True)]
-        fig.add_scatter(x=d["param_bytes"], y=d["test_miou"], mode="markers+text", text=labels,
+        fig.add_scatter(x=d["weight_bytes"], y=d["test_miou"], mode="markers+text", text=labels,
                         textposition="top center", marker={"symbol": sym, "size": 12,
                                                            "color": colour},
                         name=f"{role}s: full recipe, test mIoU")
-    fig.update_layout(title="Finalists on MAX78000 (88x88): test mIoU vs parameter bytes",
-                      xaxis={"title": "parameter bytes: weights + biases (log)", "type": "log"},
+    fig.update_layout(title="Finalists on MAX78000 (88x88): test mIoU vs weight bytes",
+                      xaxis={"title": "weight bytes (log)", "type": "log"},
                       yaxis={"title": "mIoU (CamVid-4)"}, width=1000, height=600,
                       template="plotly_white", legend={"x": 0.99, "xanchor": "right", "y": 0.01})
     return fig
