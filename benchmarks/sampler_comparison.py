@@ -10,8 +10,13 @@ replacement for N < its size, with replacement (bootstrap) at N = its size.
     .venv/bin/python benchmarks/sampler_comparison.py \\
         --study tpe=headline --study random=sampler-random --study nsga2=sampler-nsga2
 
-Writes ``studies/results/samplers/{hypervolume.csv,samplers.md}`` and ``docs/samplers.png``
-(HTML when kaleido cannot render a PNG).
+``--ref-miou 0 0.6`` adds a second table with the reference point's mIoU raised to 0.6: with
+mIoU 0 most of the area is the rectangle under any decent small net, which every sampler finds
+early, so differences between samplers show better above 0.6. Each table also gives the
+ceiling: the hypervolume of a single point with the best mIoU seen in any study at 0 bytes.
+
+Writes ``studies/results/samplers/{hypervolume.csv,samplers.csv,samplers.md}`` and
+``docs/samplers.png`` (HTML when kaleido cannot render a PNG).
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ import plotly.graph_objects as go
 
 from nas.search import hypervolume_2d, pareto_frame, trials_frame, write_figure
 from nas.search._config import HV_REFERENCE_BYTES, HV_REFERENCE_MIOU
-from nas.search._report import hypervolume_frame
 
 
 def load(name: str, storage: str | None) -> pd.DataFrame:
@@ -36,20 +40,28 @@ def load(name: str, storage: str | None) -> pd.DataFrame:
     return df[df["state"] == "COMPLETE"].sort_values("number").reset_index(drop=True)
 
 
-def hv_of(rows: pd.DataFrame) -> float:
+def hv_of(rows: pd.DataFrame, ref_miou: float) -> float:
+    """Hypervolume of the feasible rows (reference: ``ref_miou``, HV_REFERENCE_BYTES)."""
     ok = rows[rows["feasible"] == True]  # noqa: E712
-    return hypervolume_2d(ok["miou"].to_numpy(float), ok["param_bytes"].to_numpy(float))
+    return hypervolume_2d(ok["miou"].to_numpy(float), ok["param_bytes"].to_numpy(float),
+                          ref_miou, HV_REFERENCE_BYTES)
 
 
-def random_spread(df: pd.DataFrame, n: int, draws: int, seed: int) -> tuple[float, float, float]:
+def hv_curve(df: pd.DataFrame, ref_miou: float) -> np.ndarray:
+    """Hypervolume after the first 1, 2, ..., len(df) complete trials."""
+    return np.array([hv_of(df.iloc[:n], ref_miou) for n in range(1, len(df) + 1)])
+
+
+def random_spread(df: pd.DataFrame, n: int, draws: int, ref_miou: float,
+                  seed: int = 0) -> tuple[float, float, float]:
     """Mean, 5th and 95th percentile hypervolume of random search at budget ``n``."""
     refs = df[df["reference"] != ""]
     pool = df[df["reference"] == ""]
     k = n - len(refs)
     replace = k >= len(pool)
     rng = np.random.default_rng(seed)
-    hv = [hv_of(pd.concat([refs, pool.iloc[rng.choice(len(pool), k, replace=replace)]]))
-          for _ in range(draws)]
+    hv = [hv_of(pd.concat([refs, pool.iloc[rng.choice(len(pool), k, replace=replace)]]),
+                ref_miou) for _ in range(draws)]
     return float(np.mean(hv)), float(np.percentile(hv, 5)), float(np.percentile(hv, 95))
 
 
@@ -59,12 +71,59 @@ def wall_minutes(df: pd.DataFrame) -> float:
     return (end - start).total_seconds() / 60
 
 
+def comparison(studies: dict[str, pd.DataFrame], at: list[int], ref_miou: float,
+               baseline: str, draws: int) -> tuple[pd.DataFrame, dict[str, np.ndarray], str]:
+    """(table, curves, markdown) for one reference mIoU."""
+    curves = {label: hv_curve(df, ref_miou) for label, df in studies.items()}
+    rows = []
+    for label, df in studies.items():
+        row = {"sampler": label, "ref_miou": ref_miou, "trials": len(df),
+               "feasible": int((df["feasible"] == True).sum()),  # noqa: E712
+               "front": len(pareto_frame(df)), "wall_min": round(wall_minutes(df), 1)}
+        for n in at:
+            row[f"hv@{n}"] = float(curves[label][n - 1]) if n <= len(df) else np.nan
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if baseline in studies:
+        base = table.set_index("sampler").loc[baseline]
+        for n in at:
+            table[f"x{baseline}@{n}"] = table[f"hv@{n}"] / base[f"hv@{n}"]
+    best = max(df.loc[df["feasible"] == True, "miou"].max() for df in studies.values())  # noqa: E712
+    ceiling = (best - ref_miou) * HV_REFERENCE_BYTES
+    md = [f"Reference point: mIoU {ref_miou}, {HV_REFERENCE_BYTES:,} bytes.", "",
+          "| sampler | trials | feasible | front | wall min | "
+          + " | ".join(f"HV@{n} (x {baseline})" for n in at) + " |",
+          "|" + "---|" * (5 + len(at))]
+    for r in table.to_dict("records"):
+        cells = [r["sampler"], str(r["trials"]), str(r["feasible"]), str(r["front"]),
+                 f"{r['wall_min']:.1f}"]
+        for n in at:
+            v, ratio = r[f"hv@{n}"], r.get(f"x{baseline}@{n}", np.nan)
+            cells.append("-" if np.isnan(v) else f"{v:,.0f} ({ratio:.3f})")
+        md.append("| " + " | ".join(cells) + " |")
+    md += ["", f"Ceiling: the best feasible proxy mIoU of all studies ({best:.4f}) at 0 bytes "
+               f"gives {ceiling:,.0f}"
+               + (f" = {ceiling / table.set_index('sampler').loc[baseline, f'hv@{at[-1]}']:.3f}"
+                  f" x {baseline}@{at[-1]}" if baseline in studies
+                  and not np.isnan(table.set_index("sampler").loc[baseline, f"hv@{at[-1]}"])
+                  else "") + "."]
+    if baseline in studies:
+        spread = [(n, *random_spread(studies[baseline], n, draws, ref_miou))
+                  for n in at if n <= len(studies[baseline])]
+        md += ["", f"{baseline} search's own spread ({draws} resamples of its trials): "
+               + "; ".join(f"@{n}: mean {m:,.0f}, 5-95 % {lo:,.0f}..{hi:,.0f}"
+                           for n, m, lo, hi in spread)]
+    return table, curves, "\n".join(md) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--study", action="append", required=True, metavar="LABEL=NAME",
                     help="a sampler label and its study name (repeat)")
     ap.add_argument("--storage", help="Optuna storage URL (default sqlite:///studies/NAME.db)")
     ap.add_argument("--at", type=int, nargs="*", default=[50, 100, 200])
+    ap.add_argument("--ref-miou", type=float, nargs="*", default=[HV_REFERENCE_MIOU],
+                    help="reference-point mIoU(s); the first is plotted (default 0)")
     ap.add_argument("--baseline", default="random", help="label the others are divided by")
     ap.add_argument("--draws", type=int, default=2000, help="resamples for random's spread")
     ap.add_argument("--out", type=Path, default=Path("studies/results/samplers"))
@@ -78,71 +137,30 @@ def main() -> None:
             raise SystemExit(f"--study must be LABEL=NAME, but got {item!r}")
         studies[label] = load(name, args.storage)
 
-    rows, curves = [], []
-    for label, df in studies.items():
-        hv = hypervolume_frame(df)
-        curves.append(hv.assign(sampler=label, trials=np.arange(1, len(hv) + 1)))
-        row = {"sampler": label, "trials": len(df),
-               "feasible": int((df["feasible"] == True).sum()),  # noqa: E712
-               "front": len(pareto_frame(df)), "wall_min": round(wall_minutes(df), 1)}
-        for n in args.at:
-            row[f"hv@{n}"] = float(hv["hypervolume"].iloc[n - 1]) if n <= len(hv) else np.nan
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if args.baseline in studies:
-        base = table.set_index("sampler").loc[args.baseline]
-        for n in args.at:
-            table[f"x{args.baseline}@{n}"] = table[f"hv@{n}"] / base[f"hv@{n}"]
-        pool = studies[args.baseline]
-        spread = []
-        for n in args.at:
-            if n <= len(pool):
-                mean, lo, hi = random_spread(pool, n, args.draws, seed=0)
-                spread.append({"trials": n, "mean": mean, "p5": lo, "p95": hi})
-        spread_df = pd.DataFrame(spread)
-    else:
-        spread_df = pd.DataFrame()
-
     args.out.mkdir(parents=True, exist_ok=True)
-    pd.concat(curves).to_csv(args.out / "hypervolume.csv", index=False)
-    table.to_csv(args.out / "samplers.csv", index=False)
-    ideal = (1.0 - HV_REFERENCE_MIOU) * HV_REFERENCE_BYTES
-    md = ["| sampler | trials | feasible | front | wall min | "
-          + " | ".join(f"HV@{n} (x {args.baseline})" for n in args.at) + " |",
-          "|" + "---|" * (5 + len(args.at))]
-    for r in table.to_dict("records"):
-        cells = [r["sampler"], str(r["trials"]), str(r["feasible"]), str(r["front"]),
-                 f"{r['wall_min']:.1f}"]
-        for n in args.at:
-            v = r[f"hv@{n}"]
-            ratio = r.get(f"x{args.baseline}@{n}", np.nan)
-            cells.append("-" if np.isnan(v) else f"{v:,.0f} ({ratio:.3f})")
-        md.append("| " + " | ".join(cells) + " |")
-    md.append("")
-    md.append(f"Hypervolume reference point: mIoU {HV_REFERENCE_MIOU}, {HV_REFERENCE_BYTES:,} "
-              f"bytes (the largest possible value is {ideal:,.0f}).")
-    if not spread_df.empty:
-        md.append("")
-        md.append(f"{args.baseline} search's spread from its own trials ({args.draws} resamples): "
-                  + "; ".join(f"@{int(r.trials)}: mean {r.mean:,.0f}, 5-95 % "
-                              f"{r.p5:,.0f}..{r.p95:,.0f}" for r in spread_df.itertuples()))
-    text = "\n".join(md) + "\n"
+    tables, texts, curve_rows, first_curves = [], [], [], None
+    for ref in args.ref_miou:
+        table, curves, text = comparison(studies, args.at, ref, args.baseline, args.draws)
+        tables.append(table)
+        texts.append(text)
+        first_curves = first_curves or curves
+        for label, c in curves.items():
+            curve_rows.append(pd.DataFrame({"sampler": label, "ref_miou": ref,
+                                            "trials": np.arange(1, len(c) + 1),
+                                            "hypervolume": c}))
+    pd.concat(curve_rows).to_csv(args.out / "hypervolume.csv", index=False)
+    pd.concat(tables).to_csv(args.out / "samplers.csv", index=False)
+    text = "\n".join(texts)
     (args.out / "samplers.md").write_text(text)
     print(text)
 
     fig = go.Figure()
-    for c in curves:
-        fig.add_scatter(x=c["trials"], y=c["hypervolume"], mode="lines",
-                        name=str(c["sampler"].iloc[0]))
-    if not spread_df.empty:
-        fig.add_scatter(x=spread_df["trials"], y=spread_df["p95"], mode="markers",
-                        marker={"symbol": "line-ew-open", "size": 14, "color": "grey"},
-                        name=f"{args.baseline}: 5-95 % over resamples")
-        fig.add_scatter(x=spread_df["trials"], y=spread_df["p5"], mode="markers",
-                        marker={"symbol": "line-ew-open", "size": 14, "color": "grey"},
-                        showlegend=False)
-    fig.update_layout(title="Hypervolume of the feasible front vs trials (CamVid-4, proxy)",
-                      xaxis={"title": "trials"}, yaxis={"title": "hypervolume (mIoU x bytes)"},
+    for label, c in first_curves.items():
+        fig.add_scatter(x=np.arange(1, len(c) + 1), y=c, mode="lines", name=label)
+    fig.update_layout(title=f"Hypervolume of the feasible front vs trials (CamVid-4, proxy; "
+                            f"reference mIoU {args.ref_miou[0]}, {HV_REFERENCE_BYTES:,} B)",
+                      xaxis={"title": "complete trials"},
+                      yaxis={"title": "hypervolume (mIoU x bytes)"},
                       width=1000, height=550, template="plotly_white")
     print(f"plot: {write_figure(fig, args.plot)}")
 
