@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
-import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from nas.search import hypervolume_2d, pareto_frame, trials_frame, write_figure
 from nas.search._config import HV_REFERENCE_BYTES, HV_REFERENCE_MIOU
@@ -84,12 +84,13 @@ def comparison(studies: dict[str, pd.DataFrame], at: list[int], ref_miou: float,
             row[f"hv@{n}"] = float(curves[label][n - 1]) if n <= len(df) else np.nan
         rows.append(row)
     table = pd.DataFrame(rows)
+    best = max(df.loc[df["feasible"] == True, "miou"].max() for df in studies.values())  # noqa: E712
+    ceiling = (best - ref_miou) * HV_REFERENCE_BYTES
+    table["ceiling"] = ceiling
     if baseline in studies:
         base = table.set_index("sampler").loc[baseline]
         for n in at:
             table[f"x{baseline}@{n}"] = table[f"hv@{n}"] / base[f"hv@{n}"]
-    best = max(df.loc[df["feasible"] == True, "miou"].max() for df in studies.values())  # noqa: E712
-    ceiling = (best - ref_miou) * HV_REFERENCE_BYTES
     md = [f"Reference point: mIoU {ref_miou}, {HV_REFERENCE_BYTES:,} bytes.", "",
           "| sampler | trials | feasible | front | wall min | "
           + " | ".join(f"HV@{n} (x {baseline})" for n in at) + " |",
@@ -138,12 +139,11 @@ def main() -> None:
         studies[label] = load(name, args.storage)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    tables, texts, curve_rows, first_curves = [], [], [], None
+    tables, texts, curve_rows = [], [], []
     for ref in args.ref_miou:
         table, curves, text = comparison(studies, args.at, ref, args.baseline, args.draws)
         tables.append(table)
         texts.append(text)
-        first_curves = first_curves or curves
         for label, c in curves.items():
             curve_rows.append(pd.DataFrame({"sampler": label, "ref_miou": ref,
                                             "trials": np.arange(1, len(c) + 1),
@@ -154,14 +154,25 @@ def main() -> None:
     (args.out / "samplers.md").write_text(text)
     print(text)
 
-    fig = go.Figure()
-    for label, c in first_curves.items():
-        fig.add_scatter(x=np.arange(1, len(c) + 1), y=c, mode="lines", name=label)
-    fig.update_layout(title=f"Hypervolume of the feasible front vs trials (CamVid-4, proxy; "
-                            f"reference mIoU {args.ref_miou[0]}, {HV_REFERENCE_BYTES:,} B)",
-                      xaxis={"title": "complete trials"},
-                      yaxis={"title": "hypervolume (mIoU x bytes)"},
-                      width=1000, height=550, template="plotly_white")
+    fig = make_subplots(rows=1, cols=len(args.ref_miou), subplot_titles=[
+        f"reference point mIoU {r}, {HV_REFERENCE_BYTES:,} B" for r in args.ref_miou])
+    colours = dict(zip(studies, ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"),
+                       strict=False))
+    for col, ref in enumerate(args.ref_miou, start=1):
+        sub = pd.concat(curve_rows)
+        sub = sub[sub["ref_miou"] == ref]
+        for label, c in sub.groupby("sampler", sort=False):
+            fig.add_scatter(x=c["trials"], y=c["hypervolume"], mode="lines", name=label,
+                            line={"color": colours.get(label)}, legendgroup=label,
+                            showlegend=col == 1, row=1, col=col)
+        ceiling = tables[col - 1]["ceiling"].iloc[0]
+        fig.add_hline(y=ceiling, line={"dash": "dot", "color": "grey"}, row=1, col=col,
+                      annotation_text="ceiling: best mIoU seen, at 0 bytes")
+    fig.update_layout(title="Hypervolume of the feasible front vs complete trials "
+                            "(CamVid-4, MAX78000, proxy preset, seed 0)",
+                      width=1200, height=520, template="plotly_white")
+    fig.update_xaxes(title="complete trials")
+    fig.update_yaxes(title="hypervolume (mIoU x bytes)", col=1)
     print(f"plot: {write_figure(fig, args.plot)}")
 
 
