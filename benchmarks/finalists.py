@@ -31,12 +31,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nas._atomic import atomic_open
-from nas.data import get_task
+from nas.data import eval_tiles, get_task, load_split
 from nas.hardware import check
 from nas.search import knee_points, pareto_frame, trials_frame, write_figure
 from nas.spec import ArchSpec, get_reference
 from nas.train import evaluate, get_preset, model_from_checkpoint, train
-from nas.train._data import load_frames
 
 REFERENCES = ("ai85unetlarge", "unetmysmall")
 
@@ -68,8 +67,8 @@ def run_one(f: dict, args: argparse.Namespace, out_dir: Path, ckpt_dir: Path) ->
     res = train(spec, task, preset, args.data_dir, seed=args.seed, threads=args.threads,
                 checkpoint_path=ckpt_dir / f"{f['name']}.pt", progress=args.progress)
     model = model_from_checkpoint(res.checkpoint_path)
-    images, labels = load_frames(args.data_dir, "test", task, preset.scale, None,
-                                 tiles=preset.eval_crop, progress=False)
+    test_split = load_split(args.data_dir, "test", task, scale=preset.scale, progress=False)
+    images, labels = eval_tiles(test_split, preset.eval_crop)
     cm = evaluate(model, spec, images, labels, num_classes=task.num_classes,
                   ignore_index=task.ignore_index, amp=preset.amp, channels_last=False)
     test = cm.summary(task.class_names)

@@ -31,6 +31,7 @@ from plotly.subplots import make_subplots
 
 from nas.search import hypervolume_2d, pareto_frame, trials_frame, write_figure
 from nas.search._config import HV_REFERENCE_BYTES, HV_REFERENCE_MIOU
+from nas.search._report import hypervolume_frame
 
 
 def load(name: str, storage: str | None) -> pd.DataFrame:
@@ -45,11 +46,6 @@ def hv_of(rows: pd.DataFrame, ref_miou: float) -> float:
     ok = rows[rows["feasible"] == True]  # noqa: E712
     return hypervolume_2d(ok["miou"].to_numpy(float), ok["param_bytes"].to_numpy(float),
                           ref_miou, HV_REFERENCE_BYTES)
-
-
-def hv_curve(df: pd.DataFrame, ref_miou: float) -> np.ndarray:
-    """Hypervolume after the first 1, 2, ..., len(df) complete trials."""
-    return np.array([hv_of(df.iloc[:n], ref_miou) for n in range(1, len(df) + 1)])
 
 
 def random_spread(df: pd.DataFrame, n: int, draws: int, ref_miou: float,
@@ -74,7 +70,9 @@ def wall_minutes(df: pd.DataFrame) -> float:
 def comparison(studies: dict[str, pd.DataFrame], at: list[int], ref_miou: float,
                baseline: str, draws: int) -> tuple[pd.DataFrame, dict[str, np.ndarray], str]:
     """(table, curves, markdown) for one reference mIoU."""
-    curves = {label: hv_curve(df, ref_miou) for label, df in studies.items()}
+    # df holds complete trials in trial order, so row i is the value after i + 1 of them
+    curves = {label: hypervolume_frame(df, ref_miou)["hypervolume"].to_numpy()
+              for label, df in studies.items()}
     rows = []
     for label, df in studies.items():
         row = {"sampler": label, "ref_miou": ref_miou, "trials": len(df),
@@ -102,12 +100,12 @@ def comparison(studies: dict[str, pd.DataFrame], at: list[int], ref_miou: float,
             v, ratio = r[f"hv@{n}"], r.get(f"x{baseline}@{n}", np.nan)
             cells.append("-" if np.isnan(v) else f"{v:,.0f} ({ratio:.3f})")
         md.append("| " + " | ".join(cells) + " |")
+    last = f"hv@{at[-1]}"
+    base_hv = float(table.set_index("sampler").loc[baseline, last]) if baseline in studies \
+        else np.nan
+    versus = "" if np.isnan(base_hv) else f" = {ceiling / base_hv:.3f} x {baseline}@{at[-1]}"
     md += ["", f"Ceiling: the best feasible proxy mIoU of all studies ({best:.4f}) at 0 bytes "
-               f"gives {ceiling:,.0f}"
-               + (f" = {ceiling / table.set_index('sampler').loc[baseline, f'hv@{at[-1]}']:.3f}"
-                  f" x {baseline}@{at[-1]}" if baseline in studies
-                  and not np.isnan(table.set_index("sampler").loc[baseline, f"hv@{at[-1]}"])
-                  else "") + "."]
+               f"gives {ceiling:,.0f}{versus}."]
     if baseline in studies:
         spread = [(n, *random_spread(studies[baseline], n, draws, ref_miou))
                   for n in at if n <= len(studies[baseline])]
@@ -124,7 +122,7 @@ def main() -> None:
     ap.add_argument("--storage", help="Optuna storage URL (default sqlite:///studies/NAME.db)")
     ap.add_argument("--at", type=int, nargs="*", default=[50, 100, 200])
     ap.add_argument("--ref-miou", type=float, nargs="*", default=[HV_REFERENCE_MIOU],
-                    help="reference-point mIoU(s); the first is plotted (default 0)")
+                    help="reference-point mIoU(s), one table and plot panel each (default 0)")
     ap.add_argument("--baseline", default="random", help="label the others are divided by")
     ap.add_argument("--draws", type=int, default=2000, help="resamples for random's spread")
     ap.add_argument("--out", type=Path, default=Path("studies/results/samplers"))

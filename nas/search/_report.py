@@ -202,7 +202,8 @@ def hypervolume_2d(miou: np.ndarray, param_bytes: np.ndarray,
     return hv
 
 
-def hypervolume_frame(df: pd.DataFrame) -> pd.DataFrame:
+def hypervolume_frame(df: pd.DataFrame, ref_miou: float = HV_REFERENCE_MIOU,
+                      ref_bytes: float = HV_REFERENCE_BYTES) -> pd.DataFrame:
     """Hypervolume (mIoU x bytes) of the feasible trials up to each trial number."""
     if df.empty:
         return pd.DataFrame(columns=["number", "hypervolume"])
@@ -211,7 +212,8 @@ def hypervolume_frame(df: pd.DataFrame) -> pd.DataFrame:
     for n in df["number"]:
         sub = ok[ok["number"] <= n]
         rows.append({"number": n, "hypervolume": hypervolume_2d(
-            sub["miou"].to_numpy(float), sub["param_bytes"].to_numpy(float))})
+            sub["miou"].to_numpy(float), sub["param_bytes"].to_numpy(float),
+            ref_miou, ref_bytes)})
     return pd.DataFrame(rows)
 
 

@@ -20,7 +20,7 @@ from nas.search import (
     write_figure,
     write_reports,
 )
-from nas.search._report import pareto_mask
+from nas.search._report import hypervolume_frame, pareto_mask
 
 
 def _trial(number, miou, nbytes, feasible=True, reference="", artifact=None):
@@ -51,6 +51,14 @@ def test_hypervolume_hand_checked():
     # a dominated point and one beyond the reference add nothing
     assert hypervolume_2d([0.5, 0.8, 0.4, 0.9], [200, 600, 700, 1200], 0.0, 1000) == \
         pytest.approx(520.0)
+
+
+def test_hypervolume_frame_per_trial_and_reference():
+    trials = [_trial(0, 0.5, 200_000), _trial(1, 0.0, 100, feasible=False),
+              _trial(2, 0.8, 300_000)]
+    hv = hypervolume_frame(trials_frame(trials), ref_miou=0.4, ref_bytes=400_000)
+    # 0.1 * 200k after trial 0; the infeasible trial adds nothing; + 0.3 * 100k after trial 2
+    assert hv["hypervolume"].tolist() == pytest.approx([20_000, 20_000, 50_000])
 
 
 def test_knee_points_hand_checked():
