@@ -30,8 +30,12 @@ def _run_search(args: list[str], env: dict | None = None, **kw) -> subprocess.Po
 def test_four_workers_forty_trials_exactly(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
+    # 6 s per fake training keeps the queue busy well past the slowest worker's start-up
+    # (importing torch took > 20 s for one of 4 workers on a loaded 2-core machine, and with
+    # 2 s trials the other three had finished all 40 by then)
     proc = _run_search(["--trials", "40", "--jobs", "4", "--studies-dir", str(tmp_path),
-                        "--study-name", "par", "--data-dir", str(data)])
+                        "--study-name", "par", "--data-dir", str(data)],
+                       env={"MAXNAS_FAKE_TRAIN_SLEEP": "6"})
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, out[-3000:]
     assert "locked" not in out.lower(), out[-3000:]
