@@ -4,14 +4,19 @@ Samples ``--n`` architectures from a space (Optuna ``RandomSampler``, ``--seed``
 ``--device`` at ``--size`` and prints the feasible fraction, the violation kinds that made
 specs infeasible (a spec counts once per kind), and the weight-byte range of the feasible
 specs (min, quartiles, max), so that a space made feasible by only keeping tiny nets shows.
+Data-memory failures are split into proven (the exact planner proved no layout exists),
+undecided (it ran out of time) and greedy-only (``--exact-ms 0``: only the greedy planner ran);
+specs placed only by the exact planner are counted too.
 
     PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/space_feasibility.py --n 1000
+    PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/space_feasibility.py --n 1000 --exact-ms 0
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -26,6 +31,23 @@ def _kb(x: float) -> str:
     return f"{x / 1000:.1f}"
 
 
+MEMORY_OUTCOMES = ("greedy plan", "exact plan only", "proven infeasible", "undecided",
+                   "greedy-only failure", "not planned")
+
+
+def _memory_outcome(report) -> str:
+    """How the data-memory plan of one report came out (one of :data:`MEMORY_OUTCOMES`)."""
+    if report.plan is not None:
+        return "exact plan only" if report.plan.strategy == "exact" else "greedy plan"
+    for v in report.violations:
+        if v.limit == "data_memory_undecided":
+            return "undecided"
+        if v.limit == "data_memory_plan":
+            return ("proven infeasible" if "no data-memory layout exists: proven" in v.message
+                    else "greedy-only failure")
+    return "not planned"  # rejected by a size or structure rule before planning
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--space", default="unet_max78000")
@@ -33,13 +55,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=1000, help="architectures to sample")
     p.add_argument("--size", type=int, nargs=2, default=(88, 88), metavar=("H", "W"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--exact-ms", type=float, default=None,
+                   help="exact planner budget per architecture, ms (0 = greedy only; "
+                        "default: $NAS_PLAN_EXACT_MS or 200)")
     args = p.parse_args(argv)
+    if args.exact_ms is not None:
+        if args.exact_ms < 0:
+            p.error(f"--exact-ms must be >= 0, but got {args.exact_ms}")
+        os.environ["NAS_PLAN_EXACT_MS"] = str(args.exact_ms)
     size = tuple(args.size)
 
     specs = sample_specs(get_space(args.space), args.n, seed=args.seed)
     kinds: collections.Counter[str] = collections.Counter()
     feasible_bytes, all_bytes = [], []
     by_depth: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0])
+    memory: collections.Counter[str] = collections.Counter()  # data-memory outcome
     for spec in specs:
         report = check(spec, args.device, size)
         all_bytes.append(report.weight_bytes)
@@ -49,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             by_depth[spec.depth][0] += 1
         for limit in {v.limit for v in report.violations}:
             kinds[limit] += 1
+        memory[_memory_outcome(report)] += 1
 
     n = len(specs)
     print(f"# space_feasibility: {n} samples from {args.space} (seed {args.seed}), "
@@ -63,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             q1, q2, q3 = statistics.quantiles(xs, n=4)
             print(f"weight kB of {label}: min {_kb(min(xs))}, q1 {_kb(q1)}, median {_kb(q2)}, "
                   f"q3 {_kb(q3)}, max {_kb(max(xs))}")
+    print("data memory: " + ", ".join(
+        f"{k} {memory[k]} ({memory[k] / max(n, 1):.1%})" for k in MEMORY_OUTCOMES))
     big = sum(b >= 100_000 for b in feasible_bytes)
     print(f"feasible with >= 100 kB of weights: {big} ({big / max(n, 1):.1%} of samples)")
     return 0

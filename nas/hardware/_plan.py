@@ -22,11 +22,14 @@ Model (per 32-bit word; 4 processors share one instance, offsets are bytes in ea
   1x1, 0x1B0 for 3x3 at W=88) satisfy this rule.
 - Offsets are chosen greedily from the top of the instance down (the input ends at the top of
   memory, full-resolution in-place chains then walk down), which reproduces the shipped layout's
-  structure. A failure is a planner result, not a proof that no layout exists.
+  structure. A greedy failure is not a proof that no layout exists: :func:`plan_memory` then
+  asks the exact planner (:mod:`nas.hardware._plan_exact`, same rules, processors and offsets
+  chosen together), which finds a layout, proves that none exists, or runs out of time.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,15 +174,36 @@ def plan_layers(plan: MemoryPlan) -> list[dict[str, Any]]:
 
 
 class PlanError(ValueError):
-    """No memory plan was found; ``layer`` names where it failed."""
+    """No memory plan was found; ``layer`` names where it failed.
+
+    Attributes:
+        layer: where the greedy planner found no offset.
+        needed, available: bytes the tensor needs and the largest free range beside it.
+        step: index of the failing layer (how far the greedy planner got).
+        kind: ``"greedy"`` (only the greedy planner ran), ``"proven"`` (the exact planner
+            proved that no layout exists) or ``"undecided"`` (it ran out of time).
+    """
 
     def __init__(self, message: str, layer: str, needed: int = 0, available: int = 0,
-                 step: int = -1):
+                 step: int = -1, kind: str = "greedy"):
         super().__init__(message)
         self.layer = layer
         self.needed = needed
         self.available = available
         self.step = step
+        self.kind = kind
+
+    @property
+    def limit(self) -> str:
+        """Violation kind: ``data_memory_undecided`` for a time-out, else ``data_memory_plan``."""
+        return "data_memory_undecided" if self.kind == "undecided" else "data_memory_plan"
+
+    @property
+    def report(self) -> str:
+        """One line for the violation list (with the excess, unless undecided)."""
+        if self.kind == "undecided":
+            return str(self)
+        return f"{self} (over by {self.needed - self.available:,} B)"
 
 
 # -- planner -----------------------------------------------------------------------------------
@@ -373,25 +397,50 @@ def assign_processors(
     return {"ranges": ranges, "wide": cat.wide}
 
 
+EXACT_MS_ENV = "NAS_PLAN_EXACT_MS"  # overrides DEFAULT_EXACT_MS; 0 turns the exact planner off
+DEFAULT_EXACT_MS = 200.0  # solver budget per architecture (milliseconds)
+
+
+def exact_budget_ms() -> float:
+    """The exact planner's default budget: ``$NAS_PLAN_EXACT_MS`` or :data:`DEFAULT_EXACT_MS`."""
+    raw = os.environ.get(EXACT_MS_ENV, "")
+    if not raw:
+        return DEFAULT_EXACT_MS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{EXACT_MS_ENV} must be a number of milliseconds (0 = off), "
+                         f"but got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{EXACT_MS_ENV} must be >= 0 (0 = off), but got {raw!r}")
+    return value
+
+
 def plan_memory(
     layers: list[IzerLayer], device: Device, input_channels: int,
-    strategies: tuple[str, ...] = STRATEGIES,
+    strategies: tuple[str, ...] = STRATEGIES, exact_ms: float | None = None,
 ) -> MemoryPlan:
     """Plan processors, offsets and write gaps for ``layers`` (see the module docstring).
 
-    Tries each processor strategy in turn (ai8x's layout first) and returns the first plan
-    found; raises the first strategy's error if none works.
+    Tries each greedy processor strategy in turn (ai8x's layout first) and returns the first
+    plan found. If none works, the exact planner (:func:`nas.hardware.plan_exact`, cached per
+    layer list) either finds a plan, proves that none exists, or runs out of time.
 
     Args:
         layers: the izer layer list (:func:`nas.hardware.izer_layers`).
         device: the target device.
         input_channels: channels of the (folded) network input.
         strategies: processor strategies to try, in order (see :func:`assign_processors`).
+        exact_ms: the exact planner's budget in milliseconds; 0 = greedy only; ``None`` =
+            :func:`exact_budget_ms`.
 
     Raises:
-        PlanError: when the greedy planner finds no offset for some tensor; the message names
-            the layer, the bytes needed and the largest free range.
+        PlanError: when no plan is found; the message names the layer where the greedy
+            planner failed, the bytes needed and the largest free range, and ``kind`` says
+            whether that is proven, undecided or a greedy result only.
     """
+    if exact_ms is not None and exact_ms < 0:
+        raise ValueError(f"exact_ms must be >= 0 (0 = off), but got {exact_ms}")
     best: PlanError | None = None
     for strategy in strategies:
         try:
@@ -400,7 +449,23 @@ def plan_memory(
             if best is None or e.step > best.step:
                 best = e
     assert best is not None
-    raise best
+    budget = exact_budget_ms() if exact_ms is None else exact_ms
+    if budget == 0:
+        raise best
+    from nas.hardware._plan_exact import plan_exact_cached  # imports _plan
+
+    result = plan_exact_cached(tuple(layers), device, input_channels, budget)
+    if result.plan is not None:
+        return result.plan
+    if result.status == "infeasible":
+        raise PlanError(
+            f"no data-memory layout exists: proven (exact planner, "
+            f"{result.wall_ms:.0f} ms); greedy planner's first conflict: {best}",
+            best.layer, best.needed, best.available, best.step, kind="proven")
+    raise PlanError(
+        f"data-memory layout undecided after {budget:.0f} ms (exact planner time-out; the "
+        f"greedy planner found none: {best})",
+        best.layer, best.needed, best.available, best.step, kind="undecided")
 
 
 @dataclass
