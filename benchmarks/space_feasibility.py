@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--exact-ms", type=float, default=None,
                    help="exact planner budget per architecture, ms (0 = greedy only; "
-                        "default: $NAS_PLAN_EXACT_MS or 200)")
+                        "default: $NAS_PLAN_EXACT_MS or 1000)")
     args = p.parse_args(argv)
     if args.exact_ms is not None:
         if args.exact_ms < 0:

@@ -398,7 +398,7 @@ def assign_processors(
 
 
 EXACT_MS_ENV = "NAS_PLAN_EXACT_MS"  # overrides DEFAULT_EXACT_MS; 0 turns the exact planner off
-DEFAULT_EXACT_MS = 200.0  # solver budget per architecture (milliseconds)
+DEFAULT_EXACT_MS = 1000.0  # solver budget per architecture (ms); measured: BENCHMARKS.md
 
 
 def exact_budget_ms() -> float:
