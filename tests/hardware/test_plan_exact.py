@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
 import yaml
 
@@ -152,3 +155,37 @@ def test_exact_budget_from_the_environment(monkeypatch):
     monkeypatch.setenv("NAS_PLAN_EXACT_MS", "fast")
     with pytest.raises(ValueError, match="NAS_PLAN_EXACT_MS"):
         exact_budget_ms()
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not os.environ.get("AI8X_SYNTHESIS_DIR"), reason="AI8X_SYNTHESIS_DIR not set")
+def test_izer_accepts_a_plan_only_the_exact_planner_finds(tmp_path):
+    import numpy as np
+
+    from nas.export import (
+        check_yaml_liveness,
+        compare_sample_output,
+        export,
+        read_yaml_layers,
+        run_izer,
+    )
+    from search_spaces import get_space, sample_specs
+
+    spec = next(s for s in sample_specs(get_space("unet_max78000"), 60, seed=3)
+                if (r := check(s, input_size=FULL)).feasible and r.plan.strategy == "exact")
+    report = check(spec, input_size=FULL)
+    res = export(spec, tmp_path / "export", input_size=FULL, seed=1)
+    run = run_izer(os.environ["AI8X_SYNTHESIS_DIR"], res.out_dir, tmp_path / "izer",
+                   prefix=res.arch, python=os.environ.get("AI8X_PYTHON", sys.executable))
+    assert run.returncode == 0, run.stdout[-2000:]
+    predicted = res.predicted["MAX78000"]
+    assert (run.log.weight_bytes, run.log.bias_bytes, run.log.latency_cycles) == (
+        predicted["weight_bytes"], predicted["bias_bytes"], predicted["latency_cycles"])
+    layers = read_yaml_layers(res.files["yaml"].read_text())
+    assert check_yaml_liveness(layers, [ly.out_channels for ly in report.layers],
+                               (spec.input_channels, *FULL)) == []
+    last = layers[-1]
+    cmp = compare_sample_output(np.load(res.files["expected"]), run.out_dir / "sampleoutput.h",
+                                int(last["output_processors"]), int(last["out_offset"]),
+                                int(last.get("write_gap", 0)))
+    assert cmp.values_compared == cmp.values_total and cmp.mismatches == 0, cmp.first_mismatch
