@@ -6,11 +6,11 @@ import argparse
 import json
 import sys
 
+from nas._cli import add_input_size
 from nas.hardware._check import check
 from nas.hardware._device import list_devices
 from nas.hardware._layers import PASSTHROUGH_MODES
 from nas.hardware._report import HardwareReport
-from nas._cli import add_input_size
 from nas.spec import ArchSpec, get_reference, list_references
 
 
