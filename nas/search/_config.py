@@ -191,5 +191,5 @@ class SearchConfig:
     def latency_objective(self) -> bool:
         return "latency" in self.objectives
 
-    def replace(self, **changes: object) -> SearchConfig:
+    def replace(self, **changes: Any) -> SearchConfig:
         return dataclasses.replace(self, **changes)

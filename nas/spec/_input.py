@@ -15,6 +15,7 @@ DEFAULT_INPUT_SIZE: tuple[int, int] = (88, 88)
 
 def input_size(value: Sequence[int] | str) -> tuple[int, int]:
     """``(rows, columns)`` from a pair or from ``"HxW"`` / ``"H W"``; ``ValueError`` if bad."""
+    parts: list[str] | list[int]
     if isinstance(value, str):
         parts = value.lower().replace("x", " ").split()
     else:
