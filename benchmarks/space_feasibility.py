@@ -10,13 +10,19 @@ specs placed only by the exact planner are counted too.
 
     PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/space_feasibility.py --n 1000
     PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/space_feasibility.py --n 1000 --exact-ms 0
+
+``--without-caps`` samples the space with its data-memory caps off (``instance_bytes`` so large
+that no cap applies; ``check`` still uses the real device) and, for each cap, counts how the
+specs it would have cut off fare (each spec under the first cap ``params_for`` names).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import os
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -48,6 +54,16 @@ def _memory_outcome(report) -> str:
     return "not planned"  # rejected by a size or structure rule before planning
 
 
+def _cap_that_cuts(space, spec) -> str:
+    """The first data-memory cap of ``space`` that leaves ``spec`` out ("(none)" if none)."""
+    try:
+        params = space.params_for(spec)
+    except ValueError as e:  # the message starts with the parameter, e.g. enc2_width_max56=...
+        return re.sub(r"_max\d+", "_max*", re.split(r"[=:]", str(e))[0])
+    unfit = [k for k, v in params.items() if k.endswith("_unfit") and v]
+    return ", ".join(unfit) if unfit else "(none)"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--space", default="unet_max78000")
@@ -58,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--exact-ms", type=float, default=None,
                    help="exact planner budget per architecture, ms (0 = greedy only; "
                         "default: $NAS_PLAN_EXACT_MS or 1000)")
+    p.add_argument("--without-caps", action="store_true",
+                   help="sample with the space's data-memory caps off and split the outcome "
+                        "by the cap that would have cut each spec off")
     args = p.parse_args(argv)
     if args.exact_ms is not None:
         if args.exact_ms < 0:
@@ -65,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["NAS_PLAN_EXACT_MS"] = str(args.exact_ms)
     size = tuple(args.size)
 
-    specs = sample_specs(get_space(args.space), args.n, seed=args.seed)
+    space = get_space(args.space)
+    sampled = dataclasses.replace(space, instance_bytes=10**9) if args.without_caps else space
+    specs = sample_specs(sampled, args.n, seed=args.seed)
+    by_cap: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     kinds: collections.Counter[str] = collections.Counter()
     feasible_bytes, all_bytes = [], []
     by_depth: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0])
@@ -80,9 +102,15 @@ def main(argv: list[str] | None = None) -> int:
         for limit in {v.limit for v in report.violations}:
             kinds[limit] += 1
         memory[_memory_outcome(report)] += 1
+        if args.without_caps:
+            outcome = "feasible" if report.feasible else _memory_outcome(report)
+            if outcome in ("greedy plan", "exact plan only"):
+                outcome = "other violation"
+            by_cap[_cap_that_cuts(space, spec)][outcome] += 1
 
     n = len(specs)
-    print(f"# space_feasibility: {n} samples from {args.space} (seed {args.seed}), "
+    print(f"# space_feasibility: {n} samples from {args.space}"
+          f"{' without its data-memory caps' if args.without_caps else ''} (seed {args.seed}), "
           f"{args.device}, {size[0]}x{size[1]}")
     print(f"feasible: {len(feasible_bytes)}/{n} = {len(feasible_bytes) / max(n, 1):.1%}")
     print("by depth: " + ", ".join(f"{d}: {f}/{t}" for d, (f, t) in sorted(by_depth.items())))
@@ -98,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{k} {memory[k]} ({memory[k] / max(n, 1):.1%})" for k in MEMORY_OUTCOMES))
     big = sum(b >= 100_000 for b in feasible_bytes)
     print(f"feasible with >= 100 kB of weights: {big} ({big / max(n, 1):.1%} of samples)")
+    if args.without_caps:
+        cols = ("feasible", "proven infeasible", "undecided", "other violation")
+        print("\n| first cap that cuts the spec off | specs | " + " | ".join(cols) + " |")
+        print("|---|---|" + "---|" * len(cols))
+        for cap, c in sorted(by_cap.items(), key=lambda kv: -sum(kv[1].values())):
+            print(f"| {cap} | {sum(c.values())} | " + " | ".join(str(c[k]) for k in cols)
+                  + " |")
     return 0
 
 
