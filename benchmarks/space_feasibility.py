@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         memory[_memory_outcome(report)] += 1
         if args.without_caps:
             outcome = "feasible" if report.feasible else _memory_outcome(report)
-            if outcome in ("greedy plan", "exact plan only"):
+            if outcome in ("greedy plan", "exact plan only", "not planned"):
                 outcome = "other violation"
             by_cap[_cap_that_cuts(space, spec)][outcome] += 1
 
