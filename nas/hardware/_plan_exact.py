@@ -28,11 +28,11 @@ from typing import Any
 from nas.hardware._device import Device
 from nas.hardware._layers import IzerLayer
 from nas.hardware._plan import (
+    DEFAULT_EXACT_MS,
     INPUT,
     MemoryPlan,
     _emit,
     _in_place,
-    _Tensor,
     _tensors,
     assign_processors,
     verify_plan,
@@ -55,8 +55,8 @@ class ExactResult:
 
 
 def plan_exact(
-    layers: list[IzerLayer], device: Device, input_channels: int, time_ms: float = 200.0,
-    workers: int = 1,
+    layers: list[IzerLayer], device: Device, input_channels: int,
+    time_ms: float = DEFAULT_EXACT_MS, workers: int = 1,
 ) -> ExactResult:
     """Solve the data-memory layout of ``layers`` exactly (see the module docstring).
 
@@ -64,100 +64,139 @@ def plan_exact(
         layers: the izer layer list.
         device: the target device.
         input_channels: channels of the (folded) network input.
-        time_ms: wall-clock budget for the solver, milliseconds.
-        workers: CP-SAT search workers (1 keeps the search reproducible on a busy machine).
+        time_ms: wall-clock budget for building and solving the model, milliseconds.
+        workers: CP-SAT search workers (1: the same answer whenever it finishes in time).
     """
     if time_ms <= 0:
         raise ValueError(f"time_ms must be > 0, but got {time_ms}")
-    from ortools.sat.python import cp_model  # 0.5 s to import: only when a plan needs it
-
     start = time.perf_counter()
-    cap = device.instance_bytes
-    ai8x = assign_processors(layers, input_channels, "ai8x", cap)
-    ts = _tensors(layers, input_channels, device.shared, ai8x["ranges"], ai8x["wide"])
-    tensors = list(ts.by_name.values())
-
-    m = cp_model.CpModel()
-    # processors: lo = 4 * a + r, with a narrow concat's skip tied to its partner's a
-    a: dict[str, Any] = {}
-    r: dict[str, int] = {}
-    skip_of = {}  # skip tensor name -> up tensor name
-    for layer in layers:
-        if len(layer.inputs) > 1 and layer.in_channels <= 64:
-            skip_of[layer.inputs[-1]] = layer.inputs[0]
-    for t in tensors:
-        if t.name == INPUT:
-            a[t.name], r[t.name] = t.lo // 4, t.lo % 4
-        elif t.name not in skip_of:
-            a[t.name] = m.new_int_var(0, (64 - t.n) // 4, f"a_{t.name}")
-            r[t.name] = 0
-    for skip, up in skip_of.items():
-        n_up = ts.by_name[up].n
-        a[skip] = a[up] + (r[up] + n_up) // 4
-        r[skip] = (r[up] + n_up) % 4
-    for t in tensors:  # the last processor stays below 64
-        if t.name != INPUT:
-            m.add(4 * a[t.name] + r[t.name] + t.n <= 64)
-
-    # offsets in words; a narrow concat's two inputs share one
-    k: dict[str, Any] = {}
-    for t in tensors:
-        words = t.size // 4
-        if t.name == INPUT:
-            k[t.name] = ((cap - t.size) & ~3) // 4  # where the greedy planner puts it
-        elif words > cap // 4:
-            return ExactResult("infeasible", None, _ms(start))
-        else:
-            k[t.name] = m.new_int_var(0, cap // 4 - words, f"k_{t.name}")
-    for skip, up in skip_of.items():
-        m.add(k[skip] == k[up])
-
-    def last(t: _Tensor) -> int:  # last instance relative to a
-        return (r[t.name] + t.n - 1) // 4
-
-    linked = {frozenset((s, u)) for s, u in skip_of.items()}
-    for i, t in enumerate(tensors):
-        for q in tensors[i + 1:]:
-            if q.birth > t.death or t.birth > q.death:
-                continue  # never live at once
-            if frozenset((t.name, q.name)) in linked:
-                continue  # side by side at one offset by construction
-            options = []
-            for x, y in ((t, q), (q, t)):
-                # x's processors all below y's: no shared instance
-                b = m.new_bool_var("")
-                m.add(a[x.name] + last(x) + 1 <= a[y.name]).only_enforce_if(b)
-                options.append(b)
-                # x's words all below y's in the instance
-                b = m.new_bool_var("")
-                m.add(k[x.name] + x.size // 4 <= k[y.name]).only_enforce_if(b)
-                options.append(b)
-                shift = _in_place(layers, ts, x, y)  # y's producer writes over x in place
-                if shift is not None:
-                    b = m.new_bool_var("")
-                    m.add(k[y.name] + min(shift, y.size) // 4 <= k[x.name]).only_enforce_if(b)
-                    options.append(b)
-            m.add_bool_or(options)
-
-    solver = cp_model.CpSolver()
-    left = max(time_ms / 1e3 - (time.perf_counter() - start), 1e-3)
-    solver.parameters.max_time_in_seconds = left
-    solver.parameters.num_workers = workers
-    status = solver.solve(m)
-    if status == cp_model.INFEASIBLE:
+    model = _Model(layers, device, input_channels)
+    if not model.build():
         return ExactResult("infeasible", None, _ms(start))
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return ExactResult("undecided", None, _ms(start))
+    left = max(time_ms / 1e3 - (time.perf_counter() - start), 1e-3)
+    status, plan = model.solve(left, workers)
+    return ExactResult(status, plan, _ms(start))
 
-    for t in tensors:
-        if t.name != INPUT:
-            t.lo = 4 * solver.value(a[t.name]) + r[t.name]
-            t.finish(device.shared)
-        t.offset = 4 * (k[t.name] if isinstance(k[t.name], int) else solver.value(k[t.name]))
-    plan = _emit(layers, ts, device, "exact")
-    if verify_plan(plan, device.shared):  # model and verifier disagree: hand out no plan
-        return ExactResult("undecided", None, _ms(start))
-    return ExactResult("feasible", plan, _ms(start))
+
+class _Model:
+    """The CP-SAT model of one layer list: variables per tensor, one disjunction per pair of
+    tensors live at once."""
+
+    def __init__(self, layers: list[IzerLayer], device: Device, input_channels: int):
+        from ortools.sat.python import cp_model  # 0.5 s to import: only when a plan needs it
+
+        self.cp_model = cp_model
+        self.layers, self.device = layers, device
+        self.cap = device.instance_bytes
+        ai8x = assign_processors(layers, input_channels, "ai8x", self.cap)
+        # processor counts, words per pixel and live intervals as the greedy planner has them
+        self.ts = _tensors(layers, input_channels, device.shared, ai8x["ranges"],
+                           ai8x["wide"])
+        self.tensors = list(self.ts.by_name.values())
+        self.m = cp_model.CpModel()
+        self.skip_of: dict[str, str] = {}  # narrow-concat skip -> its upsampling partner
+        for layer in layers:
+            if len(layer.inputs) > 1 and layer.in_channels <= 64:
+                self.skip_of[layer.inputs[-1]] = layer.inputs[0]
+        self.a: dict[str, Any] = {}  # first processor = 4 * a + r
+        self.r: dict[str, int] = {}
+        self.k: dict[str, Any] = {}  # offset in words
+
+    def build(self) -> bool:
+        """Add every constraint; False if some tensor alone exceeds an instance."""
+        self._processors()
+        if not self._offsets():
+            return False
+        self._separate_live_pairs()
+        return True
+
+    def _processors(self) -> None:
+        """``lo = 4 a + r``: the input at processor 0, a skip right above its partner."""
+        m, a, r = self.m, self.a, self.r
+        for t in self.tensors:
+            if t.name == INPUT:
+                a[t.name], r[t.name] = t.lo // 4, t.lo % 4
+            elif t.name not in self.skip_of:
+                a[t.name] = m.new_int_var(0, (64 - t.n) // 4, f"a_{t.name}")
+                r[t.name] = 0
+        pending = dict(self.skip_of)
+        while pending:  # a partner that is itself a skip is placed first
+            ready = [(s, u) for s, u in pending.items() if u in a]
+            if not ready:
+                raise ValueError(f"narrow concatenations form a cycle: {pending}")
+            for skip, up in ready:
+                n_up = self.ts.by_name[up].n
+                a[skip] = a[up] + (r[up] + n_up) // 4
+                r[skip] = (r[up] + n_up) % 4
+                del pending[skip]
+        for t in self.tensors:  # the last processor stays below 64
+            if t.name != INPUT:
+                m.add(4 * a[t.name] + r[t.name] + t.n <= 64)
+
+    def _offsets(self) -> bool:
+        """Offsets in words inside one instance; a narrow concat's two inputs share one."""
+        words_per_instance = self.cap // 4
+        for t in self.tensors:
+            words = t.size // 4
+            if words > words_per_instance:
+                return False
+            if t.name == INPUT:  # where the greedy planner puts it: ending at the top
+                self.k[t.name] = ((self.cap - t.size) & ~3) // 4
+            else:
+                self.k[t.name] = self.m.new_int_var(0, words_per_instance - words,
+                                                    f"k_{t.name}")
+        for skip, up in self.skip_of.items():
+            self.m.add(self.k[skip] == self.k[up])
+        return True
+
+    def _separate_live_pairs(self) -> None:
+        """Two tensors live at once share no instance, or lie at disjoint words, or the later
+        one's producer writes over the other in place (in_place_shift bytes below it)."""
+        m, a, k = self.m, self.a, self.k
+        linked = {frozenset(pair) for pair in self.skip_of.items()}
+        for i, t in enumerate(self.tensors):
+            for q in self.tensors[i + 1:]:
+                if q.birth > t.death or t.birth > q.death:
+                    continue  # never live at once
+                if frozenset((t.name, q.name)) in linked:
+                    continue  # side by side at one offset by construction
+                options = []
+                for x, y in ((t, q), (q, t)):
+                    last_x = (self.r[x.name] + x.n - 1) // 4  # x's last instance - a[x]
+                    below = m.new_bool_var("")  # x's instances all below y's
+                    m.add(a[x.name] + last_x + 1 <= a[y.name]).only_enforce_if(below)
+                    under = m.new_bool_var("")  # x's words all below y's
+                    m.add(k[x.name] + x.size // 4 <= k[y.name]).only_enforce_if(under)
+                    options += [below, under]
+                    shift = _in_place(self.layers, self.ts, x, y)
+                    if shift is not None:  # y's producer may write over x in place
+                        over = m.new_bool_var("")
+                        m.add(k[y.name] + min(shift, y.size) // 4 <= k[x.name]) \
+                            .only_enforce_if(over)
+                        options.append(over)
+                m.add_bool_or(options)
+
+    def solve(self, seconds: float, workers: int) -> tuple[str, MemoryPlan | None]:
+        """(status, plan); the plan is re-proved by :func:`verify_plan` before it is given."""
+        cp_model = self.cp_model
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = workers
+        status = solver.solve(self.m)
+        if status == cp_model.INFEASIBLE:
+            return "infeasible", None
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return "undecided", None
+        for t in self.tensors:
+            if t.name != INPUT:
+                t.lo = 4 * solver.value(self.a[t.name]) + self.r[t.name]
+                t.finish(self.device.shared)
+            k = self.k[t.name]
+            t.offset = 4 * (k if isinstance(k, int) else solver.value(k))
+        plan = _emit(self.layers, self.ts, self.device, "exact")
+        if verify_plan(plan, self.device.shared):  # model and verifier disagree: no plan
+            return "undecided", None
+        return "feasible", plan
 
 
 @functools.lru_cache(maxsize=4096)
