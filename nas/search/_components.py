@@ -95,6 +95,17 @@ def _fits(space: Any, num_classes: int, device: str, size: tuple[int, int]) -> b
     return not forced_violations(space, num_classes, device, size)
 
 
+def largest_square_input(space: Any, num_classes: int, device: str,
+                         upper: int = 512) -> int | None:
+    """Largest side ``s <= upper`` with ``s x s`` fitting the smallest net of ``space`` (sides
+    every depth of the space can pool), or ``None`` when no size fits."""
+    step = 2 ** (getattr(space, "depth_range", (2, 2))[1] - 1)
+    for side in range(upper - upper % step, 0, -step):
+        if _fits(space, num_classes, device, (side, side)):
+            return side
+    return None
+
+
 def impossible_message(space: Any, task: str, num_classes: int, device: str,
                        size: tuple[int, int], forced: Sequence[Violation]) -> str:
     """One paragraph: the limit, the numbers, and what would fit instead."""
@@ -103,11 +114,9 @@ def impossible_message(space: Any, task: str, num_classes: int, device: str,
              f"{task!r} ({num_classes} classes) on {device} at {h}x{w}: "
              f"{forced[0].message}"]
     fits = []
-    step = 2 ** (getattr(space, "depth_range", (2, 2))[1] - 1)  # sizes every depth can pool
-    for side in range(min(h, w) - min(h, w) % step, 0, -step):
-        if _fits(space, num_classes, device, (side, side)):
-            fits.append(f"--input-size {side} {side} (the largest square size that fits)")
-            break
+    side = largest_square_input(space, num_classes, device, upper=min(h, w))
+    if side is not None:
+        fits.append(f"--input-size {side} {side} (the largest square size that fits)")
     for other in list_devices():
         if other != device and _fits(space, num_classes, other, size):
             fits.append(f"--device {other} with a space for it (at {h}x{w})")

@@ -40,6 +40,13 @@ CONSTRAINTS_KEY = "constraints"  # optuna_dashboard._serializer.CONSTRAINTS_KEY
 CONSTRAINT_NAMES = ("hardware", "weight_budget", "latency_budget")
 
 
+def set_dashboard_constraints(trial: optuna.Trial, constraints: list[float]) -> None:
+    """The list form of the constraints that optuna-dashboard reads to draw infeasible trials
+    apart. Optuna 5 has no public setter for system attributes, so this is the one place the
+    objective uses its storage API with the trial's private id."""
+    trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, constraints)
+
+
 def arch_summary(spec: ArchSpec) -> str:
     """One line describing a spec, for hover texts and tables."""
     enc = "-".join(str(lvl.width) for lvl in spec.encoder)
@@ -129,7 +136,7 @@ class Objective:
             return self.space(trial)
         # References train their own spec; their enqueued params (if the space can express
         # them) are still suggested so the sampler learns from them.
-        if trial.storage.get_trial_system_attrs(trial._trial_id).get("fixed_params"):
+        if trial.user_attrs.get("reference_params"):
             with warnings.catch_warnings():  # a reference may lie outside the space's ranges
                 warnings.filterwarnings("ignore", message="Fixed parameter .* out of range")
                 self.space(trial)
@@ -160,8 +167,7 @@ class Objective:
             trial.set_constraint(name, value)
             if value > 0 and name != "hardware":  # budgets are value / budget - 1
                 violations.append(f"{name} exceeded by {value:.1%}")
-        # The list form optuna-dashboard reads to draw infeasible trials apart.
-        trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, constraints)
+        set_dashboard_constraints(trial, constraints)
         feasible = all(c <= 0 for c in constraints)
         trial.set_user_attr("feasible", feasible)
         trial.set_user_attr("violations", violations)

@@ -129,7 +129,10 @@ def enqueue_references(
         if name in have:
             continue
         params = params_for(name) if params_for is not None else None
-        study.enqueue_trial(params or {}, user_attrs={"reference": name})
+        # reference_params: the trial replays the space's parameters for the reference, so
+        # the sampler learns from it (the objective reads this public flag)
+        study.enqueue_trial(params or {},
+                            user_attrs={"reference": name, "reference_params": bool(params)})
         added.append(name)
     return added
 

@@ -312,8 +312,13 @@ class ArchSpec:
         """Bias values over all chip layers (0 if the spec has no biases)."""
         return sum(layer.out_channels for layer in self.layers()) if self.bias else 0
 
-    def weight_bytes(self) -> int:
-        """Weight memory as izer prints it: sum of weights x bits / 8."""
+    def layer_weight_bytes(self) -> int:
+        """Weights x bits / 8 summed over this spec's own layers, in bytes.
+
+        izer's "Weight memory" (``nas.hardware.check(spec).weight_bytes``, the number the search
+        and every report call ``weight_bytes``) also counts the copy layers izer inserts for
+        concatenations of more than 64 channels; this count does not.
+        """
         return sum(layer.weight_count * layer.bits // 8 for layer in self.layers())
 
     # -- serialisation --------------------------------------------------------------------
