@@ -19,6 +19,7 @@ from nas.hardware import (
     verify_plan,
 )
 from nas.spec import get_reference
+from tests.conftest import require
 
 MAX78000 = get_device("MAX78000")
 FULL = (88, 88)  # one 1-pass 88x88 tensor: 30,976 of an instance's 32,768 B
@@ -158,8 +159,9 @@ def test_exact_budget_from_the_environment(monkeypatch):
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not os.environ.get("AI8X_SYNTHESIS_DIR"), reason="AI8X_SYNTHESIS_DIR not set")
 def test_izer_accepts_a_plan_only_the_exact_planner_finds(tmp_path):
+    require(bool(os.environ.get("AI8X_SYNTHESIS_DIR")),
+            "AI8X_SYNTHESIS_DIR (an ai8x-synthesis checkout) is not set")
     import numpy as np
 
     from nas.export import (
