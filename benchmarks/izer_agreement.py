@@ -2,19 +2,23 @@
 
 For the references and N feasible architectures sampled from a search space, this exports each
 (random weights unless --checkpoint), runs ai8x-synthesis' ``ai8xize.py`` on the export, and
-compares izer's log (Weight memory, Bias memory, estimated latency) with ``nas.hardware.check``,
-izer's expected output (``sampleoutput.h``) with our int8 simulation, and re-checks the YAML's
-memory plan with the liveness walker. ai8x-synthesis is not part of this repository: pass its
+compares izer's log (Weight memory, Bias memory, estimated latency, and the per-layer
+"Quadrant with bias" / "Bias offset" lists) with ``nas.hardware.check``, izer's expected
+output (``sampleoutput.h``) with our int8 simulation, and re-checks the YAML's memory plan with
+the liveness walker. ai8x-synthesis is not part of this repository: pass its
 checkout with --synthesis-dir and an interpreter that has its requirements with --python.
 
     python benchmarks/izer_agreement.py --synthesis-dir ../ai8x-synthesis \\
         --python ../izer-venv/bin/python --sampled 10 --out runs/izer_agreement
     python benchmarks/izer_agreement.py ... --references --sampled 10 --strategy exact
+    python benchmarks/izer_agreement.py ... --device MAX78002 \\
+        --references unetmysmall-x86 unetmysmall --sampled 10   # space unet_max78002
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -34,7 +38,13 @@ from nas.export import (  # noqa: E402
     read_yaml_layers,
     run_izer,
 )
-from nas.hardware import check  # noqa: E402
+from nas.hardware import (  # noqa: E402
+    bias_requests,
+    check,
+    get_device,
+    groups_used,
+    place_biases,
+)
 from nas.spec import ArchSpec, get_reference  # noqa: E402
 
 
@@ -61,6 +71,34 @@ def candidates(args: argparse.Namespace) -> list[tuple[str, ArchSpec, int]]:
     return out + feasible
 
 
+def izer_bias_layout(log: str) -> dict[str, list] | None:
+    """izer's verbose "Quadrant with bias" and "Bias offset" lists from ``log.txt``."""
+    out = {}
+    for line in log.splitlines():
+        key, _, value = line.partition("=")
+        key = key.strip()
+        if key in ("Quadrant with bias", "Bias offset") and key not in out:
+            out[key] = ast.literal_eval(value.strip())
+    if len(out) < 2:
+        return None
+    return {"quadrant": out["Quadrant with bias"], "offsets": out["Bias offset"]}
+
+
+def our_bias_layout(report, zero_bias: set[str], device: str) -> dict[str, list]:
+    """The same lists from the hardware model; layers whose quantised biases are all zero get
+    none, as in izer (weight-blind ``check`` cannot know which)."""
+    dev = get_device(device)
+    masks = [(f.processors, f.output_processors) for f in report.figures]
+    placed = place_biases(bias_requests(report.layers, masks, omit=zero_bias),
+                          groups_used(masks, dev) or [0], dev)
+    quadrant, offsets = [], []
+    for layer in report.layers:
+        group = placed.layer_group.get(layer.name)
+        quadrant.append("all" if group == -1 else group)
+        offsets.append(list(placed.layer_offsets.get(layer.name, (None,) * dev.groups)))
+    return {"quadrant": quadrant, "offsets": offsets}
+
+
 def one(label: str, spec: ArchSpec, size: tuple[int, int], args: argparse.Namespace,
         model=None, params=None, sample=None) -> dict:
     work = args.out / spec.name.replace("/", "_")
@@ -77,6 +115,7 @@ def one(label: str, spec: ArchSpec, size: tuple[int, int], args: argparse.Namesp
                    device=args.device, python=args.python)
     row = {
         "label": label, "arch": spec.name, "layers": len(report.layers), "size": size[0],
+        "depthwise": sum(layer.groups > 1 for layer in report.layers),
         "trained": result.trained, "izer_rc": run.returncode,
         "izer_seconds": round(run.seconds, 1),
         # the export's prediction: check()'s figures, bias minus all-zero-bias layers
@@ -92,6 +131,15 @@ def one(label: str, spec: ArchSpec, size: tuple[int, int], args: argparse.Namesp
     row["izer"] = {"weight_bytes": run.log.weight_bytes, "bias_bytes": run.log.bias_bytes,
                    "latency_cycles": run.log.latency_cycles}
     row["match"] = row["izer"] == row["predicted"]
+    izer_layout = izer_bias_layout((run.out_dir / "log.txt").read_text())
+    ours = our_bias_layout(report, set(row["zero_bias_layers"]), args.device)
+    row["bias_layout"] = None if izer_layout is None else {
+        "layers": len(ours["offsets"]),
+        "quadrant_differ": _differ(izer_layout["quadrant"], ours["quadrant"]),
+        "offsets_differ": _differ(izer_layout["offsets"], ours["offsets"]),
+    }
+    row["match"] = row["match"] and izer_layout is not None and not (
+        row["bias_layout"]["quadrant_differ"] or row["bias_layout"]["offsets_differ"])
     if run.log.layer_cycles and report.layer_cycles:
         row["layer_cycles_match"] = list(run.log.layer_cycles) == list(report.layer_cycles)
     layers = read_yaml_layers(result.files["yaml"].read_text())
@@ -112,15 +160,31 @@ def one(label: str, spec: ArchSpec, size: tuple[int, int], args: argparse.Namesp
     return row
 
 
+def _differ(a: list, b: list) -> int:
+    """Layers whose entries differ (a length mismatch counts the extra layers)."""
+    return sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))
+
+
+def _layout_text(r: dict) -> str:
+    b = r.get("bias_layout")
+    if not b:
+        return "-"
+    if not b["quadrant_differ"] and not b["offsets_differ"]:
+        return f"{b['layers']}/{b['layers']} equal"
+    return f"{b['quadrant_differ']} quadrant, {b['offsets_differ']} offset rows differ"
+
+
 def table(rows: list[dict]) -> str:
-    head = ("| architecture | layers | input | weights | Weight memory (izer / ours) | "
-            "Bias memory (izer / ours) | latency cycles (izer / ours) | izer s | match | "
-            "int8 sim = sampleoutput.h | liveness |")
-    lines = [head, "|" + "---|" * 11]
+    head = ("| architecture | layers (depthwise) | input | weights | "
+            "Weight memory (izer / ours) | Bias memory (izer / ours) | "
+            "Bias offset + Quadrant with bias per layer | "
+            "latency cycles (izer / ours) | izer s | match | int8 sim = sampleoutput.h | "
+            "liveness |")
+    lines = [head, "|" + "---|" * 12]
     for r in rows:
         if r["izer_rc"] is None:
             lines.append(f"| {r['label']}: `{r['arch']}` | {r['layers']} | {r['size']} | - | "
-                         f"infeasible in our model: {r['error'][:120]} | | | | | | |")
+                         f"infeasible in our model: {r['error'][:120]} | | | | | | | |")
             continue
         p = r["predicted"]
         z = r.get("izer", {})
@@ -137,9 +201,11 @@ def table(rows: list[dict]) -> str:
         live = "ok" if r.get("liveness_problems") == [] else (
             "-" if "liveness_problems" not in r else f"{len(r['liveness_problems'])} problems")
         lines.append(
-            f"| {r['label']}: `{r['arch']}` | {r['layers']} | {r['size']}x{r['size']} | "
+            f"| {r['label']}: `{r['arch']}` | {r['layers']} ({r.get('depthwise', 0)}) | "
+            f"{r['size']}x{r['size']} | "
             f"{'trained' if r['trained'] else 'random'} | {pair('weight_bytes')} | "
-            f"{pair('bias_bytes')} | {pair('latency_cycles')} | {r['izer_seconds']} | "
+            f"{pair('bias_bytes')} | {_layout_text(r)} | {pair('latency_cycles')} | "
+            f"{r['izer_seconds']} | "
             f"{'yes' if r['match'] else 'NO'} | {sim_s} | {live} |")
     return "\n".join(lines)
 
@@ -154,10 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--references", nargs="*", default=["ai85unetlarge", "unetmysmall"],
                    help="reference names, optionally NAME@SIZE (default size: --size)")
     p.add_argument("--sampled", type=int, default=10, help="sampled feasible architectures")
-    p.add_argument("--space", default="unet_max78000")
     p.add_argument("--strategy", default=None, choices=("ai8x", "spread", "exact"),
                    help="only sample architectures whose data-memory plan this planner made "
                         "(exact: the greedy planner found none)")
+    p.add_argument("--space", default=None,
+                   help="search space to sample (default: unet_max78002 for --device MAX78002, "
+                        "else unet_max78000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=88, help="folded input size (default 88)")
     p.add_argument("--device", default="MAX78000")
@@ -174,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.synthesis_dir is None:
         p.error("--synthesis-dir (or $AI8X_SYNTHESIS_DIR) is required")
+    if args.space is None:
+        args.space = "unet_max78002" if args.device == "MAX78002" else "unet_max78000"
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = []
     for ref, ckpt_path, sample_path in args.ai8x_checkpoint:

@@ -71,29 +71,14 @@ def bias_bytes_without(report: Any, zero_bias: set[str], device: str) -> int:
     """izer's "Bias memory" when the layers in ``zero_bias`` have all-zero (quantised)
     biases: izer stores none for them (kbias.py), which the weight-blind hardware model cannot
     know. Re-runs the hardware model's bias placement without those layers."""
-    from nas.hardware import get_device
-    from nas.hardware._bias import BiasRequest, place_biases
+    from nas.hardware import bias_requests, get_device, groups_used, place_biases
 
     if not zero_bias:
         return int(report.bias_bytes)
     dev = get_device(device)
-    figures = {f.name: f for f in report.figures}
-    used = 0
-    for f in report.figures:
-        used |= f.processors
-    used |= report.figures[-1].output_processors
-    per = dev.processors_per_group
-    groups_used = [g for g in range(dev.groups) if used >> (g * per) & ((1 << per) - 1)]
-    requests = []
-    for layer in report.layers:
-        if not layer.bias or layer.op == "passthrough" or layer.name in zero_bias:
-            continue
-        f = figures[layer.name]
-        passes = -(-layer.out_channels // 64)
-        thresh = bin(f.output_processors).count("1")
-        requests.append(BiasRequest(layer.name, layer.out_channels, passes, thresh,
-                                    f.processors, f.output_processors, layer.groups))
-    result = place_biases(requests, groups_used or [0], dev)
+    masks = [(f.processors, f.output_processors) for f in report.figures]
+    requests = bias_requests(report.layers, masks, omit=zero_bias)
+    result = place_biases(requests, groups_used(masks, dev) or [0], dev)
     return int(sum(result.group_bytes))
 
 

@@ -8,9 +8,20 @@ No torch here: everything is computed from the :class:`~nas.spec.ArchSpec`.
 - :func:`plan_memory` -> :class:`MemoryPlan` (processors, offsets, write gaps per layer);
   :func:`verify_plan` re-proves that no tensor is overwritten before its last read.
   When the greedy planner fails, :func:`plan_exact` (CP-SAT) finds a plan or proves none exists.
+- :func:`bias_requests` / :func:`place_biases` -> :class:`BiasPlacement`: izer's bias layout
+  (used by :func:`check` and by the exporter for layers with all-zero biases).
 - :data:`DEVICES` / :func:`get_device`.
 """
 
+from nas.hardware._bias import (
+    BiasFailure,
+    BiasPlacement,
+    BiasRequest,
+    bias_length,
+    bias_requests,
+    groups_used,
+    place_biases,
+)
 from nas.hardware._check import check, check_layers
 from nas.hardware._device import DEVICES, Device, get_device, list_devices
 from nas.hardware._kernels import kernel_length, place_kernels
@@ -30,6 +41,9 @@ from nas.hardware._plan_exact import ExactResult, plan_exact
 from nas.hardware._report import HardwareReport, LayerFigures, Violation
 
 __all__ = [
+    "BiasFailure",
+    "BiasPlacement",
+    "BiasRequest",
     "DEVICES",
     "Device",
     "ExactResult",
@@ -41,14 +55,18 @@ __all__ = [
     "PlanError",
     "PlannedLayer",
     "Violation",
+    "bias_length",
+    "bias_requests",
     "check",
     "check_layers",
     "exact_budget_ms",
     "get_device",
+    "groups_used",
     "in_place_shift",
     "izer_layers",
     "kernel_length",
     "list_devices",
+    "place_biases",
     "place_kernels",
     "plan_exact",
     "plan_layers",

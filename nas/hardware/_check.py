@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from nas.hardware._bias import BiasRequest, bias_length, place_biases
+from nas.hardware._bias import (
+    DEPTHWISE,
+    BiasFailure,
+    BiasPlacement,
+    bias_length,
+    bias_requests,
+    groups_used,
+    place_biases,
+)
 from nas.hardware._device import Device, get_device
 from nas.hardware._kernels import KernelRequest, kernel_length, place_kernels
 from nas.hardware._latency import STARTUP_CYCLES, conv_cycles, passthrough_cycles
-from nas.hardware._layers import IzerLayer, izer_layers, passes_and_threshold
-from nas.hardware._plan import PlanError, plan_memory, processor_masks
+from nas.hardware._layers import IzerLayer, izer_layers
+from nas.hardware._plan import MemoryPlan, PlanError, plan_memory, processor_masks
 from nas.hardware._report import HardwareReport, LayerFigures, Violation
 from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec
 
@@ -141,13 +149,56 @@ def check_layers(
     dev = get_device(device)
     if input_channels is None:
         input_channels = layers[0].in_channels
-    input_size = layers[0].in_hw
     violations = list(extra or []) + _structure(layers, dev)
     structural = bool(violations)
 
-    # data memory: izer's per-instance size checks (at offset 0), then the plan
+    in_bytes, out_bytes, size_violations = _data_memory(layers, dev)
+    violations += size_violations
+    plan = None
+    if not size_violations and not structural:
+        plan, plan_violations = _plan(layers, dev, input_channels)
+        violations += plan_violations
+
+    # processor masks: the layout every other figure depends on (the plan's, if there is one)
+    masks = plan.masks() if plan is not None else processor_masks(layers, input_channels)
+
+    offsets, lengths, counts, kernel_violations = _kernel_memory(layers, masks, dev)
+    violations += kernel_violations
+    bias, bias_violations = _bias_memory(layers, masks, dev)
+    violations += bias_violations
+    layer_cycles = [] if structural else _latency(layers, masks, counts, dev)
+
+    figures = [
+        LayerFigures(
+            name=layer.name, kernel_offset=offsets[i], kernel_length=lengths[i],
+            bias_group=bias.layer_group.get(layer.name), bias_bytes=bias.layer_bytes.get(
+                layer.name, 0),
+            in_bytes=in_bytes[i], out_bytes=out_bytes[i],
+            cycles=layer_cycles[i] if layer_cycles else None,
+            processors=masks[i][0], output_processors=masks[i][1],
+            bias_offsets=bias.layer_offsets.get(layer.name, (None,) * dev.groups),
+        )
+        for i, layer in enumerate(layers)
+    ]
+    return HardwareReport(
+        device=dev.name, input_size=layers[0].in_hw, passthrough=passthrough,
+        violations=violations, weight_bytes=sum(layer.weight_bytes for layer in layers),
+        weight_bytes_total=dev.kernel_bytes_total, bias_bytes=sum(bias.group_bytes),
+        bias_bytes_total=dev.bias_bytes_total, bias_groups=list(bias.group_bytes),
+        kernel_offsets=offsets, kernel_lengths=lengths, kernel_words=dev.kernel_words_small,
+        latency_cycles=STARTUP_CYCLES + sum(layer_cycles) if layer_cycles else None,
+        layer_cycles=layer_cycles, cnn_clock_hz=dev.cnn_clock_hz,
+        layers=layers, figures=figures, plan=plan,
+    )
+
+
+def _data_memory(
+    layers: list[IzerLayer], dev: Device
+) -> tuple[list[int], list[int], list[Violation]]:
+    """izer's per-instance data-memory size checks (at offset 0): input and output bytes per
+    instance for each layer, and the violations."""
     cap = dev.instance_bytes
-    data_ok = True
+    violations = []
     in_bytes, out_bytes = [], []
     for layer in layers:
         ib = layer.in_hw[0] * layer.in_hw[1] * layer.in_passes * 4
@@ -155,14 +206,12 @@ def check_layers(
         in_bytes.append(ib)
         out_bytes.append(ob)
         if ib > cap:
-            data_ok = False
             violations.append(Violation(
                 layer.name, "data_memory_input", ib, cap,
                 f"layer {layer.name}: input {layer.in_hw[0]}x{layer.in_hw[1]} x "
                 f"{layer.in_passes} pass(es) x 4 B = {ib:,} B > {cap:,} B data-memory instance "
                 f"(over by {ib - cap:,})"))
         if ob > cap:
-            data_ok = False
             px = layer.out_hw[0] * layer.out_hw[1]
             fit = cap // (px * 4)
             violations.append(Violation(
@@ -171,18 +220,24 @@ def check_layers(
                 f"{layer.out_passes} pass(es) of 64 at {layer.out_hw[0]}x{layer.out_hw[1]} "
                 f"needs {ob:,} B per instance > {cap:,} B (over by {ob - cap:,}); at this "
                 f"size at most {fit} pass(es) = {64 * fit} channels fit on {dev.name}"))
+    return in_bytes, out_bytes, violations
 
-    plan = None
-    if data_ok and not structural:
-        try:
-            plan = plan_memory(layers, dev, input_channels)
-        except PlanError as e:
-            violations.append(Violation(e.layer, e.limit, e.needed, e.available, e.report))
 
-    # processor masks: the layout every other figure depends on (the plan's, if there is one)
-    masks = plan.masks() if plan is not None else processor_masks(layers, input_channels)
+def _plan(
+    layers: list[IzerLayer], dev: Device, input_channels: int
+) -> tuple[MemoryPlan | None, list[Violation]]:
+    """The liveness-safe data-memory plan, or the violation saying why there is none."""
+    try:
+        return plan_memory(layers, dev, input_channels), []
+    except PlanError as e:
+        return None, [Violation(e.layer, e.limit, e.needed, e.available, e.report)]
 
-    # kernel memory
+
+def _kernel_memory(
+    layers: list[IzerLayer], masks: list[tuple[int, int]], dev: Device
+) -> tuple[list[int], list[int], list[int], list[Violation]]:
+    """izer's kernel placement: offsets and lengths (words per processor), kernel counts per
+    layer (for the latency model), and the violation if kernel memory runs out."""
     requests, lengths, counts = [], [], []
     for layer, (pin, pout) in zip(layers, masks, strict=True):
         if layer.op == "passthrough":
@@ -194,6 +249,7 @@ def check_layers(
         counts.append(count)
         requests.append(KernelRequest(layer.name, pin, length, layer.groups))
     offsets, failure = place_kernels(requests, dev)
+    violations = []
     if failure is not None:
         end = failure.offset + failure.needed
         violations.append(Violation(
@@ -203,26 +259,21 @@ def check_layers(
             f"{failure.available} free (ends at word {end:,} > "
             f"{dev.kernel_words(failure.processor):,}, over by "
             f"{end - dev.kernel_words(failure.processor):,})"))
-    weight_bytes = sum(layer.weight_bytes for layer in layers)
+    return offsets, lengths, counts, violations
 
-    # bias memory
-    used = masks[-1][1]
-    for pin, _ in masks:
-        used |= pin
-    per = dev.processors_per_group
-    groups_used = [g for g in range(dev.groups) if used >> (g * per) & ((1 << per) - 1)]
-    if 0 not in groups_used:
+
+def _bias_memory(
+    layers: list[IzerLayer], masks: list[tuple[int, int]], dev: Device
+) -> tuple[BiasPlacement, list[Violation]]:
+    """izer's bias placement, and the group-0 / bias-size / bias-memory violations."""
+    violations = []
+    used = groups_used(masks, dev)
+    if 0 not in used:
         violations.append(Violation(None, "group0", 1, 0,
                                     "processor group 0 (processors 0-15) must be used"))
-    brequests = []
-    for layer, (pin, pout) in zip(layers, masks, strict=True):
-        if not layer.bias or layer.op == "passthrough":
-            continue
-        passes, thresh = passes_and_threshold(layer.out_channels)
-        brequests.append(BiasRequest(layer.name, layer.out_channels, passes, thresh, pin, pout,
-                                     layer.groups))
+    requests = bias_requests(layers, masks)
     too_big = set()
-    for r in brequests:
+    for r in requests:
         blen = bias_length(r, dev.shared)
         if r.groups == 1 and blen > dev.bias_bytes_per_group:
             too_big.add(r.name)
@@ -231,43 +282,42 @@ def check_layers(
                 f"layer {r.name}: {blen:,} bias bytes ({r.out_channels} output channels) > "
                 f"{dev.bias_bytes_per_group:,} B of one group's bias memory (over by "
                 f"{blen - dev.bias_bytes_per_group:,})"))
-    bias = place_biases([r for r in brequests if r.name not in too_big], groups_used or [0], dev)
+    bias = place_biases([r for r in requests if r.name not in too_big], used or [0], dev)
     if bias.failure is not None:
-        name, needed, group, free = bias.failure
-        violations.append(Violation(
-            name, "bias_memory", needed, free,
-            f"layer {name}: bias memory exhausted: needs {needed:,} B, group {group} has "
-            f"{free:,} B free of {dev.bias_bytes_per_group:,} (groups used: {groups_used}; "
-            f"over by {needed - free:,})"))
+        violations.append(_bias_violation(bias.failure, bias, used, dev))
+    return bias, violations
 
-    # latency (izer's estimate, MAX78000 only)
-    layer_cycles: list[int] = []
-    latency = None
-    if dev.latency_model and not structural:
-        for layer, (pin, _), count in zip(layers, masks, counts, strict=True):
-            layer_cycles.append(_cycles(layer, pin, count, dev))
-        latency = STARTUP_CYCLES + sum(layer_cycles)
 
-    figures = [
-        LayerFigures(
-            name=layer.name, kernel_offset=offsets[i], kernel_length=lengths[i],
-            bias_group=bias.layer_group.get(layer.name), bias_bytes=bias.layer_bytes.get(
-                layer.name, 0),
-            in_bytes=in_bytes[i], out_bytes=out_bytes[i],
-            cycles=layer_cycles[i] if layer_cycles else None,
-            processors=masks[i][0], output_processors=masks[i][1],
-        )
-        for i, layer in enumerate(layers)
-    ]
-    return HardwareReport(
-        device=dev.name, input_size=input_size, passthrough=passthrough,
-        violations=violations, weight_bytes=weight_bytes,
-        weight_bytes_total=dev.kernel_bytes_total, bias_bytes=sum(bias.group_bytes),
-        bias_bytes_total=dev.bias_bytes_total, bias_groups=list(bias.group_bytes),
-        kernel_offsets=offsets, kernel_lengths=lengths, kernel_words=dev.kernel_words_small,
-        latency_cycles=latency, layer_cycles=layer_cycles, cnn_clock_hz=dev.cnn_clock_hz,
-        layers=layers, figures=figures, plan=plan,
-    )
+def _bias_violation(
+    f: BiasFailure, bias: BiasPlacement, used: list[int], dev: Device
+) -> Violation:
+    size = dev.bias_bytes_per_group
+    if f.processor is not None:
+        return Violation(
+            f.layer, "bias_layout", 1, 0,
+            f"layer {f.layer}: izer's depthwise bias layout fails (IndexError) on the unused "
+            f"input processor {f.processor} in group {f.group}; its input processors must "
+            f"have no gap there (over by 1)")
+    if bias.layer_group.get(f.layer) == DEPTHWISE:
+        return Violation(
+            f.layer, "bias_memory", bias.group_bytes[f.group] + 1, size,
+            f"layer {f.layer}: bias memory of group {f.group} exhausted by this depthwise "
+            f"layer's per-group biases: {bias.group_bytes[f.group]:,} of {size:,} B used "
+            f"(groups {bias.group_bytes}; over by at least 1)")
+    return Violation(
+        f.layer, "bias_memory", f.needed, f.free,
+        f"layer {f.layer}: bias memory exhausted: needs {f.needed:,} B, group {f.group} has "
+        f"{f.free:,} B free of {size:,} (groups used: {used}; over by {f.needed - f.free:,})")
+
+
+def _latency(
+    layers: list[IzerLayer], masks: list[tuple[int, int]], counts: list[int], dev: Device
+) -> list[int]:
+    """izer's cycle estimate per layer; empty where izer has none (MAX78002)."""
+    if not dev.latency_model:
+        return []
+    return [_cycles(layer, pin, count, dev)
+            for layer, (pin, _), count in zip(layers, masks, counts, strict=True)]
 
 
 def _cycles(layer: IzerLayer, pin: int, count: int, dev: Device) -> int:

@@ -51,6 +51,8 @@ class LayerFigures:
     cycles: int | None
     processors: int
     output_processors: int
+    # izer's "Bias offset" row: byte offset in each group's bias memory (None = not there)
+    bias_offsets: tuple[int | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class HardwareReport:
                     "kernel_length": f.kernel_length,
                     "bias_group": f.bias_group,
                     "bias_bytes": f.bias_bytes,
+                    "bias_offsets": list(f.bias_offsets),
                     "in_bytes": f.in_bytes,
                     "out_bytes": f.out_bytes,
                     "cycles": f.cycles,
