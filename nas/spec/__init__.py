@@ -15,7 +15,7 @@ from nas.spec._arch import (
     width_packs_evenly,
     width_rule_ok,
 )
-from nas.spec.references import REFERENCES, get_reference, list_references
+from nas.spec.references import REFERENCES, get_reference, list_references, with_inner_bits
 
 __all__ = [
     "ArchSpec",
@@ -34,4 +34,5 @@ __all__ = [
     "list_references",
     "width_packs_evenly",
     "width_rule_ok",
+    "with_inner_bits",
 ]
