@@ -81,3 +81,15 @@ def test_low_bits_shrink_kernel_lengths_of_the_same_layout():
         else:
             assert n4 == n8, layer.name
     assert r4.kernel_peak < r8.kernel_peak
+
+
+def test_ai85unetlarge_w4_as_izer_printed_it():
+    """izer (ab4f4c01, MAX78000, 88x88, --new-kernel-loader --verbose) on the exported
+    ai85unetlarge-w4: its log's kernel offsets/lengths, Weight and Bias memory and latency."""
+    r = check(get_reference("ai85unetlarge-w4"), "MAX78000", (88, 88))
+    assert r.feasible, [v.message for v in r.violations]
+    assert r.kernel_offsets == [28, 0, 4, 36, 28, 40, 68, 124, 132, 188, 244, 260, 40, 276, 276,
+                                8, 12, 16, 20]
+    assert r.kernel_lengths == [8, 4, 2, 4, 14, 28, 56, 7, 56, 56, 14, 14, 4, 24, 32, 4, 4, 4, 8]
+    assert (r.weight_bytes, r.bias_bytes) == (145_808, 908)
+    assert r.latency_cycles == 4_754_426  # the 8-bit net's figure: izer's latency ignores bits
