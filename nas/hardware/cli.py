@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from nas._cli import add_input_size
 from nas.hardware._check import check
 from nas.hardware._device import list_devices
 from nas.hardware._layers import PASSTHROUGH_MODES
@@ -28,8 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--num-classes", type=int, default=4,
                    help="classes of a --reference (default 4)")
     p.add_argument("--device", default="MAX78000", help=f"one of {list_devices()}")
-    p.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), default=(88, 88),
-                   help="folded chip input rows and columns (default 88 88)")
+    add_input_size(p)
     p.add_argument("--passthrough", default="fakept", choices=PASSTHROUGH_MODES,
                    help="copy layer of >64-channel concats: ai8x's 1x1 'fakept' conv "
                         "(default) or izer's real passthrough")

@@ -12,12 +12,16 @@ import optuna
 from optuna.trial import TrialState
 
 from nas.search._config import SearchConfig
+from nas.spec import DEFAULT_INPUT_SIZE
 
 METRIC_NAMES = {"miou": "val mIoU", "bytes": "param bytes", "latency": "latency ms"}
 DIRECTIONS = {"miou": "maximize", "bytes": "minimize", "latency": "minimize"}
 # Settings a resumed study must share with the one that created it: mixing them would put
 # incomparable trials on one front.
-PINNED = ("space", "task", "device", "preset", "objectives", "max_weight_bytes", "max_latency_ms")
+PINNED = ("space", "task", "device", "input_size", "preset", "objectives", "max_weight_bytes",
+          "max_latency_ms")
+# What a study created before an option existed ran with (its stored config lacks the key).
+PINNED_BEFORE = {"input_size": list(DEFAULT_INPUT_SIZE)}
 
 
 def worker_seed(cfg: SearchConfig, worker: int, n_existing: int) -> int:
@@ -86,6 +90,7 @@ def create_or_load_study(
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([METRIC_NAMES[o] for o in cfg.objectives])
     else:
+        stored = PINNED_BEFORE | stored
         diff = {k: (stored.get(k), mine[k]) for k in mine if stored.get(k) != mine[k]}
         if diff:
             detail = ", ".join(f"{k}: stored {a!r} vs given {b!r}" for k, (a, b) in diff.items())

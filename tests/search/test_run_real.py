@@ -59,6 +59,9 @@ def test_unknown_names_list_valid_choices(tmp_path, capsys):
                              ("--task", "camvid5", "camvid4"),
                              ("--preset", "huge", "smoke"),
                              ("--device", "MAX99999", "MAX78000")):
-        code = main([flag, bad, "--studies-dir", str(tmp_path), "--no-progress"])
+        try:
+            code = main([flag, bad, "--studies-dir", str(tmp_path), "--no-progress"])
+        except SystemExit as e:  # caught while parsing the options: argparse's usage error
+            code = e.code
         err = capsys.readouterr().err
         assert code == 2 and bad in err and valid in err, (flag, err)
