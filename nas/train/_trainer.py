@@ -221,7 +221,8 @@ def train(
         n = len(train_data.images)
         steps_per_epoch = math.ceil(n / preset.batch_size)
         total_steps = preset.epochs * steps_per_epoch
-        qat_from = preset.epochs - preset.qat_epochs + 1  # first QAT epoch (1-based)
+        qat_epochs = preset.qat_epochs_for(any(layer.bits < 8 for layer in spec.layers()))
+        qat_from = preset.epochs - qat_epochs + 1  # first QAT epoch (1-based)
         optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr,
                                      weight_decay=preset.weight_decay)
         history: list[dict[str, Any]] = []
@@ -232,7 +233,7 @@ def train(
         cm: ConfusionMatrix | None = None
         for epoch in range(1, preset.epochs + 1):
             t_epoch = time.perf_counter()
-            if epoch == qat_from and preset.qat_epochs > 0:
+            if epoch == qat_from and qat_epochs > 0:
                 enable_qat(model)  # folds BN: parameters change, so start a fresh optimiser
                 model.to(dev)
                 if preset.channels_last:
