@@ -234,12 +234,19 @@ def train(
         for epoch in range(1, preset.epochs + 1):
             t_epoch = time.perf_counter()
             if epoch == qat_from and qat_epochs > 0:
-                enable_qat(model)  # folds BN: parameters change, so start a fresh optimiser
+                enable_qat(model)  # folds BN in place (a conv without bias gets a new one)
                 model.to(dev)
                 if preset.channels_last:
                     model = model.to(memory_format=torch.channels_last)
+                # Keep Adam's moments, as ai8x's update_optimizer does: a fresh Adam moves
+                # every weight by ~lr in its first steps, which cost the 10-epoch proxy up to
+                # 0.16 mIoU at 8 bits (BENCHMARKS.md, "Mixed-precision weights").
+                old = optimizer
                 optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr,
                                              weight_decay=preset.weight_decay)
+                for p in model.parameters():
+                    if p in old.state:
+                        optimizer.state[p] = old.state[p]
                 qat = True
             model.train()
             images, labels = random_crops(train_data, preset.crop, gen)
