@@ -30,15 +30,15 @@ from nas.train import evaluate, get_preset, load_checkpoint, train
 
 RESULTS = Path(__file__).parent / "results" / "bits_accuracy.csv"
 FIELDS = ["arch", "bits", "qat_epochs", "mode", "preset", "miou", "pixel_accuracy", "seconds",
-          "weight_bytes"]
+          "weight_bytes", "qat_lr_scale"]
 
 
 def _done(path: Path) -> set[tuple[str, int, int, str]]:
     if not path.exists():
         return set()
     with path.open() as f:
-        return {(r["arch"], int(r["bits"]), int(r["qat_epochs"]), r["mode"])
-                for r in csv.DictReader(f)}
+        return {(r["arch"], int(r["bits"]), int(r["qat_epochs"]), r["mode"],
+                 float(r.get("qat_lr_scale") or 1.0)) for r in csv.DictReader(f)}
 
 
 def _append(path: Path, row: dict) -> None:
@@ -81,7 +81,7 @@ def _ptq_rows(ckpt_path: Path, ref: str, bits_list: list[int], args: argparse.Na
                      "preset": preset_name, "miou": round(s["miou"], 4),
                      "pixel_accuracy": round(s["pixel_accuracy"], 4),
                      "seconds": round(time.perf_counter() - t0, 1),
-                     "weight_bytes": spec.weight_bytes()})
+                     "weight_bytes": spec.weight_bytes(), "qat_lr_scale": 1.0})
     return rows
 
 
@@ -94,6 +94,8 @@ def main() -> None:
     ap.add_argument("--qat", nargs="+", type=int, default=[0, 2, 5],
                     help="QAT epochs at the end of the proxy's 10 (0 = float + PTQ rows)")
     ap.add_argument("--preset", default="proxy")
+    ap.add_argument("--qat-lr-scale", type=float, default=1.0,
+                    help="learning-rate factor during the QAT epochs")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -104,10 +106,11 @@ def main() -> None:
     for ref in args.references:
         spec8 = get_reference(ref)
         for q in args.qat:
-            preset = base.replace(name=f"{base.name}-qat{q}", qat_epochs=q)
+            preset = base.replace(name=f"{base.name}-qat{q}", qat_epochs=q,
+                                  qat_lr_scale=args.qat_lr_scale)
             widths = [8] if q == 0 else args.bits
             for bits in widths:
-                if (ref, bits, q, "qat" if q else "float") in done:
+                if (ref, bits, q, "qat" if q else "float", args.qat_lr_scale) in done:
                     continue
                 spec = with_inner_bits(spec8, bits)
                 with tempfile.TemporaryDirectory() as tmp:
@@ -118,10 +121,11 @@ def main() -> None:
                         "arch": ref, "bits": bits, "qat_epochs": q,
                         "mode": "qat" if q else "float", "preset": preset.name,
                         "miou": round(r.miou, 4), "pixel_accuracy": round(r.pixel_accuracy, 4),
-                        "seconds": round(r.seconds, 1), "weight_bytes": spec.weight_bytes()})
+                        "seconds": round(r.seconds, 1), "weight_bytes": spec.weight_bytes(),
+                        "qat_lr_scale": args.qat_lr_scale})
                     if q == 0:
                         for row in _ptq_rows(ckpt, ref, args.bits, args, preset.name):
-                            if (ref, row["bits"], 0, "ptq") not in done:
+                            if (ref, row["bits"], 0, "ptq", 1.0) not in done:
                                 _append(args.out, row)
 
 

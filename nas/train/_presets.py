@@ -33,6 +33,8 @@ class Preset:
             more than ``qat_epochs``: float training scores a 2- or 4-bit net as if it ran at
             8 bits, and quantising it afterwards without QAT loses most of its mIoU
             (BENCHMARKS.md, "Mixed-precision weights").
+        qat_lr_scale: learning-rate factor during the QAT epochs. Folding BN shrinks many
+            weights, and Adam's steps do not shrink with them.
         max_train_frames: use at most this many training frames (evenly spaced); None = all.
         max_val_frames: evaluate on at most this many val frames (evenly spaced); None = all.
         eval_crop: square tile size for evaluation; tiles cover each frame at label resolution.
@@ -59,6 +61,7 @@ class Preset:
     warmup_frac: float = 0.1
     qat_epochs: int = 0
     low_bit_qat_epochs: int = 0
+    qat_lr_scale: float = 1.0
     max_train_frames: int | None = None
     max_val_frames: int | None = None
     eval_crop: int = 352
@@ -86,6 +89,7 @@ class Preset:
         check(0 <= self.warmup_frac < 1, f"warmup_frac must be in [0, 1), got {self.warmup_frac}")
         check(0 <= self.qat_epochs <= self.epochs,
               f"qat_epochs must be in [0, epochs={self.epochs}], but got {self.qat_epochs}")
+        check(self.qat_lr_scale > 0, f"qat_lr_scale must be > 0, but got {self.qat_lr_scale}")
         check(0 <= self.low_bit_qat_epochs <= self.epochs,
               f"low_bit_qat_epochs must be in [0, epochs={self.epochs}], but got "
               f"{self.low_bit_qat_epochs}")

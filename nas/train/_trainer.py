@@ -258,7 +258,7 @@ def train(
             loss_sum = 0.0
             for s in range(steps_per_epoch):
                 idx = order[s * preset.batch_size:(s + 1) * preset.batch_size]
-                lr = lr_at(step, total_steps, preset)
+                lr = lr_at(step, total_steps, preset) * (preset.qat_lr_scale if qat else 1.0)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 x, t = prepare_batch(images[idx], labels[idx], spec.fold_ratio, dev,
