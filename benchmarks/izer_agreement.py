@@ -13,14 +13,24 @@ checkout with --synthesis-dir and an interpreter that has its requirements with 
     python benchmarks/izer_agreement.py ... --references --sampled 10 --strategy exact
     python benchmarks/izer_agreement.py ... --device MAX78002 \\
         --references unetmysmall-x86 unetmysmall --sampled 10   # space unet_max78002
+
+Mixed-precision weights: ``--mixed-bits N`` adds N more sampled architectures whose layers
+get random weight widths from ``--bits-choices`` (first layer and classifier stay 8-bit), and
+the low-bit references (``ai85unetlarge-w4``, ``unetmysmall-w4``) can be listed in
+``--references``. izer's kernel offsets and lengths (its ``--verbose`` configuration dump)
+are compared with ``nas check``'s as well.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
+import hashlib
 import json
 import os
+import random
+import re
 import shutil
 import sys
 import time
@@ -68,7 +78,64 @@ def candidates(args: argparse.Namespace) -> list[tuple[str, ArchSpec, int]]:
                 feasible.append((f"sampled #{len(feasible)}", spec, args.size))
             if len(feasible) == args.sampled:
                 break
-    return out + feasible
+    return out + feasible + mixed_bits_candidates(args)
+
+
+def random_bits(spec: ArchSpec, rng: random.Random, choices: list[int]) -> ArchSpec:
+    """``spec`` with a random weight width per conv (both chip layers of a separable one) and
+    per upsampling layer; the first conv and the classifier stay 8-bit."""
+    first = True
+
+    def convs(cs):
+        nonlocal first
+        out = []
+        for c in cs:
+            out.append(c if first else dataclasses.replace(c, bits=rng.choice(choices)))
+            first = False
+        return tuple(out)
+
+    prep = convs(spec.prep)
+    encoder = tuple(dataclasses.replace(lvl, convs=convs(lvl.convs)) for lvl in spec.encoder)
+    decoder = tuple(dataclasses.replace(lvl, up_bits=rng.choice(choices), convs=convs(lvl.convs))
+                    for lvl in spec.decoder)
+    head = convs(spec.head)
+    new = dataclasses.replace(spec, prep=prep, encoder=encoder, decoder=decoder, head=head)
+    tag = "".join(str(layer.bits) for layer in new.layers())
+    digest = hashlib.sha1(tag.encode()).hexdigest()[:6]
+    return dataclasses.replace(new, name=f"{spec.name}-b{digest}")
+
+
+def mixed_bits_candidates(args: argparse.Namespace) -> list[tuple[str, ArchSpec, int]]:
+    """``--mixed-bits`` feasible sampled architectures with random per-layer weight widths."""
+    if args.mixed_bits <= 0:
+        return []
+    from search_spaces import get_space, sample_specs
+
+    rng = random.Random(args.seed)
+    space = get_space(args.space)
+    out: list[tuple[str, ArchSpec, int]] = []
+    tried = 0
+    while len(out) < args.mixed_bits and tried < 200 * args.mixed_bits:
+        batch = sample_specs(space, 20 * args.mixed_bits, seed=args.seed + 1_000_003 + tried)
+        tried += len(batch)
+        for spec in batch:
+            spec = random_bits(spec, rng, args.bits_choices)
+            if check(spec, args.device, (args.size, args.size)).feasible:
+                out.append((f"mixed-bit #{len(out)}", spec, args.size))
+            if len(out) == args.mixed_bits:
+                break
+    return out
+
+
+_KERNEL_LINE = re.compile(r"^Kernel (offset|length)\s*=\s*\[([\d,\s]*)\]", re.M)
+
+
+def izer_kernel_lists(text: str) -> dict[str, list[int]]:
+    """izer's ``Kernel offset = [...]`` / ``Kernel length = [...]`` lines (``--verbose``)."""
+    out = {}
+    for key, values in _KERNEL_LINE.findall(text):
+        out[f"kernel_{key}s"] = [int(v) for v in values.replace(",", " ").split()]
+    return out
 
 
 def izer_bias_layout(log: str) -> dict[str, list] | None:
@@ -142,6 +209,15 @@ def one(label: str, spec: ArchSpec, size: tuple[int, int], args: argparse.Namesp
         row["bias_layout"]["quadrant_differ"] or row["bias_layout"]["offsets_differ"])
     if run.log.layer_cycles and report.layer_cycles:
         row["layer_cycles_match"] = list(run.log.layer_cycles) == list(report.layer_cycles)
+    log_path = run.out_dir / "log.txt"
+    kernels = izer_kernel_lists(run.stdout + (log_path.read_text() if log_path.exists() else ""))
+    if kernels:
+        ours = {"kernel_offsets": list(report.kernel_offsets),
+                "kernel_lengths": list(report.kernel_lengths)}
+        row["kernels_match"] = all(kernels.get(k) == v for k, v in ours.items())
+        if not row["kernels_match"]:
+            row["kernels"] = {"izer": kernels, "ours": ours}
+    row["bits"] = "".join(str(layer.bits) for layer in spec.layers())
     layers = read_yaml_layers(result.files["yaml"].read_text())
     qsd = torch.load(result.files["quantized"], weights_only=True)["state_dict"]
     names = [k[: -len(".op.weight")] for k in qsd if k.endswith(".op.weight")]
@@ -179,8 +255,8 @@ def table(rows: list[dict]) -> str:
             "Weight memory (izer / ours) | Bias memory (izer / ours) | "
             "Bias offset + Quadrant with bias per layer | "
             "latency cycles (izer / ours) | izer s | match | int8 sim = sampleoutput.h | "
-            "liveness |")
-    lines = [head, "|" + "---|" * 12]
+            "liveness | kernel offsets/lengths |")
+    lines = [head, "|" + "---|" * head.count(" |")]
     for r in rows:
         if r["izer_rc"] is None:
             lines.append(f"| {r['label']}: `{r['arch']}` | {r['layers']} | {r['size']} | - | "
@@ -198,6 +274,7 @@ def table(rows: list[dict]) -> str:
         sim = r.get("sim")
         sim_s = (f"{sim['compared']:,}/{sim['total']:,} equal" if sim and not sim["mismatches"]
                  else (f"{sim['mismatches']:,} differ" if sim else "-"))
+        kern = {True: "equal", False: "DIFFER", None: "-"}[r.get("kernels_match")]
         live = "ok" if r.get("liveness_problems") == [] else (
             "-" if "liveness_problems" not in r else f"{len(r['liveness_problems'])} problems")
         lines.append(
@@ -206,7 +283,7 @@ def table(rows: list[dict]) -> str:
             f"{'trained' if r['trained'] else 'random'} | {pair('weight_bytes')} | "
             f"{pair('bias_bytes')} | {_layout_text(r)} | {pair('latency_cycles')} | "
             f"{r['izer_seconds']} | "
-            f"{'yes' if r['match'] else 'NO'} | {sim_s} | {live} |")
+            f"{'yes' if r['match'] else 'NO'} | {sim_s} | {live} | {kern} |")
     return "\n".join(lines)
 
 
@@ -226,6 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--space", default=None,
                    help="search space to sample (default: unet_max78002 for --device MAX78002, "
                         "else unet_max78000)")
+    p.add_argument("--mixed-bits", type=int, default=0, metavar="N",
+                   help="also N sampled architectures with random per-layer weight widths")
+    p.add_argument("--bits-choices", type=lambda t: [int(b) for b in t.split(",")],
+                   default=[8, 4, 2, 1], metavar="B,B,..",
+                   help="weight widths --mixed-bits draws from (default 8,4,2,1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=88, help="folded input size (default 88)")
     p.add_argument("--device", default="MAX78000")
@@ -278,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     (args.out / "table.md").write_text(table(rows) + "\n")
     ok = all(r["match"] and r.get("liveness_problems") == [] and r.get("sim", {}).get(
-        "mismatches", 1) == 0 for r in rows)
+        "mismatches", 1) == 0 and r.get("kernels_match", True) for r in rows)
     print(f"\n{len(rows)} architectures, {sum(r['match'] for r in rows)} match, "
           f"{time.time() - start:.0f} s total")
     return 0 if ok else 1

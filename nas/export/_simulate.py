@@ -7,6 +7,7 @@ Per layer (izer ``simulate.py`` semantics, MAX78000/MAX78002 8-bit data)::
     acc = conv(x, w_int) + bias_int * 128      exact integers (ConvTranspose2d: stride 2, pad 1,
                                                output_pad 1, as PyTorch)
     y   = floor(0.5 + acc * 2**shift / 128)    shift = output_shift + 8 - weight_bits
+                                               (the implicit shift izer adds at low bits)
     y   = clip(y, -128, 127); ReLU: clip(y, 0, 127)
 
 ``bias_int = floor(bias_ckpt / 2**(weight_bits - 1))`` undoes the scaling quantize.py applies.
@@ -37,14 +38,18 @@ def _layer_tensors(
     except KeyError:
         raise ValueError(f"quantised state_dict has no weights for layer {name!r}") from None
     wb = int(qsd[f"{name}.weight_bits"].item()) if f"{name}.weight_bits" in qsd else 8
-    # izer: quantization = weight_bits, except all-zero weights count as 1 bit
-    quant = 1 if bool((w == 0).all()) else (wb or 8)
+    wb = wb or 8
+    # izer (checkpoint.py): a layer without a YAML ``quantization`` gets weight_bits, except
+    # that all-zero weights count as 1 bit (implicit shift 7). Our YAML states
+    # ``quantization`` for every layer below 8 bits, and izer then keeps it even when all
+    # weights round to zero (likely at 1-2 bits); only 8-bit layers can fall to 1.
+    quant = 1 if wb == 8 and bool((w == 0).all()) else wb
     shift = int(qsd[f"{name}.output_shift"].item()) if f"{name}.output_shift" in qsd else 0
     shift += 8 - quant
     b = qsd.get(f"{name}.op.bias")
     bias = None
     if b is not None:
-        bias = torch.floor(b.to(torch.float64) / 2 ** ((wb or 8) - 1)) * 128
+        bias = torch.floor(b.to(torch.float64) / 2 ** (wb - 1)) * 128
     return w, bias, shift
 
 

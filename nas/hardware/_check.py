@@ -12,7 +12,13 @@ from nas.hardware._bias import (
     place_biases,
 )
 from nas.hardware._device import Device, get_device
-from nas.hardware._kernels import KernelRequest, kernel_length, place_kernels
+from nas.hardware._kernels import (
+    KernelRequest,
+    ffs,
+    kernel_length,
+    low_bit_unaligned,
+    place_kernels,
+)
 from nas.hardware._latency import STARTUP_CYCLES, conv_cycles, passthrough_cycles
 from nas.hardware._layers import IzerLayer, izer_layers
 from nas.hardware._plan import MemoryPlan, PlanError, plan_memory, processor_masks
@@ -245,6 +251,13 @@ def _kernel_memory(
         else:
             length, count = kernel_length(layer.kernel, layer.bits, layer.in_passes,
                                           layer.out_passes, pout, layer.groups)
+            if low_bit_unaligned(layer.bits, pout, dev.shared):
+                violations.append(Violation(
+                    layer.name, "low_bit_alignment", ffs(pout) % dev.shared, 0,
+                    f"layer {layer.name}: {layer.bits}-bit weights need the first output "
+                    f"processor at a multiple of {dev.shared}, but it is processor "
+                    f"{ffs(pout)} (izer: unaligned output processors may cause issues); "
+                    f"use 8-bit weights or align the layer's output"))
         lengths.append(length)
         counts.append(count)
         requests.append(KernelRequest(layer.name, pin, length, layer.groups))

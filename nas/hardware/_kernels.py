@@ -29,7 +29,17 @@ def kernel_length(
     """``(length, count)``: izer's 72-bit words per input processor and its kernel count.
 
     ``count`` (izer ``kern_count``) sets the latency's output slots (``count // in_passes``).
+
+    Low-bit packing (izer ``kernels.py``): a 72-bit word holds one 3x3 kernel at 8 bits, and
+    ``qfactor = 8 // bits`` output channels' kernels share each byte position at ``bits``, so
+    ``kc`` kernels of ``k*k`` weights take ``kc*k*k*bits`` bits, plus
+    ``(kc % qfactor) * k*k * (qfactor - 1)`` bits of padding when ``kc`` does not fill the
+    last group of ``qfactor``. E.g. 3x3 on 64 output processors: 64/32/16/8 words at
+    8/4/2/1 bits; 28 processors at 1 bit: ceil((28*9 + 4*9*7) / 72) = 7.
     """
+    if bits not in (1, 2, 4, 8):
+        raise ValueError(f"bits must be one of (1, 2, 4, 8) (izer's quantization values), "
+                         f"but got bits={bits}")
     first = ffs(output_processors)
     start_col = first % 4
     if out_passes > 1:
@@ -44,6 +54,13 @@ def kernel_length(
     qfactor = 8 // bits
     res = (kc % qfactor) * ksize * (qfactor - 1)
     return (kc * ksize * bits + res + 71) // 72, count
+
+
+def low_bit_unaligned(bits: int, output_processors: int, shared: int) -> bool:
+    """izer's warning "N-bit quantization uses unaligned output processors, this may cause
+    issues": a layer below 8 bits whose first output processor is not the first of its group
+    of ``shared`` (the kernel loader packs low-bit kernels from an aligned column)."""
+    return bits != 8 and output_processors != 0 and ffs(output_processors) % shared != 0
 
 
 @dataclass(frozen=True)

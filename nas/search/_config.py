@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 SAMPLERS = ("tpe", "nsga2", "random", "gp")
 OBJECTIVES = ("miou", "bytes", "latency")
 REQUIRED_OBJECTIVES = ("miou", "bytes")
-DEFAULT_REFERENCES = ("ai85unetlarge", "unetmysmall")
+DEFAULT_REFERENCES = ("ai85unetlarge", "unetmysmall", "ai85unetlarge-w4", "unetmysmall-w4")
 DEFAULT_STUDY_NAME = "maxnas"
 # Hypervolume reference point: mIoU 0 and the MAX78000's whole weight memory
 # (64 processors x 768 kernels x 9 bytes = 442,368 bytes).

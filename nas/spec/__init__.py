@@ -16,7 +16,7 @@ from nas.spec._arch import (
     width_rule_ok,
 )
 from nas.spec._input import DEFAULT_INPUT_SIZE, crop_size, input_size
-from nas.spec.references import REFERENCES, get_reference, list_references
+from nas.spec.references import REFERENCES, get_reference, list_references, with_inner_bits
 
 __all__ = [
     "ArchSpec",
@@ -38,4 +38,5 @@ __all__ = [
     "list_references",
     "width_packs_evenly",
     "width_rule_ok",
+    "with_inner_bits",
 ]

@@ -54,6 +54,14 @@ def _check(cond: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _bits_ok(bits: object) -> bool:
+    """A weight width the chip runs; ints only (``True`` and ``8.0`` compare equal to 1 and 8)."""
+    return type(bits) is int and bits in WEIGHT_BITS
+
+
+_BITS_RULE = f"one of {WEIGHT_BITS} (weight widths the chip's kernel memory packs)"
+
+
 @dataclass(frozen=True)
 class ConvSpec:
     """One convolution block (conv + BN + optional ReLU, as ai8x's Fused* layers).
@@ -85,8 +93,8 @@ class ConvSpec:
             f"{where}.kernel must be one of {KERNEL_SIZES}, but got kernel={self.kernel}",
         )
         _check(
-            self.bits in WEIGHT_BITS,
-            f"{where}.bits must be one of {WEIGHT_BITS}, but got bits={self.bits}",
+            _bits_ok(self.bits),
+            f"{where}.bits must be {_BITS_RULE}, but got bits={self.bits!r}",
         )
         _check(
             not self.depthwise or self.separable,
@@ -203,8 +211,9 @@ class ArchSpec:
             f"batchnorm must be one of {BATCHNORM}, but got batchnorm={self.batchnorm!r}",
         )
         _check(
-            self.classifier_bits in WEIGHT_BITS,
-            f"classifier_bits must be one of {WEIGHT_BITS}, but got {self.classifier_bits}",
+            _bits_ok(self.classifier_bits),
+            f"classifier_bits must be {_BITS_RULE}, but got "
+            f"classifier_bits={self.classifier_bits!r}",
         )
         for i, c in enumerate(self.prep):
             c.validate(f"prep[{i}]")
@@ -223,8 +232,8 @@ class ArchSpec:
                 f"but got up={dec.up}",
             )
             _check(
-                dec.up_bits in WEIGHT_BITS,
-                f"decoder[{i}].up_bits must be one of {WEIGHT_BITS}, but got {dec.up_bits}",
+                _bits_ok(dec.up_bits),
+                f"decoder[{i}].up_bits must be {_BITS_RULE}, but got up_bits={dec.up_bits!r}",
             )
             for j, c in enumerate(dec.convs):
                 c.validate(f"decoder[{i}].convs[{j}]")

@@ -7,13 +7,17 @@
   biases for 4 classes.
 - ``unetmysmall-x86``: the original depthwise-separable version with affine BN; 43,056 PyTorch
   parameters; runs on MAX78002 only (depthwise convolution).
+- ``ai85unetlarge-w4``, ``unetmysmall-w4``: the same nets with every inner layer's weights at
+  4 bits; the first layer and the classifier stay 8-bit, as every ai8x QAT policy keeps them.
+  Weight memory 142,672 B and 57,952 B instead of 278,176 B and 110,016 B (4 classes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
-from nas.spec._arch import ArchSpec, ConvSpec, DecoderLevel, EncoderLevel
+from nas.spec._arch import WEIGHT_BITS, ArchSpec, ConvSpec, DecoderLevel, EncoderLevel
 
 
 def _c(out: int, kernel: int = 3, **kw: object) -> ConvSpec:
@@ -62,10 +66,52 @@ def unetmysmall_x86(num_classes: int = 4) -> ArchSpec:
     return _mysmall("unetmysmall-x86", num_classes, depthwise=True, batchnorm="affine")
 
 
+def with_inner_bits(spec: ArchSpec, bits: int, name: str | None = None) -> ArchSpec:
+    """``spec`` with every inner layer's weights at ``bits``.
+
+    Inner = every conv and upsampling layer except the first conv (``prep[0]``, or the first
+    encoder conv without prep; both chip layers of a separable one) and the classifier
+    (``classifier_bits``), which stay as they are: the input and the logits are where
+    low-bit weights cost the most accuracy, and every ai8x QAT policy keeps them at 8 bits.
+
+    Raises:
+        ValueError: ``bits`` is not a weight width the chip runs (1, 2, 4, 8).
+    """
+    if bits not in WEIGHT_BITS:
+        raise ValueError(f"bits must be one of {WEIGHT_BITS} (the weight widths the chip "
+                         f"runs), but got bits={bits}")
+
+    def convs(cs: tuple[ConvSpec, ...], keep_first: bool = False) -> tuple[ConvSpec, ...]:
+        return tuple(c if keep_first and i == 0 else dataclasses.replace(c, bits=bits)
+                     for i, c in enumerate(cs))
+
+    first_in_prep = bool(spec.prep)
+    encoder = tuple(
+        EncoderLevel(convs(lvl.convs, keep_first=i == 0 and not first_in_prep))
+        for i, lvl in enumerate(spec.encoder)
+    )
+    decoder = tuple(dataclasses.replace(lvl, up_bits=bits, convs=convs(lvl.convs))
+                    for lvl in spec.decoder)
+    return dataclasses.replace(
+        spec, name=name or spec.name, prep=convs(spec.prep, keep_first=True),
+        encoder=encoder, decoder=decoder, head=convs(spec.head),
+    )
+
+
+def ai85unetlarge_w4(num_classes: int = 4) -> ArchSpec:
+    return with_inner_bits(ai85unetlarge(num_classes), 4, "ai85unetlarge-w4")
+
+
+def unetmysmall_w4(num_classes: int = 4) -> ArchSpec:
+    return with_inner_bits(unetmysmall(num_classes), 4, "unetmysmall-w4")
+
+
 REFERENCES: dict[str, Callable[[int], ArchSpec]] = {
     "ai85unetlarge": ai85unetlarge,
     "unetmysmall": unetmysmall,
     "unetmysmall-x86": unetmysmall_x86,
+    "ai85unetlarge-w4": ai85unetlarge_w4,
+    "unetmysmall-w4": unetmysmall_w4,
 }
 
 

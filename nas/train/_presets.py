@@ -29,6 +29,12 @@ class Preset:
         schedule: ``onecycle`` (linear warm-up then cosine), ``cosine`` or ``constant``.
         warmup_frac: fraction of the steps spent warming up (``onecycle`` only).
         qat_epochs: final epochs trained with ai8x-style fake quantisation (0 = none).
+        low_bit_qat_epochs: final QAT epochs for architectures with weights below 8 bits, if
+            more than ``qat_epochs``: float training scores a 2- or 4-bit net as if it ran at
+            8 bits, and quantising it afterwards without QAT loses most of its mIoU
+            (BENCHMARKS.md, "Mixed-precision weights").
+        qat_lr_scale: learning-rate factor during the QAT epochs. Folding BN shrinks many
+            weights, and Adam's steps do not shrink with them.
         max_train_frames: use at most this many training frames (evenly spaced); None = all.
         max_val_frames: evaluate on at most this many val frames (evenly spaced); None = all.
         eval_crop: square tile size for evaluation; tiles cover each frame at label resolution.
@@ -54,6 +60,8 @@ class Preset:
     schedule: str = "onecycle"
     warmup_frac: float = 0.1
     qat_epochs: int = 0
+    low_bit_qat_epochs: int = 0
+    qat_lr_scale: float = 1.0
     max_train_frames: int | None = None
     max_val_frames: int | None = None
     eval_crop: int = 352
@@ -81,11 +89,19 @@ class Preset:
         check(0 <= self.warmup_frac < 1, f"warmup_frac must be in [0, 1), got {self.warmup_frac}")
         check(0 <= self.qat_epochs <= self.epochs,
               f"qat_epochs must be in [0, epochs={self.epochs}], but got {self.qat_epochs}")
+        check(self.qat_lr_scale > 0, f"qat_lr_scale must be > 0, but got {self.qat_lr_scale}")
+        check(0 <= self.low_bit_qat_epochs <= self.epochs,
+              f"low_bit_qat_epochs must be in [0, epochs={self.epochs}], but got "
+              f"{self.low_bit_qat_epochs}")
         check(self.amp in AMP_MODES, f"amp must be one of {AMP_MODES}, but got {self.amp!r}")
         check(self.eval_every >= 1, f"eval_every must be >= 1, but got {self.eval_every}")
         for f in ("max_train_frames", "max_val_frames", "threads"):
             v = getattr(self, f)
             check(v is None or v >= 1, f"{f} must be None or >= 1, but got {f}={v}")
+
+    def qat_epochs_for(self, low_bits: bool) -> int:
+        """QAT epochs for an architecture with (``low_bits``) or without weights below 8 bits."""
+        return max(self.qat_epochs, self.low_bit_qat_epochs) if low_bits else self.qat_epochs
 
     def replace(self, **changes: object) -> Preset:
         """A copy with some fields changed (validated again)."""

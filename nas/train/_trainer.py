@@ -221,7 +221,8 @@ def train(
         n = len(train_data.images)
         steps_per_epoch = math.ceil(n / preset.batch_size)
         total_steps = preset.epochs * steps_per_epoch
-        qat_from = preset.epochs - preset.qat_epochs + 1  # first QAT epoch (1-based)
+        qat_epochs = preset.qat_epochs_for(any(layer.bits < 8 for layer in spec.layers()))
+        qat_from = preset.epochs - qat_epochs + 1  # first QAT epoch (1-based)
         optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr,
                                      weight_decay=preset.weight_decay)
         history: list[dict[str, Any]] = []
@@ -232,13 +233,20 @@ def train(
         cm: ConfusionMatrix | None = None
         for epoch in range(1, preset.epochs + 1):
             t_epoch = time.perf_counter()
-            if epoch == qat_from and preset.qat_epochs > 0:
-                enable_qat(model)  # folds BN: parameters change, so start a fresh optimiser
+            if epoch == qat_from and qat_epochs > 0:
+                enable_qat(model)  # folds BN in place (a conv without bias gets a new one)
                 model.to(dev)
                 if preset.channels_last:
                     model = model.to(memory_format=torch.channels_last)
+                # Keep Adam's moments, as ai8x's update_optimizer does: a fresh Adam moves
+                # every weight by ~lr in its first steps, which cost the 10-epoch proxy up to
+                # 0.16 mIoU at 8 bits (BENCHMARKS.md, "Mixed-precision weights").
+                old = optimizer
                 optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr,
                                              weight_decay=preset.weight_decay)
+                for p in model.parameters():
+                    if p in old.state:
+                        optimizer.state[p] = old.state[p]
                 qat = True
             model.train()
             images, labels = random_crops(train_data, preset.crop, gen)
@@ -250,7 +258,7 @@ def train(
             loss_sum = 0.0
             for s in range(steps_per_epoch):
                 idx = order[s * preset.batch_size:(s + 1) * preset.batch_size]
-                lr = lr_at(step, total_steps, preset)
+                lr = lr_at(step, total_steps, preset) * (preset.qat_lr_scale if qat else 1.0)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 x, t = prepare_batch(images[idx], labels[idx], spec.fold_ratio, dev,

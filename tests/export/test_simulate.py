@@ -70,3 +70,25 @@ def test_simulation_rejects_bad_sample():
         simulate_int8(spec, qsd, np.zeros((3, 8, 8), dtype=np.int64))  # spec wants 1
     with pytest.raises(ValueError, match=r"\[-128, 127\]"):
         simulate_int8(spec, qsd, np.full((1, 8, 8), 300))
+
+
+@pytest.mark.parametrize("bits, implicit", [(8, 7), (2, 6), (4, 4)])
+def test_all_zero_weights_shift_as_izer_does(bits, implicit):
+    """izer counts an all-zero layer as 1-bit (implicit shift 7) only when the YAML gives no
+    ``quantization``, i.e. for our 8-bit layers; a stated 2- or 4-bit width is kept."""
+    spec = _tiny()
+    layers = spec.layers()
+    params = {}
+    for layer in layers:
+        shape = ((layer.in_channels, layer.out_channels, 3, 3) if layer.op == "convtranspose2d"
+                 else (layer.out_channels, layer.in_channels, layer.kernel, layer.kernel))
+        params[layer.name] = LayerParams(torch.zeros(shape), torch.zeros(layer.out_channels), 8)
+    b = torch.zeros(8)
+    b[0] = 0.3  # only a bias: max = 0.3 -> shift 1, b_int = floor(0.3 * 2 * 2**(bits-1) + .5)
+    params["enc1"] = LayerParams(torch.zeros(8, 1, 3, 3), b, bits)
+    qsd = quantized_state_dict(float_state_dict(params))
+    out = simulate_int8(spec, qsd, np.zeros((1, 8, 8), dtype=np.int64))["enc1"]
+    b_int = int(np.floor(0.3 * 2 * 2 ** (bits - 1) + 0.5))
+    # acc = b_int * 128; y = floor(.5 + acc * 2**(output_shift + implicit) / 128)
+    expected = np.floor(0.5 + b_int * 2.0 ** (-1 + implicit))
+    assert np.all(out[0] == min(expected, 127))

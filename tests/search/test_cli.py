@@ -22,7 +22,7 @@ def test_defaults_match_the_issue():
         200, "unet_max78000", "camvid4", "MAX78000", "proxy", "tpe")
     assert cfg.objectives == ("miou", "bytes") and cfg.seed == 0
     assert cfg.storage_url == "sqlite:///studies/maxnas.db"
-    assert cfg.references == ("ai85unetlarge", "unetmysmall")
+    assert cfg.references == ("ai85unetlarge", "unetmysmall", "ai85unetlarge-w4", "unetmysmall-w4")
 
 
 def test_latency_objective_and_budgets():

@@ -29,7 +29,8 @@ def _get(url: str) -> dict:
 
 def test_dashboard_serves_study_with_figures(fake_backend, tmp_path):
     cfg = SearchConfig(n_trials=3, study_name="dash", studies_dir=tmp_path / "studies",
-                       preset="smoke", progress=False, sampler="random", **fakes.FAKE)
+                       preset="smoke", progress=False, sampler="random",
+                       references=("ai85unetlarge", "unetmysmall"), **fakes.FAKE)
     run(cfg)
     exe = Path(sys.executable).with_name("optuna-dashboard")
     port = _free_port()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from nas.search import SearchConfig, run
+from nas.search import DEFAULT_REFERENCES, SearchConfig, run
 from tests.search import fakes
 
 
@@ -28,11 +28,11 @@ def test_end_to_end_writes_reports_with_references(fake_backend, tmp_path):
     study = _study(cfg)
     complete = study.get_trials(states=(TrialState.COMPLETE,))
     assert len(complete) == 6
-    refs = {t.user_attrs.get("reference") for t in complete[:2]}
-    assert refs == {"ai85unetlarge", "unetmysmall"}  # enqueued first
+    refs = {t.user_attrs.get("reference") for t in complete[:4]}
+    assert refs == set(DEFAULT_REFERENCES)  # enqueued first
     out = cfg.study_dir
     trials = pd.read_csv(out / "trials.csv")
-    assert set(trials["reference"].dropna()) == {"ai85unetlarge", "unetmysmall"}
+    assert set(trials["reference"].dropna()) == set(DEFAULT_REFERENCES)
     assert len(trials) == 6
     pareto = pd.read_csv(out / "pareto.csv")
     assert len(pareto) == len(result.front) >= 1
@@ -127,7 +127,8 @@ def test_samplers_run_with_constraints(fake_backend, tmp_path, sampler):
 
 
 def test_latency_objective(fake_backend, tmp_path):
-    cfg = _cfg(tmp_path, n_trials=3, objectives=("miou", "bytes", "latency"))
+    cfg = _cfg(tmp_path, n_trials=3, objectives=("miou", "bytes", "latency"),
+               references=("ai85unetlarge", "unetmysmall"))
     run(cfg)
     study = _study(cfg)
     assert len(study.directions) == 3

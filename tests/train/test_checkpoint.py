@@ -47,3 +47,18 @@ def test_bad_checkpoint_files(tmp_path):
     torch.save({"state_dict": {}}, tmp_path / "foreign.pth.tar")
     with pytest.raises(ValueError, match="missing keys"):
         load_checkpoint(tmp_path / "foreign.pth.tar")
+
+
+def test_low_bit_nets_get_their_qat_epochs(synth_root, cache_dir, spec):
+    from nas.spec import with_inner_bits
+
+    preset = get_preset("smoke").replace(epochs=2, low_bit_qat_epochs=1, qat_lr_scale=0.25)
+    low = train(with_inner_bits(spec, 4), "camvid4", preset, synth_root, progress=False,
+                cache_dir=cache_dir)
+    assert [h["qat"] for h in low.history] == [False, True]
+    # smoke's schedule is constant: the QAT epoch runs at qat_lr_scale x lr
+    assert low.history[1]["lr"] == pytest.approx(0.25 * low.history[0]["lr"])
+    full = train(spec, "camvid4", preset, synth_root, progress=False, cache_dir=cache_dir)
+    assert [h["qat"] for h in full.history] == [False, False]  # 8-bit: qat_epochs (0) rules
+    with pytest.raises(ValueError, match="low_bit_qat_epochs"):
+        preset.replace(low_bit_qat_epochs=3)
