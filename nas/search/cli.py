@@ -51,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-latency-ms", type=float, default=None,
                    help="budget on the modelled inference latency in ms (a constraint)")
     p.add_argument("--jobs", type=int, default=d.jobs,
-                   help="worker processes on this machine, CPU threads split between them")
+                   help="worker processes on this machine, CPU threads split between them "
+                        "(default: one per CPU core, %(default)s here)")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="threads per worker (default: CPU cores // jobs)")
     p.add_argument("--torch-device", default=d.torch_device, help="cpu or cuda")
