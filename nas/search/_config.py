@@ -19,14 +19,12 @@ HV_REFERENCE_BYTES = 442_368
 
 
 def default_jobs() -> int:
-    """CPU cores this process may run on (its affinity mask, else ``os.cpu_count()``).
+    """``os.cpu_count()``: the ``--jobs`` default, one single-threaded worker per core.
 
-    The ``--jobs`` default: one single-threaded worker per core trains the most trials per
-    hour (BENCHMARKS.md: a 2-thread worker loses most of its speed to OpenMP spin-waiting
-    as soon as anything else runs on the machine).
+    That trains the most trials per hour (BENCHMARKS.md: a 2-thread worker loses most of its
+    speed to OpenMP spin-waiting as soon as anything else runs on the machine);
+    :attr:`SearchConfig.threads_per_job` then gives each worker one thread.
     """
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
 
 
