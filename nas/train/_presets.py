@@ -40,6 +40,9 @@ class Preset:
             thread, CPU time; BENCHMARKS.md): 4-8% faster at the proxies' 40x40 folded
             input, 11-13% slower at 88x88, so on for ``proxy``/``proxy-fast`` only.
         threads: ``torch.set_num_threads`` value; None leaves PyTorch's default.
+        deployment: trains at the deployment resolution: :meth:`at_input_size` sets ``crop``
+            and ``eval_crop`` to ``fold_ratio x`` the folded chip input (352 for 88x88 at
+            fold 4). A proxy preset (``False``) keeps its own, smaller crops.
     """
 
     name: str
@@ -61,6 +64,7 @@ class Preset:
     amp: str = "bf16"
     channels_last: bool = False
     threads: int | None = None
+    deployment: bool = False
 
     def __post_init__(self) -> None:
         def check(cond: bool, msg: str) -> None:
@@ -87,6 +91,20 @@ class Preset:
     def replace(self, **changes: object) -> Preset:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def at_input_size(self, size: tuple[int, int], fold_ratio: int) -> Preset:
+        """This preset for a net deployed at the folded input ``size`` (rows, columns)."""
+        if not self.deployment:
+            return self
+        h, w = size
+        if h != w:
+            raise ValueError(
+                f"preset {self.name!r} trains on square crops at the deployment resolution, "
+                f"but the input size is {h}x{w}; use a square --input-size or a proxy preset")
+        crop = h * fold_ratio
+        if (crop, crop) == (self.crop, self.eval_crop):
+            return self
+        return self.replace(crop=crop, eval_crop=crop)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -144,11 +162,12 @@ register_preset(Preset(
 register_preset(Preset(
     name="full", scale=1.0, crop=352, epochs=100, batch_size=16, lr=1e-3,
     schedule="onecycle", warmup_frac=0.05, qat_epochs=20, eval_crop=352, eval_every=5,
+    deployment=True,
 ))
 
 # A shortened `full` for benchmarks/proxy_fidelity.py: same resolution, fewer epochs, no QAT
 # (the session budget does not allow 100 epochs x 12 nets on 2 cores).
 register_preset(Preset(
     name="fidelity-full", scale=1.0, crop=352, epochs=10, batch_size=16, lr=2e-3,
-    schedule="onecycle", warmup_frac=0.1, eval_crop=352, eval_every=10,
+    schedule="onecycle", warmup_frac=0.1, eval_crop=352, eval_every=10, deployment=True,
 ))
