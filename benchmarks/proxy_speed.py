@@ -19,7 +19,8 @@ processes, which wall time does (wall-clock medians are in the CSV too). With on
 is what a ``--jobs`` worker gets from its core.
 
 Writes ``benchmarks/results/proxy_speed_t<threads>.csv``, prints a Markdown table and, last,
-``trainer vs fp32 eager: min N.NNx over the rows``.
+``trainer vs fp32 eager: min N.NNx over the rows``. ``--profile STEPS`` instead prints where
+the trainer's step spends its time, per op.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python benchmarks/proxy_speed.py \
         --data-dir ../shared/datasets/camvid --threads 1
@@ -153,6 +154,21 @@ def measure_group(ref: str, res: str, args, task, splits) -> dict[str, dict[str,
             for v in steps}
 
 
+def profile_trainer(ref: str, res: str, args, task, splits) -> None:
+    """Print the trainer step's ops by self CPU time (``torch.profiler``), top 15."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step, _ = make_step(ref, res, "trainer", args, task, splits)
+    for _ in range(args.warmup):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(args.profile):
+            step()
+    print(f"\n{ref}, {res}: trainer step, {args.profile} steps profiled")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15,
+                                    max_name_column_width=40))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", default=None)
@@ -166,6 +182,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--refs", default="ai85unetlarge,unetmysmall")
     ap.add_argument("--resolutions", default="proxy,full")
+    ap.add_argument("--profile", type=int, default=0, metavar="STEPS",
+                    help="only profile this many trainer steps per row group (torch.profiler)")
     args = ap.parse_args()
     args.variants = VARIANTS
     torch.set_num_threads(args.threads)
@@ -173,6 +191,11 @@ def main() -> None:
     task = get_task(args.task)
     scales = {get_preset(args.proxy).scale, get_preset(args.full).scale}
     splits = {s: load_split(args.root, "train", task, scale=s, progress=False) for s in scales}
+    if args.profile:
+        for ref in args.refs.split(","):
+            for res in args.resolutions.split(","):
+                profile_trainer(ref, res, args, task, splits)
+        return
     rows = []
     for ref in args.refs.split(","):
         for res in args.resolutions.split(","):
