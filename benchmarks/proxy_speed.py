@@ -1,18 +1,28 @@
-"""Train throughput (images/s) of the trainer's fast path against a plain eager baseline.
+"""Train throughput (images/s) of the trainer's path against a plain fp32 eager baseline.
 
 For both references (ai85unetlarge, unetmysmall) at the proxy and at the full (deployment)
-resolution, in the same process, it measures optimiser steps of:
+resolution, in one process, it times optimiser steps of:
 
 - ``baseline``: the same model in NCHW float32, each batch decoded from the JPEG/PNG files
-  (PIL), scaled, randomly cropped, normalised and folded per step;
-- ``cache``: frames from the integer cache held in memory (``nas.data.load_split``), NCHW fp32;
-- ``cache+bf16``: plus bfloat16 autocast: the trainer's default (``nas.train`` presets);
-- ``cache+cl+bf16``: plus channels_last (off in the presets: it does not pay here).
+  (PIL), scaled, randomly cropped, normalised and folded per step, the loss on logits
+  unfolded to label resolution: what a plain PyTorch loop does;
+- ``previous``: the trainer before the folded loss: frames from the integer cache, bf16
+  autocast, NCHW, loss on unfolded logits;
+- ``trainer``: the trainer's own path (``nas.train``'s ``prepare_batch`` and
+  ``forward_logits``: cached frames, the preset's ``amp`` and ``channels_last``, loss and
+  labels in the folded layout).
 
-Writes ``benchmarks/results/proxy_speed_t<threads>.csv`` and prints a Markdown table with the
-ratio of each variant to the baseline.
+Variants take turns within each repeat; each repeat times ``--steps`` steps, and the table
+gives the median over ``--repeats``. Throughput is per CPU second of this process
+(``time.process_time``): on a shared machine it does not count the time the OS gave to other
+processes, which wall time does (wall-clock medians are in the CSV too). With one thread it
+is what a ``--jobs`` worker gets from its core.
 
-    PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/proxy_speed.py \
+Writes ``benchmarks/results/proxy_speed_t<threads>.csv``, prints a Markdown table and, last,
+``trainer vs fp32 eager: min N.NNx over the rows``. ``--profile STEPS`` instead prints where
+the trainer's step spends its time, per op.
+
+    PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python benchmarks/proxy_speed.py \
         --data-dir ../shared/datasets/camvid --threads 1
 """
 
@@ -21,6 +31,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import statistics
 import time
 from pathlib import Path
 
@@ -33,14 +44,11 @@ from nas.data import fold, get_task, load_split, normalize, random_crops, resolv
 from nas.models import build_model
 from nas.spec import get_reference
 from nas.train import get_preset
+from nas.train._data import prepare_batch
+from nas.train._trainer import forward_logits
 
 RESULTS = Path(__file__).parent / "results" / "proxy_speed_t{threads}.csv"
-VARIANTS = {  # name -> (from cache, channels_last, bf16)
-    "baseline": (False, False, False),
-    "cache": (True, False, False),
-    "cache+bf16": (True, False, True),
-    "cache+cl+bf16": (True, True, True),
-}
+VARIANTS = ("baseline", "previous", "trainer")
 
 
 def _label_lut(root: Path, task) -> np.ndarray:
@@ -86,12 +94,14 @@ class JpegBatches:
         return images, torch.from_numpy(np.stack(ys))
 
 
-def measure(ref: str, res: str, variant: str, args, task, splits) -> float:
-    preset = get_preset(args.proxy if res == "proxy" else "full")
-    from_cache, cl, bf16 = VARIANTS[variant]
+def make_step(ref: str, res: str, variant: str, args, task, splits):
+    """A closure running one optimiser step of ``variant``; returns (step, batch size)."""
+    preset = get_preset(args.proxy if res == "proxy" else args.full)
     spec = get_reference(ref, task.num_classes)
+    r = spec.fold_ratio
     torch.manual_seed(0)
     model = build_model(spec).train()
+    cl = variant == "trainer" and preset.channels_last
     if cl:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -100,31 +110,63 @@ def measure(ref: str, res: str, variant: str, args, task, splits) -> float:
     jpeg = JpegBatches(args.root, task, preset.scale, preset.crop, 0)
     bs = args.batch_size
 
+    def cached_crops() -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(0, len(data.images), (bs,), generator=gen)
+        sub = dataclasses.replace(data, images=data.images[idx], labels=data.labels[idx],
+                                  names=[data.names[i] for i in idx.tolist()])
+        return random_crops(sub, preset.crop, gen)
+
     def step() -> None:
-        if from_cache:
-            idx = torch.randint(0, len(data.images), (bs,), generator=gen)
-            sub = dataclasses.replace(data, images=data.images[idx], labels=data.labels[idx],
-                                      names=[data.names[i] for i in idx.tolist()])
-            images, labels = random_crops(sub, preset.crop, gen)
+        if variant == "trainer":
+            x, t = prepare_batch(*cached_crops(), r, torch.device("cpu"), cl)
+            loss = F.cross_entropy(forward_logits(model, x, r, preset.amp), t,
+                                   ignore_index=task.ignore_index)
         else:
-            images, labels = jpeg(bs)
-        x = fold(normalize(images), spec.fold_ratio)
-        if cl:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            y = model(x)
-        loss = F.cross_entropy(unfold(y.float(), spec.fold_ratio), labels.long(),
-                               ignore_index=task.ignore_index)
-        opt.zero_grad()
+            images, labels = jpeg(bs) if variant == "baseline" else cached_crops()
+            x = fold(normalize(images), r)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=variant == "previous"):
+                y = model(x)
+            loss = F.cross_entropy(unfold(y.float(), r), labels.long(),
+                                   ignore_index=task.ignore_index)
+        opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
+    return step, bs
+
+
+def measure_group(ref: str, res: str, args, task, splits) -> dict[str, dict[str, float]]:
+    """Median CPU-time and wall-time images/s of every variant, timed in turns."""
+    steps = {v: make_step(ref, res, v, args, task, splits) for v in args.variants}
+    for step, _ in steps.values():
+        for _ in range(args.warmup):
+            step()
+    cpu: dict[str, list[float]] = {v: [] for v in steps}
+    wall: dict[str, list[float]] = {v: [] for v in steps}
+    for _ in range(args.repeats):
+        for v, (step, bs) in steps.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(args.steps):
+                step()
+            cpu[v].append(args.steps * bs / (time.process_time() - c0))
+            wall[v].append(args.steps * bs / (time.perf_counter() - w0))
+    return {v: {"cpu": statistics.median(cpu[v]), "wall": statistics.median(wall[v])}
+            for v in steps}
+
+
+def profile_trainer(ref: str, res: str, args, task, splits) -> None:
+    """Print the trainer step's ops by self CPU time (``torch.profiler``), top 15."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step, _ = make_step(ref, res, "trainer", args, task, splits)
     for _ in range(args.warmup):
         step()
-    t = time.perf_counter()
-    for _ in range(args.steps):
-        step()
-    return args.steps * bs / (time.perf_counter() - t)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(args.profile):
+            step()
+    print(f"\n{ref}, {res}: trainer step, {args.profile} steps profiled")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15,
+                                    max_name_column_width=40))
 
 
 def main() -> None:
@@ -132,30 +174,42 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--task", default="camvid4")
     ap.add_argument("--proxy", default="proxy", help="preset giving the proxy resolution")
+    ap.add_argument("--full", default="full", help="preset giving the full resolution")
     ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=3, help="timed steps per repeat")
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--refs", default="ai85unetlarge,unetmysmall")
-    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--resolutions", default="proxy,full")
+    ap.add_argument("--profile", type=int, default=0, metavar="STEPS",
+                    help="only profile this many trainer steps per row group (torch.profiler)")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args.variants = VARIANTS
+    torch.set_num_threads(args.threads)
     args.root = resolve_data_dir(args.data_dir)
     task = get_task(args.task)
-    scales = {get_preset(args.proxy).scale, get_preset("full").scale}
+    scales = {get_preset(args.proxy).scale, get_preset(args.full).scale}
     splits = {s: load_split(args.root, "train", task, scale=s, progress=False) for s in scales}
+    if args.profile:
+        for ref in args.refs.split(","):
+            for res in args.resolutions.split(","):
+                profile_trainer(ref, res, args, task, splits)
+        return
     rows = []
     for ref in args.refs.split(","):
-        for res in ("proxy", "full"):
-            base = None
-            for variant in args.variants.split(","):
-                ips = measure(ref, res, variant, args, task, splits)
-                base = ips if variant == "baseline" else base
-                crop = get_preset(args.proxy if res == "proxy" else "full").crop
-                rows.append({"model": ref, "resolution": f"{res} ({crop} crop)",
-                             "variant": variant, "images_per_s": round(ips, 1),
-                             "ratio": round(ips / base, 2) if base else ""})
+        for res in args.resolutions.split(","):
+            preset = get_preset(args.proxy if res == "proxy" else args.full)
+            got = measure_group(ref, res, args, task, splits)
+            base = got["baseline"]
+            for v, ips in got.items():
+                rows.append({
+                    "model": ref, "resolution": f"{res} ({preset.crop} crop)", "variant": v,
+                    "images_per_cpu_s": round(ips["cpu"], 1),
+                    "images_per_wall_s": round(ips["wall"], 1),
+                    "ratio_cpu": round(ips["cpu"] / base["cpu"], 2),
+                    "ratio_wall": round(ips["wall"] / base["wall"], 2),
+                })
                 print(rows[-1], flush=True)
     out = Path(str(RESULTS).format(threads=torch.get_num_threads()))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -164,11 +218,16 @@ def main() -> None:
         w.writeheader()
         w.writerows(rows)
     print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, batch "
-          f"{args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up\n")
-    print("| model | resolution | variant | train img/s | x baseline |\n|---|---|---|---|---|")
+          f"{args.batch_size}, median of {args.repeats} repeats x {args.steps} steps after "
+          f"{args.warmup} warm-up\n")
+    print("| model | resolution | variant | img/s (CPU) | x baseline | img/s (wall) | "
+          "x baseline (wall) |\n|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['model']} | {r['resolution']} | {r['variant']} | {r['images_per_s']} | "
-              f"{r['ratio']} |")
+        print(f"| {r['model']} | {r['resolution']} | {r['variant']} | "
+              f"{r['images_per_cpu_s']} | {r['ratio_cpu']} | {r['images_per_wall_s']} | "
+              f"{r['ratio_wall']} |")
+    worst = min(r["ratio_cpu"] for r in rows if r["variant"] == "trainer")
+    print(f"trainer vs fp32 eager: min {worst:.2f}x over the rows")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,16 @@ HV_REFERENCE_MIOU = 0.0
 HV_REFERENCE_BYTES = 442_368
 
 
+def default_jobs() -> int:
+    """``os.cpu_count()``: the ``--jobs`` default, one single-threaded worker per core.
+
+    That trains the most trials per hour (BENCHMARKS.md: a 2-thread worker loses most of its
+    speed to OpenMP spin-waiting as soon as anything else runs on the machine);
+    :attr:`SearchConfig.threads_per_job` then gives each worker one thread.
+    """
+    return max(1, os.cpu_count() or 1)
+
+
 def _import(name: str, path: str) -> Any:
     """``"package.module:function"`` -> the function (``ValueError`` naming ``name``)."""
     module_name, sep, attr = path.partition(":")
@@ -68,7 +78,8 @@ class SearchConfig:
         objectives: ``("miou", "bytes")`` or ``("miou", "bytes", "latency")``.
         max_weight_bytes: user budget on weight + bias bytes (a constraint), ``None`` = chip only.
         max_latency_ms: user budget on inference latency in ms (a constraint).
-        jobs: worker processes on this machine.
+        jobs: worker processes on this machine; default :func:`default_jobs` (one per CPU
+            core, each with one PyTorch thread).
         references: reference architectures enqueued first (``nas.spec.REFERENCES`` names).
         heartbeat_interval: seconds between RDB heartbeats of a running trial.
         grace_period: seconds without heartbeat after which a RUNNING trial is failed and
@@ -102,7 +113,7 @@ class SearchConfig:
     objectives: tuple[str, ...] = REQUIRED_OBJECTIVES
     max_weight_bytes: int | None = None
     max_latency_ms: float | None = None
-    jobs: int = 1
+    jobs: int = dataclasses.field(default_factory=default_jobs)
     references: tuple[str, ...] = DEFAULT_REFERENCES
     heartbeat_interval: int = 60
     grace_period: int | None = None

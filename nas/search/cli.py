@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 from nas._cli import add_input_size
-from nas.search._config import DEFAULT_STUDY_NAME, OBJECTIVES, SAMPLERS, SearchConfig
+from nas.search._config import (
+    DEFAULT_STUDY_NAME,
+    OBJECTIVES,
+    SAMPLERS,
+    SearchConfig,
+    default_jobs,
+)
 
 
 def _objectives(text: str) -> tuple[str, ...]:
@@ -52,8 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="budget on weight + bias bytes (a constraint)")
     p.add_argument("--max-latency-ms", type=float, default=None,
                    help="budget on the modelled inference latency in ms (a constraint)")
-    p.add_argument("--jobs", type=int, default=d.jobs,
-                   help="worker processes on this machine, CPU threads split between them")
+    p.add_argument("--jobs", type=int, default=default_jobs(),
+                   help="worker processes on this machine, CPU threads split between them "
+                        "(default: one per CPU core, %(default)s here)")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="threads per worker (default: CPU cores // jobs)")
     p.add_argument("--torch-device", default=d.torch_device, help="cpu or cuda")

@@ -56,15 +56,32 @@ def load_frames(data_dir: str | Path | None, split: str, task: Any, scale: float
     return eval_tiles(data, tiles)
 
 
+def fold_labels(labels: torch.Tensor, r: int) -> torch.Tensor:
+    """Labels ``[B, H, W]`` -> ``[B*r*r, H/r, W/r]`` in the order of the folded logits.
+
+    Row ``b*r*r + i*r + j`` holds ``labels[b, i::r, j::r]``: the pixels whose classes the
+    chip's output channels ``(i*r + j)*classes + c`` score (``nas.data.fold`` order).
+    """
+    if r == 1:
+        return labels
+    b, h, w = labels.shape
+    return labels.reshape(b, h // r, r, w // r, r).permute(0, 2, 4, 1, 3).reshape(
+        b * r * r, h // r, w // r)
+
+
 def prepare_batch(images: torch.Tensor, labels: torch.Tensor, fold_ratio: int,
                   device: torch.device, channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 crops -> (normalised, folded float input on ``device``, int64 labels)."""
+    """uint8 crops -> (normalised, folded float input, folded int64 labels) on ``device``.
+
+    The labels come folded (:func:`fold_labels`) to match the trainer's folded logits.
+    """
     from nas.data import fold, normalize
 
     x = fold(normalize(images), fold_ratio).to(device, non_blocking=True)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    return x, labels.to(device, torch.int64, non_blocking=True)
+    # Fold while still uint8 (an eighth of the bytes), then widen for the loss.
+    return x, fold_labels(labels, fold_ratio).to(device, torch.int64, non_blocking=True)
 
 
 def clear_memo() -> None:

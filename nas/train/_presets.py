@@ -42,8 +42,9 @@ class Preset:
         hflip: random horizontal flips of the training crops.
         class_weights: weight the loss with the task's class weights (if it has any).
         amp: ``bf16`` autocast (fast on CPUs with AVX-512 BF16 / AMX) or ``none`` (fp32).
-        channels_last: NHWC memory format. Off by default: with torch 2.14 on this CPU it
-            was no faster for ai85unetlarge and 1.6x slower for unetmysmall (bf16, 1 thread).
+        channels_last: NHWC memory format. Chosen per preset by measurement (bf16, one
+            thread, CPU time; BENCHMARKS.md): 4-8% faster at the proxies' 40x40 folded
+            input, 11-13% slower at 88x88, so on for ``proxy``/``proxy-fast`` only.
         threads: ``torch.set_num_threads`` value; None leaves PyTorch's default.
         deployment: trains at the deployment resolution: :meth:`at_input_size` sets ``crop``
             and ``eval_crop`` to ``fold_ratio x`` the folded chip input (352 for 88x88 at
@@ -162,14 +163,14 @@ register_preset(Preset(
 # (40x40 folded), 10 epochs of one crop per frame, a high peak LR, evaluated once at the end.
 register_preset(Preset(
     name="proxy", scale=0.5, crop=160, epochs=10, batch_size=16, lr=4e-3,
-    schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=10,
+    schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=10, channels_last=True,
 ))
 
 # A cheaper proxy (half the training pixels of `proxy`) for large searches; its fidelity is in
 # BENCHMARKS.md next to `proxy`'s.
 register_preset(Preset(
     name="proxy-fast", scale=0.5, crop=128, epochs=8, batch_size=16, lr=4e-3,
-    schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=8,
+    schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=8, channels_last=True,
 ))
 
 # The final recipe at the deployment resolution: 352 crops of full frames (48x88x88 folded),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,12 +106,20 @@ def _autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManag
 
 
 def forward_logits(model: nn.Module, x: torch.Tensor, fold_ratio: int, amp: str) -> torch.Tensor:
-    """Folded input -> float32 logits at label resolution ``[B, classes, H*r, W*r]``."""
-    from nas.data import unfold
+    """Folded input -> float32 logits per folded pixel ``[B*r*r, classes, H, W]``.
 
+    The chip's output ``[B, r*r*classes, H, W]`` holds, in channel ``(i*r + j)*classes + c``,
+    class ``c`` of the label pixel ``(h*r + i, w*r + j)`` (``nas.data.fold`` order), so a view
+    puts the classes on dim 1 without unfolding: the loss and the confusion matrix take the
+    labels folded the same way (:func:`~nas.train._data.fold_labels`). Same pixels, same
+    sums as on unfolded logits, minus two strided copies of the largest tensor of the step.
+    """
     with _autocast(x.device, amp):
         y = model(x)
-    return unfold(y.float(), fold_ratio)
+    b, c, h, w = y.shape
+    # One copy: to float32 and to NCHW (channels_last output cannot be viewed this way).
+    y = y.to(torch.float32, memory_format=torch.contiguous_format)
+    return y.view(b * fold_ratio * fold_ratio, c // (fold_ratio * fold_ratio), h, w)
 
 
 @torch.inference_mode()
@@ -136,6 +144,7 @@ def evaluate(
     for i in range(0, len(images), batch_size):
         x, t = prepare_batch(images[i:i + batch_size], labels[i:i + batch_size],
                              spec.fold_ratio, device, channels_last)
+        # Pixel order does not matter to a confusion matrix: compare in the folded layout.
         cm.update(forward_logits(model, x, spec.fold_ratio, amp).argmax(1), t)
     model.train(was_training)
     return cm
@@ -179,123 +188,27 @@ def train(
         TrainingDivergedError: the loss became NaN or infinite.
         TrainingOutOfMemoryError: a batch did not fit in memory.
     """
-    from nas.data import get_task, random_crops
-    from nas.models import build_model, enable_qat
+    from nas.data import get_task
 
     t_start = time.perf_counter()
     preset = get_preset(preset)
     task = get_task(task) if isinstance(task, str) else task
     check_compatible(spec, task, preset)
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', but got device={device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' requested but torch.cuda.is_available() is False")
-    dev = torch.device(device)
-    n_threads = threads if threads is not None else preset.threads
-    if n_threads is not None and n_threads < 1:
-        raise ValueError(f"threads must be >= 1, but got threads={n_threads}")
-    old_threads = torch.get_num_threads()
-    if n_threads is not None:
-        torch.set_num_threads(n_threads)
-    try:
-        train_data = load_frames(data_dir, "train", task, preset.scale, preset.max_train_frames,
-                                 cache_dir=cache_dir, progress=progress)
-        val_images, val_labels = load_frames(
-            data_dir, val_split, task, preset.scale, preset.max_val_frames,
-            cache_dir=cache_dir, progress=progress, tiles=preset.eval_crop)
-        if min(train_data.images.shape[-2:]) < preset.crop:
-            raise ValueError(
-                f"preset {preset.name!r} crop={preset.crop} is larger than the "
-                f"{tuple(train_data.images.shape[-2:])} frames (scale={preset.scale})"
-            )
-
-        torch.manual_seed(seed)
-        model = build_model(spec).to(dev)
-        if preset.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        gen = torch.Generator().manual_seed(seed)
-        weight = None
-        if preset.class_weights and getattr(task, "class_weights", None):
-            weight = torch.tensor(task.class_weights, dtype=torch.float32, device=dev)
-
-        n = len(train_data.images)
-        steps_per_epoch = math.ceil(n / preset.batch_size)
-        total_steps = preset.epochs * steps_per_epoch
-        qat_epochs = preset.qat_epochs_for(any(layer.bits < 8 for layer in spec.layers()))
-        qat_from = preset.epochs - qat_epochs + 1  # first QAT epoch (1-based)
-        optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr,
-                                     weight_decay=preset.weight_decay)
+    dev = _resolve_device(device)
+    with _torch_threads(threads if threads is not None else preset.threads):
+        train_data, val_images, val_labels = _load_data(
+            data_dir, task, preset, val_split, cache_dir, progress)
+        run = _Run.start(spec, task, preset, dev, seed, len(train_data.images))
+        bar = _progress_bar(run.total_steps, f"{spec.name} [{preset.name}]", progress)
         history: list[dict[str, Any]] = []
-        bar = _progress_bar(total_steps, f"{spec.name} [{preset.name}]", progress)
-        step = 0
-        train_seconds = 0.0
-        qat = False
         cm: ConfusionMatrix | None = None
         for epoch in range(1, preset.epochs + 1):
             t_epoch = time.perf_counter()
-            if epoch == qat_from and qat_epochs > 0:
-                enable_qat(model)  # folds BN in place (a conv without bias gets a new one)
-                model.to(dev)
-                if preset.channels_last:
-                    model = model.to(memory_format=torch.channels_last)
-                # Keep Adam's moments, as ai8x's update_optimizer does: a fresh Adam moves
-                # every weight by ~lr in its first steps, which cost the 10-epoch proxy up to
-                # 0.16 mIoU at 8 bits (BENCHMARKS.md, "Mixed-precision weights").
-                old = optimizer
-                optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr,
-                                             weight_decay=preset.weight_decay)
-                for p in model.parameters():
-                    if p in old.state:
-                        optimizer.state[p] = old.state[p]
-                qat = True
-            model.train()
-            images, labels = random_crops(train_data, preset.crop, gen)
-            if preset.hflip:
-                flip = torch.rand(n, generator=gen) < 0.5
-                images[flip] = images[flip].flip(-1)
-                labels[flip] = labels[flip].flip(-1)
-            order = torch.randperm(n, generator=gen)
-            loss_sum = 0.0
-            for s in range(steps_per_epoch):
-                idx = order[s * preset.batch_size:(s + 1) * preset.batch_size]
-                lr = lr_at(step, total_steps, preset) * (preset.qat_lr_scale if qat else 1.0)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                x, t = prepare_batch(images[idx], labels[idx], spec.fold_ratio, dev,
-                                     preset.channels_last)
-                try:
-                    logits = forward_logits(model, x, spec.fold_ratio, preset.amp)
-                    loss = F.cross_entropy(logits, t, weight=weight,
-                                           ignore_index=task.ignore_index)
-                    value = loss.item()
-                    if not math.isfinite(value):
-                        raise TrainingDivergedError(
-                            f"{spec.name}: loss became {value} at epoch {epoch}/"
-                            f"{preset.epochs}, step {s + 1}/{steps_per_epoch} (lr={lr:.3g}, "
-                            f"preset {preset.name!r}); lower the learning rate"
-                        )
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                except (torch.OutOfMemoryError, RuntimeError) as e:
-                    # CPU allocation failures are plain RuntimeErrors ("can't allocate memory")
-                    if not (isinstance(e, torch.OutOfMemoryError) or _is_oom(e)):
-                        raise
-                    raise TrainingOutOfMemoryError(
-                        f"{spec.name}: out of memory at epoch {epoch}, step {s + 1} with "
-                        f"batch_size={preset.batch_size}, crop={preset.crop} on {device}; "
-                        f"use a smaller batch or crop"
-                    ) from e
-                loss_sum += value * len(idx)
-                step += 1
-                bar.update(1)
-            train_seconds += time.perf_counter() - t_epoch
-            metrics: dict[str, Any] = {
-                "epoch": epoch, "loss": loss_sum / n, "lr": lr, "qat": qat,
-                "train_seconds": time.perf_counter() - t_epoch,
-            }
+            if epoch == run.qat_from:
+                run.switch_to_qat()
+            metrics = run.train_epoch(epoch, train_data, bar)
             if epoch % preset.eval_every == 0 or epoch == preset.epochs:
-                cm = evaluate(model, spec, val_images, val_labels,
+                cm = evaluate(run.model, spec, val_images, val_labels,
                               num_classes=task.num_classes, ignore_index=task.ignore_index,
                               batch_size=max(preset.batch_size, 16), amp=preset.amp,
                               channels_last=preset.channels_last, device=dev)
@@ -308,24 +221,198 @@ def train(
             if callback is not None:
                 callback(epoch, metrics)
         bar.close()
-        assert cm is not None  # the last epoch is always evaluated
+        if cm is None:  # unreachable: the last epoch is always evaluated
+            raise RuntimeError("no evaluation ran")
         final = cm.summary(task.class_names)
         seconds = time.perf_counter() - t_start
         ckpt = None
         if checkpoint_path is not None:
             ckpt = save_checkpoint(
-                checkpoint_path, spec=spec, model=model, task=task.name, preset=preset.name,
-                metrics={**final, "seconds": seconds}, epoch=preset.epochs, qat=qat,
+                checkpoint_path, spec=spec, model=run.model, task=task.name, preset=preset.name,
+                metrics={**final, "seconds": seconds}, epoch=preset.epochs, qat=run.qat,
                 seed=seed, preset_values=preset.to_dict(),
             )
+        n_images = len(train_data.images) * preset.epochs
         return TrainResult(
             miou=final["miou"], per_class_iou=final["per_class_iou"],
             pixel_accuracy=final["pixel_accuracy"], seconds=seconds, epochs=preset.epochs,
             history=history, checkpoint_path=ckpt,
-            train_images_per_second=n * preset.epochs / max(train_seconds, 1e-9),
+            train_images_per_second=n_images / max(run.train_seconds, 1e-9),
         )
+
+
+# -- the steps of train() ---------------------------------------------------------------------
+
+def _resolve_device(device: str) -> torch.device:
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', but got device={device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' requested but torch.cuda.is_available() is False")
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """``torch.set_num_threads(n)`` for the block (None: leave as is); restored afterwards."""
+    if n is not None and n < 1:
+        raise ValueError(f"threads must be >= 1, but got threads={n}")
+    old = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
     finally:
-        torch.set_num_threads(old_threads)
+        torch.set_num_threads(old)
+
+
+def _load_data(data_dir: str | Path | None, task: Any, preset: Preset, val_split: str,
+               cache_dir: str | Path | None, progress: bool) -> tuple[Any, Any, Any]:
+    """(train ``SplitData``, val tiles, val tile labels); checks the crop fits the frames."""
+    train_data = load_frames(data_dir, "train", task, preset.scale, preset.max_train_frames,
+                             cache_dir=cache_dir, progress=progress)
+    val_images, val_labels = load_frames(
+        data_dir, val_split, task, preset.scale, preset.max_val_frames,
+        cache_dir=cache_dir, progress=progress, tiles=preset.eval_crop)
+    if min(train_data.images.shape[-2:]) < preset.crop:
+        raise ValueError(
+            f"preset {preset.name!r} crop={preset.crop} is larger than the "
+            f"{tuple(train_data.images.shape[-2:])} frames (scale={preset.scale})"
+        )
+    return train_data, val_images, val_labels
+
+
+@contextlib.contextmanager
+def _out_of_memory_as_error(what: str) -> Iterator[None]:
+    """Re-raise an allocation failure as :class:`TrainingOutOfMemoryError` naming ``what``."""
+    try:
+        yield
+    except (torch.OutOfMemoryError, RuntimeError) as e:
+        # CPU allocation failures are plain RuntimeErrors ("can't allocate memory")
+        if not (isinstance(e, torch.OutOfMemoryError) or _is_oom(e)):
+            raise
+        raise TrainingOutOfMemoryError(f"{what}; use a smaller batch or crop") from e
+
+
+@dataclass
+class _Run:
+    """The mutable state of one training run: model, optimiser, RNG, step counter."""
+
+    spec: ArchSpec
+    task: Any
+    preset: Preset
+    device: torch.device
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    gen: torch.Generator
+    weight: torch.Tensor | None
+    steps_per_epoch: int
+    total_steps: int
+    qat_from: int  # first QAT epoch (1-based); epochs + 1 when the preset has no QAT
+    step: int = 0
+    qat: bool = False
+    train_seconds: float = 0.0
+
+    @classmethod
+    def start(cls, spec: ArchSpec, task: Any, preset: Preset, device: torch.device, seed: int,
+              n_frames: int) -> _Run:
+        from nas.models import build_model
+
+        torch.manual_seed(seed)
+        model = _to_layout(build_model(spec).to(device), preset)
+        weight = None
+        if preset.class_weights and getattr(task, "class_weights", None):
+            weight = torch.tensor(task.class_weights, dtype=torch.float32, device=device)
+        steps_per_epoch = math.ceil(n_frames / preset.batch_size)
+        return cls(
+            spec=spec, task=task, preset=preset, device=device, model=model,
+            optimizer=_optimizer(model, preset), gen=torch.Generator().manual_seed(seed),
+            weight=weight, steps_per_epoch=steps_per_epoch,
+            total_steps=preset.epochs * steps_per_epoch,
+            qat_from=preset.epochs
+            - preset.qat_epochs_for(any(layer.bits < 8 for layer in spec.layers())) + 1,
+        )
+
+    def switch_to_qat(self) -> None:
+        """ai8x's QAT start: fold BN, fake-quantise. A new optimiser over the new parameter list
+        that keeps Adam's moments, as ai8x's update_optimizer does: a fresh Adam moves every
+        weight by ~lr in its first steps, which cost the 10-epoch proxy up to 0.16 mIoU at
+        8 bits (BENCHMARKS.md, "Mixed-precision weights")."""
+        from nas.models import enable_qat
+
+        old = self.optimizer
+        self.model = _to_layout(enable_qat(self.model).to(self.device), self.preset)
+        self.optimizer = _optimizer(self.model, self.preset)
+        for p in self.model.parameters():
+            if p in old.state:
+                self.optimizer.state[p] = old.state[p]
+        self.qat = True
+
+    def train_epoch(self, epoch: int, data: Any, bar: Any) -> dict[str, Any]:
+        """One pass of fresh random crops in shuffled batches; the epoch's metrics."""
+        t0 = time.perf_counter()
+        preset = self.preset
+        self.model.train()
+        images, labels = _epoch_crops(data, preset, self.gen)
+        n = len(images)
+        order = torch.randperm(n, generator=self.gen)
+        loss_sum, lr = 0.0, preset.lr
+        for s in range(self.steps_per_epoch):
+            idx = order[s * preset.batch_size:(s + 1) * preset.batch_size]
+            lr = lr_at(self.step, self.total_steps, preset) * (
+                preset.qat_lr_scale if self.qat else 1.0)
+            where = f"at epoch {epoch}/{preset.epochs}, step {s + 1}/{self.steps_per_epoch}"
+            loss_sum += self.train_step(images[idx], labels[idx], lr, where) * len(idx)
+            self.step += 1
+            bar.update(1)
+        seconds = time.perf_counter() - t0
+        self.train_seconds += seconds
+        return {"epoch": epoch, "loss": loss_sum / n, "lr": lr, "qat": self.qat,
+                "train_seconds": seconds}
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor, lr: float,
+                   where: str) -> float:
+        """One optimiser step on uint8 crops; returns the batch's mean loss."""
+        preset, spec = self.preset, self.spec
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x, t = prepare_batch(images, labels, spec.fold_ratio, self.device,
+                             preset.channels_last)
+        with _out_of_memory_as_error(
+                f"{spec.name}: out of memory {where} with batch_size={preset.batch_size}, "
+                f"crop={preset.crop} on {self.device.type}"):
+            logits = forward_logits(self.model, x, spec.fold_ratio, preset.amp)
+            loss = F.cross_entropy(logits, t, weight=self.weight,
+                                   ignore_index=self.task.ignore_index)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise TrainingDivergedError(
+                    f"{spec.name}: loss became {value} {where} (lr={lr:.3g}, preset "
+                    f"{preset.name!r}); lower the learning rate")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+        return value
+
+
+def _to_layout(model: nn.Module, preset: Preset) -> nn.Module:
+    return model.to(memory_format=torch.channels_last) if preset.channels_last else model
+
+
+def _optimizer(model: nn.Module, preset: Preset) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters(), lr=preset.lr, weight_decay=preset.weight_decay)
+
+
+def _epoch_crops(data: Any, preset: Preset, gen: torch.Generator
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One random crop per frame (optionally flipped), uint8 ``[N,3,c,c]`` / ``[N,c,c]``."""
+    from nas.data import random_crops
+
+    images, labels = random_crops(data, preset.crop, gen)
+    if preset.hflip:
+        flip = torch.rand(len(images), generator=gen) < 0.5
+        images[flip] = images[flip].flip(-1)
+        labels[flip] = labels[flip].flip(-1)
+    return images, labels
 
 
 def _is_oom(e: BaseException) -> bool:

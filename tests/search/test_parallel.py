@@ -62,7 +62,7 @@ def _wait_for(pred, timeout: float, what: str):
 def test_killed_worker_trial_is_failed_retried_and_nothing_lost(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    args = ["--trials", "6", "--studies-dir", str(tmp_path), "--study-name", "kill",
+    args = ["--trials", "6", "--jobs", "1", "--studies-dir", str(tmp_path), "--study-name", "kill",
             "--data-dir", str(data), "--heartbeat-interval", "1", "--grace-period", "3",
             "--trainer", "tests.search.fakes:slow_fake_train"]
     storage = f"sqlite:///{tmp_path}/kill.db"

@@ -12,8 +12,9 @@ from tests.search import fakes
 
 
 def _cfg(tmp_path, **kw) -> SearchConfig:
-    base = dict(n_trials=6, study_name="t", studies_dir=tmp_path / "studies", preset="smoke",
-                progress=False, sampler="random", heartbeat_interval=1, **fakes.FAKE)
+    base = dict(n_trials=6, jobs=1, study_name="t", studies_dir=tmp_path / "studies",
+                preset="smoke", progress=False, sampler="random", heartbeat_interval=1,
+                **fakes.FAKE)
     base.update(kw)
     return SearchConfig(**base)
 
