@@ -136,7 +136,7 @@ def _training_section(
                    "evaluates and trains on them unchanged.")
         ds_line = f"export DATASET={dataset}"
     common = (f"--model {arch} --dataset $DATASET --data $DATA --out-fold-ratio {r} --use-bias "
-              "--device MAX78000 --qat-policy $EXPORT/" + files["qat_policy"].name)
+              "\\\n    --device MAX78000 --qat-policy $EXPORT/" + files["qat_policy"].name)
     epoch_note = (f"maxnas trained {epoch} epoch(s) (`extras['maxnas_epoch']`)"
                   if epoch != ckpt_epoch else f"epoch {epoch}")
     return f"""## Use in ai8x-training
@@ -154,21 +154,20 @@ export DATA=$AI8X_TRAINING/data
 cp $EXPORT/{files['module'].name} $AI8X_TRAINING/models/
 cd $AI8X_TRAINING
 
+ARGS="{common}"
+TRAIN="--optimizer Adam --lr 0.001 --wd 0 --batch-size 32 --validation-split 0 \\
+    --compress policies/schedule-camvid.yaml"
+
 # evaluate the float (QAT) checkpoint, then the quantised one as the chip computes it
-python train.py --evaluate {common} \\
-    --exp-load-weights-from $EXPORT/{files['float'].name}
-python train.py --evaluate -8 {common} \\
-    --exp-load-weights-from $EXPORT/{files['quantized'].name}
+python train.py --evaluate $ARGS --exp-load-weights-from $EXPORT/{files['float'].name}
+python train.py --evaluate -8 $ARGS --exp-load-weights-from $EXPORT/{files['quantized'].name}
 
 # fine-tune (here 1 epoch) from the float checkpoint
-python train.py --epochs 1 --optimizer Adam --lr 0.001 --wd 0 --batch-size 32 \\
-    --validation-split 0 --compress policies/schedule-camvid.yaml {common} \\
-    --exp-load-weights-from $EXPORT/{files['float'].name}
+python train.py --epochs 1 $TRAIN $ARGS --exp-load-weights-from $EXPORT/{files['float'].name}
 
 # resume: --reset-optimizer is needed (see below)
-python train.py --epochs 1 --optimizer Adam --lr 0.001 --wd 0 --batch-size 32 \\
-    --validation-split 0 --compress policies/schedule-camvid.yaml {common} \\
-    --resume-from $EXPORT/{files['float'].name} --reset-optimizer
+python train.py --epochs 1 $TRAIN $ARGS --resume-from $EXPORT/{files['float'].name} \\
+    --reset-optimizer
 ```
 
 Then quantise the checkpoint train.py saved (`qat_best.pth.tar` in the log folder it prints)
@@ -194,10 +193,14 @@ Notes:
   since torch 2.6) refuses. Without it `--resume-from` resumes at epoch {ckpt_epoch + 1} with
   a fresh optimizer and the LR scheduler fails (`param 'initial_lr' is not specified`);
   `--reset-optimizer` starts a fresh optimizer at epoch 0 from the checkpoint's weights and
-  QAT state, which is what resuming an export can mean. Checkpoints train.py saves do hold
-  their optimizer and resume as usual.
+  QAT state, which is what resuming an export can mean. Checkpoints train.py saves hold
+  their optimizer and resume as usual; on torch >= 2.6 they (like upstream's trained ones)
+  load only with `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`, for train.py and quantize.py alike.
 - **Top-1 is pixel accuracy** for segmentation (torchnet's top-k over each pixel's logits).
   With `-8` the logits are integers and often tie (about one pixel in ten on CamVid); torchnet's
   `topk` and maxnas' `argmax` (first maximum) may then pick different classes, so Top-1 and
   maxnas' pixel accuracy on the same tiles differ by a few tenths of a point.
+- ai8x-training's develop `train.py` ends every `--evaluate` with `AttributeError: 'Namespace'
+  object has no attribute 'quantize_eval'` after printing its results (upstream's own
+  checkpoints too): the Top-1 line above it is the result.
 """
