@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TRIALS ?= 200
 ARGS ?=
 
-.PHONY: setup search test test-slow test-postgres test-izer lint dashboard clean
+.PHONY: setup search test test-slow test-postgres test-izer test-ai8x-training lint dashboard clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,3 +47,9 @@ clean:
 # (fails, not skips, when the checkout is missing).
 test-izer: $(STAMP)
 	$(PY) -m pytest -q -m integration tests/export/test_izer.py -p no:cacheprovider
+
+# The export README's commands with the real ai8x-training (minutes of CPU per export):
+# AI8X_TRAINING_DIR=/path/to/ai8x-training AI8X_TRAINING_PYTHON=/its/venv/bin/python
+# [AI8X_SYNTHESIS_DIR=... AI8X_PYTHON=...] make test-ai8x-training (fails when missing).
+test-ai8x-training: $(STAMP)
+	$(PY) -m pytest -q -m integration tests/integration/test_ai8x_training.py -p no:cacheprovider

@@ -13,7 +13,14 @@ import torch
 from torch import nn
 
 from nas.export import _hw
-from nas.export._ai8x_module import arch_name, generate_ai8x_module, module_filename
+from nas.export._ai8x_module import (
+    QAT_START_EPOCH,
+    ai8x_dataset,
+    arch_name,
+    generate_ai8x_module,
+    module_filename,
+    render_qat_policy,
+)
 from nas.export._checkpoint import (
     LayerParams,
     checkpoint_dict,
@@ -35,8 +42,8 @@ class ExportResult:
     Attributes:
         out_dir: the export folder.
         arch: the ai8x model name (checkpoint ``arch`` = YAML ``arch``).
-        files: role -> path (``module``, ``float``, ``quantized``, ``yaml``, ``sample``,
-            ``expected``, ``spec``, ``readme``).
+        files: role -> path (``module``, ``float``, ``quantized``, ``qat_policy``, ``yaml``,
+            ``sample``, ``expected``, ``spec``, ``readme``, ``manifest``).
         predicted: our hardware model's figures izer should print (``weight_bytes``,
             ``bias_bytes``, ``latency_cycles``) per device.
         trained: False for random weights (``untrained``).
@@ -135,7 +142,10 @@ def export(
         dataset: izer's ``dataset`` name; the sample file is ``sample_<dataset>.npy``.
         device: the chip the memory plan is made for.
         input_size: folded input (H, W) the plan and latency are computed for.
-        epoch, extras: stored in the checkpoints (ai8x-training's fields).
+        epoch, extras: epochs trained and extra fields for the checkpoints. The checkpoints'
+            ``epoch`` is at least ai8x's CamVid QAT start (40): they are BN-folded with QAT
+            on, which train.py infers from ``epoch >= start_epoch``; ``extras['maxnas_epoch']``
+            keeps ``epoch``.
         seed: for random weights and the synthetic sample.
         force: overwrite an existing export folder.
         source: one line saying where the weights came from (README).
@@ -164,20 +174,24 @@ def export(
     fsd = float_state_dict(params)
     qsd = quantized_state_dict(fsd, _hw.copy_layers(report))
     extras = {**(extras or {}), "maxnas_spec": spec.to_json(indent=None),
-              "maxnas_trained": trained}
+              "maxnas_trained": trained, "maxnas_epoch": int(epoch)}
+    ckpt_epoch = max(int(epoch), QAT_START_EPOCH)
     files = {
         "module": out_dir / module_filename(spec),
         "float": out_dir / f"{arch}.pth.tar",
         "quantized": out_dir / f"{arch}-q.pth.tar",
+        "qat_policy": out_dir / "qat_policy.yaml",
         "yaml": out_dir / f"{arch}.yaml",
         "sample": out_dir / f"sample_{dataset.lower()}.npy",
         "expected": out_dir / "expected_output.npy",
         "spec": out_dir / "spec.json",
         "readme": out_dir / "README.md",
+        "manifest": out_dir / "export.json",
     }
     files["module"].write_text(generate_ai8x_module(spec))
-    torch.save(checkpoint_dict(fsd, arch, epoch, extras), files["float"])
-    torch.save(checkpoint_dict(qsd, arch, epoch,
+    files["qat_policy"].write_text(render_qat_policy(spec))
+    torch.save(checkpoint_dict(fsd, arch, ckpt_epoch, extras), files["float"])
+    torch.save(checkpoint_dict(qsd, arch, ckpt_epoch,
                                {**extras, "clipping_method": "MAX_BIT_SHIFT"}),
                files["quantized"])
     yaml_layers, names = _hw.yaml_layers(report)
@@ -209,11 +223,13 @@ def export(
     }
     files["readme"].write_text(render_readme(
         spec, arch, files, commands, predicted, device, input_size,
-        trained=trained, source=source, epoch=epoch,
+        trained=trained, source=source, epoch=epoch, ckpt_epoch=ckpt_epoch,
+        ai8x_dataset=ai8x_dataset(dataset, spec.fold_ratio), task=dataset,
     ))
-    (out_dir / "export.json").write_text(json.dumps({
+    files["manifest"].write_text(json.dumps({
         "arch": arch, "device": device, "input_size": list(input_size),
-        "trained": trained, "predicted": predicted,
+        "trained": trained, "epoch": int(epoch), "checkpoint_epoch": ckpt_epoch,
+        "ai8x_dataset": ai8x_dataset(dataset, spec.fold_ratio), "predicted": predicted,
         "files": {k: v.name for k, v in files.items()},
     }, indent=2) + "\n")
     return ExportResult(out_dir, arch, files, predicted, trained)

@@ -44,8 +44,13 @@ def render_readme(
     trained: bool,
     source: str,
     epoch: int,
+    ckpt_epoch: int | None = None,
+    ai8x_dataset: str | None = None,
+    task: str = "camvid4",
 ) -> str:
     h, w = input_size
+    ckpt_epoch = epoch if ckpt_epoch is None else ckpt_epoch
+    export_dir = files["readme"].parent.resolve()
     weights = "trained weights" if trained else "RANDOM weights (hardware-only check)"
     rows = []
     for dev, p in predicted.items():
@@ -72,10 +77,12 @@ epoch {epoch}. Memory plan made for **{device}**, input {spec.input_channels}x{h
 | `{files['module'].name}` | ai8x-training model module (`--model {arch}`), layer for layer |
 | `{files['float'].name}` | float checkpoint, ai8x-training format, BatchNorm folded (QAT on) |
 | `{files['quantized'].name}` | quantised checkpoint as `quantize.py` writes it (+ copy layers) |
+| `{files['qat_policy'].name}` | ai8x-training QAT policy keeping each layer's weight bits |
 | `{files['yaml'].name}` | izer network description from the memory plan |
 | `{files['sample'].name}` | sample input, int64 CHW in [-128, 127] |
 | `{files['expected'].name}` | our int8 simulation of the network on that sample (folded logits) |
 | `{files['spec'].name}` | the maxnas ArchSpec |
+| `{files['manifest'].name}` | arch, device, input size, epochs, predicted figures (for scripts) |
 
 ## Synthesize with ai8x-synthesis
 
@@ -84,7 +91,7 @@ folder's absolute path. `--overlap-data` is needed because layers write next to 
 input; the memory plan guarantees no tensor is overwritten while still needed.
 
 ```bash
-export EXPORT=/path/to/this/folder
+export EXPORT={export_dir}  # this folder; change it if you move the folder
 ```
 
 {cmd}
@@ -102,10 +109,98 @@ should show the same numbers.
 |---|---|---|---|
 {chr(10).join(rows)}
 {note}
-## Fine-tune in ai8x-training
+{_training_section(spec, arch, files, epoch, ckpt_epoch, ai8x_dataset, task)}
+"""
 
-Copy `{files['module'].name}` into ai8x-training's `models/` and load the float checkpoint with
-`--exp-load-weights-from {files['float'].name}` and `--use-bias`. Its BatchNorm is folded, as
-ai8x does at the QAT start epoch, so use a QAT policy whose `start_epoch` is <= {epoch} (then
-train.py fuses the fresh model's BN before loading), with per-layer `weight_bits` as stored.
+
+def _training_section(
+    spec: ArchSpec,
+    arch: str,
+    files: dict[str, Path],
+    epoch: int,
+    ckpt_epoch: int,
+    dataset: str | None,
+    task: str,
+) -> str:
+    """ai8x-training commands: evaluate (float, -8), fine-tune, resume, quantise."""
+    r = spec.fold_ratio
+    if dataset is None:
+        ds_note = (f"ai8x-training has no stock dataset with the classes of `{task}` at fold "
+                   f"{r} (its CamVid loaders give Building/Sky/Tree + other, or all 32 + "
+                   "none): add one to `datasets/` and set `DATASET` to its name.")
+        ds_line = "export DATASET=YOUR_DATASET  # see above"
+    else:
+        ds_note = (f"`{dataset}` is ai8x-training's CamVid loader with this export's classes "
+                   f"(`{task}`) and input layout (fold {r}). Its tiles are larger than the "
+                   "izer input size above; the network is fully convolutional, so it "
+                   "evaluates and trains on them unchanged.")
+        ds_line = f"export DATASET={dataset}"
+    common = (f"--model {arch} --dataset $DATASET --data $DATA --out-fold-ratio {r} --use-bias "
+              "\\\n    --device MAX78000 --qat-policy $EXPORT/" + files["qat_policy"].name)
+    epoch_note = (f"maxnas trained {epoch} epoch(s) (`extras['maxnas_epoch']`)"
+                  if epoch != ckpt_epoch else f"epoch {epoch}")
+    return f"""## Use in ai8x-training
+
+Copy the module into ai8x-training's `models/`; the model is `--model {arch}` (the `maxnas_`
+prefix keeps it apart from upstream's models, e.g. upstream's `ai85unetlarge`). {ds_note}
+`DATA` is the folder holding `CamVid/` in the Kaggle layout (`train/`, `train_labels/`,
+`test/`, `test_labels/`, `class_dict.csv`). Run from the ai8x-training root:
+
+```bash
+export EXPORT={files['readme'].parent.resolve()}
+export AI8X_TRAINING=$HOME/ai8x-training  # your checkout
+export DATA=$AI8X_TRAINING/data
+{ds_line}
+cp $EXPORT/{files['module'].name} $AI8X_TRAINING/models/
+cd $AI8X_TRAINING
+
+ARGS="{common}"
+TRAIN="--optimizer Adam --lr 0.001 --wd 0 --batch-size 32 --validation-split 0 \\
+    --compress policies/schedule-camvid.yaml"
+
+# evaluate the float (QAT) checkpoint, then the quantised one as the chip computes it
+python train.py --evaluate $ARGS --exp-load-weights-from $EXPORT/{files['float'].name}
+python train.py --evaluate -8 $ARGS --exp-load-weights-from $EXPORT/{files['quantized'].name}
+
+# fine-tune (here 1 epoch) from the float checkpoint
+python train.py --epochs 1 $TRAIN $ARGS --exp-load-weights-from $EXPORT/{files['float'].name}
+
+# resume: --reset-optimizer is needed (see below)
+python train.py --epochs 1 $TRAIN $ARGS --resume-from $EXPORT/{files['float'].name} \\
+    --reset-optimizer
+```
+
+Then quantise the checkpoint train.py saved (`qat_best.pth.tar` in the log folder it prints)
+from the ai8x-synthesis root; on `$EXPORT/{files['float'].name}` this reproduces
+`{files['quantized'].name}` (before copy layers), and the izer commands above synthesise it:
+
+```bash
+python quantize.py $EXPORT/{files['float'].name} /tmp/{arch}-q.pth.tar --device MAX78000
+```
+
+Notes:
+
+- **QAT policy.** The checkpoints' `epoch` is {ckpt_epoch} ({epoch_note}). train.py folds
+  BatchNorm into a fresh model before loading only when the checkpoint's `epoch` is at least
+  the policy's `start_epoch` (40 in `policies/qat_policy_camvid.yaml`, 30 in
+  `policies/qat_policy.yaml`), and these checkpoints have BatchNorm folded already, so they
+  load with those stock policies too. For training use `{files['qat_policy'].name}`: when
+  train.py reaches `start_epoch` it calls `ai8x.initiate_qat`, which sets every layer to the
+  policy's `weight_bits` except the `overrides`; the exported policy lists each layer's bits,
+  the stock one would make every layer 8-bit. Evaluation takes the bits from the checkpoint.
+- **Resume.** The export holds no optimizer state: maxnas' optimizer is not ai8x-training's,
+  and distiller stores the optimizer's class, which `torch.load` (weights-only by default
+  since torch 2.6) refuses. Without it `--resume-from` resumes at epoch {ckpt_epoch + 1} with
+  a fresh optimizer and the LR scheduler fails (`param 'initial_lr' is not specified`);
+  `--reset-optimizer` starts a fresh optimizer at epoch 0 from the checkpoint's weights and
+  QAT state, which is what resuming an export can mean. Checkpoints train.py saves hold
+  their optimizer and resume as usual; on torch >= 2.6 they (like upstream's trained ones)
+  load only with `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`, for train.py and quantize.py alike.
+- **Top-1 is pixel accuracy** for segmentation (torchnet's top-k over each pixel's logits).
+  With `-8` the logits are integers and often tie (about one pixel in ten on CamVid); torchnet's
+  `topk` and maxnas' `argmax` (first maximum) may then pick different classes, so Top-1 and
+  maxnas' pixel accuracy on the same tiles differ by a few tenths of a point.
+- ai8x-training's develop `train.py` ends every `--evaluate` with `AttributeError: 'Namespace'
+  object has no attribute 'quantize_eval'` after printing its results (upstream's own
+  checkpoints too): the Top-1 line above it is the result.
 """

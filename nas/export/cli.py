@@ -133,12 +133,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"exported {spec.name} ({'trained' if result.trained else 'random weights'}) "
           f"to {result.out_dir}/")
     for role, path in result.files.items():
-        print(f"  {role:9s} {path.name}")
+        print(f"  {role:10s} {path.name}")
     p = result.predicted.get(args.device, {})
     if p and "error" not in p:
         lat = p.get("latency_cycles")
         print(f"izer should print: Weight memory {p['weight_bytes']:,} bytes, Bias memory "
               f"{p['bias_bytes']:,} bytes"
               + (f", latency {lat:,} cycles" if lat is not None else ""))
-    print(f"see {result.files['readme']} for the ai8xize.py commands")
+    print(f"ai8x-training: copy {result.files['module'].name} into models/, then "
+          f"--model {result.arch} --qat-policy {result.files['qat_policy']}")
+    print(f"see {result.files['readme']} for the ai8x-training and ai8xize.py commands")
     return 0

@@ -1,4 +1,5 @@
 import ast
+import json
 import os
 import sys
 import types
@@ -6,11 +7,19 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import nn
 
-from nas.export._ai8x_module import arch_name, generate_ai8x_module, module_filename
+from nas.export._ai8x_module import (
+    QAT_START_EPOCH,
+    ai8x_dataset,
+    arch_name,
+    generate_ai8x_module,
+    module_filename,
+    render_qat_policy,
+)
 from nas.export._checkpoint import float_state_dict, random_layer_params
-from nas.spec import get_reference
+from nas.spec import ArchSpec, get_reference
 from tests.conftest import require
 
 
@@ -31,8 +40,65 @@ def test_module_is_valid_python_with_one_attribute_per_layer(ref):
 
 def test_names_are_identifiers():
     spec = get_reference("unetmysmall-x86")
-    assert arch_name(spec) == "unetmysmall_x86"
+    assert arch_name(spec) == "maxnas_unetmysmall_x86"
     assert arch_name(spec).isidentifier()
+    # an already prefixed name is kept as it is
+    assert arch_name(ArchSpec.from_dict({**spec.to_dict(), "name": "maxnas_x"})) == "maxnas_x"
+
+
+def test_reference_names_do_not_clash_with_upstream():
+    """Upstream ai8x-training's models/ai85net-unet.py registers ai85unetlarge; ours must not
+    (train.py takes the first module with the name, and upstream's checkpoints then fail)."""
+    spec = get_reference("ai85unetlarge")
+    assert arch_name(spec) == "maxnas_ai85unetlarge"
+    assert module_filename(spec) == "ai85net-maxnas-ai85unetlarge.py"
+    assert "'name': 'ai85unetlarge'" not in generate_ai8x_module(spec)
+
+
+def _mixed_bits(spec: ArchSpec) -> ArchSpec:
+    """``spec`` with conv bits cycling 4, 2, 1, 8 and 4-bit upsampling layers."""
+    d = spec.to_dict()
+    cycle = iter([4, 2, 1, 8] * 20)
+    for part in ("prep", "head"):
+        for conv in d.get(part) or []:
+            conv["bits"] = next(cycle)
+    for level in d["encoder"] + d["decoder"]:
+        for conv in level["convs"]:
+            conv["bits"] = next(cycle)
+    for level in d["decoder"]:
+        level["up_bits"] = 4
+    return ArchSpec.from_dict({**d, "name": f"{spec.name}_mixed"})
+
+
+def _initiate_qat(policy: dict, names: list[str]) -> dict[str, int]:
+    """ai8x.initiate_qat's rule for weight bits: the policy's for every layer, then
+    ``overrides[name]``."""
+    out = {}
+    for name in names:
+        out[name] = policy["weight_bits"]
+        if name in (policy.get("overrides") or {}):
+            out[name] = policy["overrides"][name]["weight_bits"]
+    return out
+
+
+def test_qat_policy_keeps_every_layers_bits():
+    spec = _mixed_bits(get_reference("unetmysmall"))
+    bits = {layer.name: layer.bits for layer in spec.layers()}
+    assert {1, 2, 4, 8} <= set(bits.values())
+    policy = yaml.safe_load(render_qat_policy(spec))
+    assert policy["start_epoch"] == QAT_START_EPOCH
+    assert _initiate_qat(policy, list(bits)) == bits
+    # the stock CamVid policy (no overrides) would not
+    assert _initiate_qat({"start_epoch": 40, "weight_bits": 8}, list(bits)) != bits
+    # the module states the same bits
+    mod = _load(generate_ai8x_module(spec), _fake_ai8x())
+    assert mod.WEIGHT_BITS == bits
+
+
+def test_ai8x_dataset_names():
+    assert ai8x_dataset("camvid4", 4) == "CamVid_s352_c3"
+    assert ai8x_dataset("camvid4", 1) == "CamVid_s80_c3"
+    assert ai8x_dataset("camvid11", 4) is None
 
 
 def _fake_ai8x() -> types.ModuleType:
@@ -138,3 +204,29 @@ def test_module_runs_in_real_ai8x_training_with_float_checkpoint(bn_model):
     x = torch.randint(-128, 128, (1, 48, 16, 16)).float() / 128
     with torch.no_grad():
         assert torch.allclose(net(x), model(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("epoch", [0, 55])
+def test_export_checkpoints_load_past_qat_start_and_readme_commands(tmp_path, epoch):
+    """Checkpoints say epoch >= the stock CamVid QAT start (train.py then fuses BN before
+    loading) and keep the real epoch; the README's commands name the real folder, the ai8x
+    dataset, the exported policy and the model."""
+    from nas.export import export
+
+    spec = get_reference("unetmysmall")
+    res = export(spec, tmp_path / "e", input_size=(32, 32), epoch=epoch)
+    for role in ("float", "quantized"):
+        ckpt = torch.load(res.files[role], weights_only=True)
+        assert ckpt["epoch"] == max(epoch, QAT_START_EPOCH)
+        assert ckpt["extras"]["maxnas_epoch"] == epoch
+    text = res.files["readme"].read_text()
+    assert f"export EXPORT={res.out_dir.resolve()}" in text
+    assert "/path/to" not in text
+    assert "export DATASET=CamVid_s352_c3" in text
+    assert "--qat-policy $EXPORT/qat_policy.yaml" in text
+    assert f"--model {res.arch}" in text
+    for flag in ("--evaluate -8", "--exp-load-weights-from", "--resume-from", "quantize.py",
+                 "export.json", "ai8xize.py", "tie"):
+        assert flag in text, flag
+    assert yaml.safe_load(res.files["qat_policy"].read_text())["overrides"]
+    assert json.loads(res.files["manifest"].read_text())["ai8x_dataset"] == "CamVid_s352_c3"

@@ -17,7 +17,7 @@ def test_reference_untrained(tmp_path, capsys):
                  *SIZE]) == 0
     text = capsys.readouterr().out
     assert "izer should print: Weight memory 110,016 bytes" in text
-    assert (out / "unetmysmall-q.pth.tar").is_file()
+    assert (out / "maxnas_unetmysmall-q.pth.tar").is_file()
     # a second run refuses, --force overwrites
     assert main(["export", "--reference", "unetmysmall", "--untrained", "--out", str(out),
                  *SIZE]) == 2
@@ -57,8 +57,9 @@ def test_arch_json_with_checkpoint_and_real_sample(tmp_path):
     sample = np.load(out / "sample_camvid4.npy")
     assert sample.shape == (48, 16, 16) and sample.dtype == np.int64
     assert len(np.unique(sample)) > 10  # a real image crop, not constant
-    f = torch.load(out / "unetmysmall.pth.tar", weights_only=True)
-    assert f["epoch"] == 3 and f["extras"]["maxnas_val_miou"] == 0.5
+    f = torch.load(out / "maxnas_unetmysmall.pth.tar", weights_only=True)
+    assert f["epoch"] == 40 and f["extras"]["maxnas_epoch"] == 3  # ai8x QAT start
+    assert f["extras"]["maxnas_val_miou"] == 0.5
     # the checkpoint must belong to the architecture
     other = tmp_path / "other.json"
     get_reference("ai85unetlarge").save(other)
@@ -67,7 +68,7 @@ def test_arch_json_with_checkpoint_and_real_sample(tmp_path):
     # the checkpoint alone is enough: it stores its architecture
     assert main(["export", "--checkpoint", str(ckpt), "--synthetic-sample",
                  "--out", str(tmp_path / "e3"), *SIZE]) == 0
-    assert (tmp_path / "e3" / "unetmysmall-q.pth.tar").is_file()
+    assert (tmp_path / "e3" / "maxnas_unetmysmall-q.pth.tar").is_file()
 
 
 def _study(tmp_path, name="s"):

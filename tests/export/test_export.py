@@ -28,17 +28,17 @@ def large(tmp_path_factory):
 def test_export_writes_every_file(large):
     for role in ("module", "float", "quantized", "yaml", "sample", "expected", "spec", "readme"):
         assert large.files[role].is_file(), role
-    assert large.files["module"].name == "ai85net-ai85unetlarge.py"
+    assert large.files["module"].name == "ai85net-maxnas-ai85unetlarge.py"
     assert large.files["sample"].name == "sample_camvid4.npy"
     meta = json.loads((large.out_dir / "export.json").read_text())
-    assert meta["arch"] == "ai85unetlarge" and meta["trained"] is False
+    assert meta["arch"] == "maxnas_ai85unetlarge" and meta["trained"] is False
 
 
 def test_checkpoints_load_without_flags_and_match_yaml(large):
     q = torch.load(large.files["quantized"], weights_only=True)
     f = torch.load(large.files["float"], weights_only=True)
     cfg = yaml.safe_load(large.files["yaml"].read_text())
-    assert q["arch"] == f["arch"] == cfg["arch"] == "ai85unetlarge"
+    assert q["arch"] == f["arch"] == cfg["arch"] == "maxnas_ai85unetlarge"
     assert {"state_dict", "arch", "epoch", "extras"} <= set(q)
     report = check(get_reference("ai85unetlarge"), input_size=SIZE)
     channels = _channels(q["state_dict"], report)
@@ -61,7 +61,7 @@ def test_readme_has_both_commands_and_predictions(large):
     text = large.files["readme"].read_text()
     report = check(get_reference("ai85unetlarge"), input_size=SIZE)
     assert "--device MAX78000" in text and "--device MAX78002" in text
-    assert "--checkpoint-file $EXPORT/ai85unetlarge-q.pth.tar" in text
+    assert "--checkpoint-file $EXPORT/maxnas_ai85unetlarge-q.pth.tar" in text
     assert f"{report.weight_bytes:,} bytes" in text
     assert f"{report.latency_cycles:,} cycles" in text
     assert large.predicted["MAX78000"]["weight_bytes"] == report.weight_bytes
@@ -152,7 +152,8 @@ def test_trained_model_export_matches_qat_forward(tmp_path, bn_model):
                  epoch=7)
     assert res.trained
     f = torch.load(res.files["float"], weights_only=True)
-    assert f["epoch"] == 7 and f["extras"]["maxnas_trained"] is True
+    assert f["epoch"] == 40 and f["extras"]["maxnas_epoch"] == 7  # ai8x QAT start
+    assert f["extras"]["maxnas_trained"] is True
     assert not any(".bn." in k for k in f["state_dict"])  # BN folded into op.weight/op.bias
     enable_qat(model)
     with torch.no_grad():
