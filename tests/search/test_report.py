@@ -1,4 +1,4 @@
-"""Report builders on hand-made trials: front, hypervolume, checkpoints, atomic writes."""
+"""Report builders on hand-made trials: front, hypervolume, checkpoints, the written files."""
 
 from __future__ import annotations
 
@@ -10,17 +10,16 @@ import torch
 from optuna.distributions import IntDistribution
 from optuna.trial import TrialState, create_trial
 
+from nas.report import trials_frame, write_figure
 from nas.search import (
-    atomic_write_text,
-    checkpoint_path,
     hypervolume_2d,
+    hypervolume_frame,
     knee_points,
     pareto_frame,
-    trials_frame,
-    write_figure,
+    pareto_mask,
     write_reports,
 )
-from nas.search._report import hypervolume_frame, pareto_mask
+from nas.studyio import checkpoint_path
 
 
 def _trial(number, miou, nbytes, feasible=True, reference="", artifact=None):
@@ -90,13 +89,6 @@ def test_front_excludes_infeasible_and_keeps_references():
     assert front["reference"].tolist()[0] == "unetmysmall"
 
 
-def test_atomic_write_replaces_whole_file(tmp_path):
-    p = atomic_write_text(tmp_path / "a" / "x.csv", "one\n")
-    atomic_write_text(p, "two\n")
-    assert p.read_text() == "two\n"
-    assert [f.name for f in p.parent.iterdir()] == ["x.csv"]  # no temp files left
-
-
 def test_missing_or_corrupt_artifact_is_reported_per_trial(tmp_path):
     store_dir = tmp_path / "artifacts"
     store_dir.mkdir()
@@ -110,6 +102,9 @@ def test_missing_or_corrupt_artifact_is_reported_per_trial(tmp_path):
     df = trials_frame(study.get_trials(), artifact_dir=store_dir)
     assert df["checkpoint"].tolist() == ["ok", "corrupt", "missing"]
     assert paths["report"].exists() and len(pareto_frame(df)) == 3  # report still whole
+    # written atomically: only the three files, no temporary ones left beside them
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "pareto.csv", "report.html", "trials.csv"]
     assert checkpoint_path(study, 0, store_dir) == store_dir / "good"
     with pytest.raises(ValueError, match="trial 1: checkpoint artifact bad is corrupt"):
         checkpoint_path(study, 1, store_dir)
