@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 from nas.report._labels import place_labels
 from nas.report._tables import PARAM_BYTES
 
-FRONT_HEIGHT_PX = 560
+FRONT_HEIGHT_PX = 540
 HV_HEIGHT_PX = 360
 _MARGIN = dict(l=70, r=30, t=60, b=60)
 _COLORS = {"trial": "#6b8fc7", "front": "#d62728", "infeasible": "#8c8c8c",
@@ -30,6 +30,14 @@ def _hover(d: pd.DataFrame) -> list[str]:
             f"trial {r.number}{name}<br>val mIoU {r.miou:.4f}, {int(r.param_bytes):,} "
             f"{PARAM_BYTES}, latency {lat}<br>{r.arch}{extra}")
     return out
+
+
+def _short_bytes(v: float) -> str:
+    """``500``, ``20k``, ``1.5M``."""
+    for unit, div in (("M", 1e6), ("k", 1e3)):
+        if v >= div:
+            return f"{v / div:g}{unit}"
+    return f"{v:g}"
 
 
 def _is(col: pd.Series, value: bool) -> pd.Series:
@@ -126,9 +134,12 @@ def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | No
                            showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="#555",
                            font=dict(size=12), bgcolor="rgba(255,255,255,0.8)")
 
-    fig.update_xaxes(type="log", range=[x0, x1], row=1, col=1)
-    fig.update_xaxes(type="log", range=[x0, x1], title_text=f"{PARAM_BYTES}, log scale",
-                     row=2, col=1)
+    ticks = [m * 10**e for e in range(0, 10) for m in (1, 2, 5)
+             if x0 <= math.log10(m * 10**e) <= x1]
+    fig.update_xaxes(type="log", range=[x0, x1], tickvals=ticks, row=1, col=1)
+    fig.update_xaxes(type="log", range=[x0, x1], tickvals=ticks,
+                     ticktext=[_short_bytes(v) for v in ticks],
+                     title_text=f"{PARAM_BYTES}, log scale", row=2, col=1)
     fig.update_yaxes(title_text="val mIoU", range=[y0, y1], row=1, col=1)
     fig.update_yaxes(range=[-0.5, 0.5], showticklabels=False, title_text="infeasible",
                      title_font=dict(size=11), showgrid=False, zeroline=False, row=2, col=1)

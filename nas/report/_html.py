@@ -12,13 +12,14 @@ import plotly.graph_objects as go
 from nas.report._tables import PARAM_BYTES, counts_text
 
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 1.5em 2em; color: #222; max-width: 1300px; }
-h1 { font-size: 1.5em; margin-bottom: 0.2em; }
+body { font-family: system-ui, sans-serif; margin: 1em 2em; color: #222; max-width: 1300px; }
+h1 { font-size: 1.5em; margin: 0 0 0.2em; }
 p.meta { color: #555; margin-top: 0; }
-table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1.5em; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1em; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.settings td:first-child { color: #555; }
+table.settings td.key { color: #666; padding-left: 1.5em; }
+table.settings td.key:first-child { padding-left: 0; }
 .note { color: #555; font-size: 0.9em; max-width: 70em; }
 """
 
@@ -35,6 +36,17 @@ def _table(df: pd.DataFrame, cls: str = "") -> str:
         rows.append(f"<tr>{cells}</tr>")
     return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}" \
            "</tbody></table>"
+
+
+def _settings_table(settings: Mapping[str, object], per_row: int = 2) -> str:
+    """Settings as name/value pairs, ``per_row`` pairs to a row (the page stays short)."""
+    items = list(settings.items())
+    rows = []
+    for i in range(0, len(items), per_row):
+        cells = "".join(f"<td class='key'>{html.escape(str(k))}</td><td>{html.escape(str(v))}"
+                        "</td>" for k, v in items[i:i + per_row])
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table class='settings'><tbody>{''.join(rows)}</tbody></table>"
 
 
 def report_html(*, title: str, figures: Sequence[go.Figure], front: pd.DataFrame,
@@ -59,9 +71,7 @@ def report_html(*, title: str, figures: Sequence[go.Figure], front: pd.DataFrame
              + (f" from {html.escape(source)}" if source else "") + ". "
              + html.escape(counts_text(dict(counts))) + ".</p>"]
     if settings:
-        parts.append(_table(pd.DataFrame({"setting": list(settings),
-                                          "value": [str(v) for v in settings.values()]}),
-                            "settings"))
+        parts.append(_settings_table(settings))
     for i, fig in enumerate(figures):
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0),
                                  config={"displaylogo": False}))

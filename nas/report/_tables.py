@@ -73,7 +73,7 @@ def read_trials_csv(path: str | Path) -> pd.DataFrame:
     df = pd.read_csv(path)
     for col in ("reference", "arch", "violations", "fail_reason", "spec"):
         if col in df.columns:
-            df[col] = df[col].fillna("").astype(str)
+            df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
     for col in ("feasible", "trained"):
         if col in df.columns:
             df[col] = df[col].map({True: True, False: False, "True": True, "False": False})
@@ -143,7 +143,10 @@ def summary_text(front: pd.DataFrame, paths: dict[str, Path], counts: dict[str, 
 
     ``counts`` is :func:`trial_counts`'s dict.
     """
-    lines = [counts_text(counts) + ".",
+    c = counts
+    lines = [f"trials: {c['complete']} complete, {c['failed']} failed, {c['running']} running",
+             f"  complete: {c['feasible']} feasible, {c['infeasible']} infeasible (not "
+             f"trained), {c['references']} references",
              f"Pareto front: {len(front)} trials (val mIoU up, {PARAM_BYTES} down)"]
     if front.empty:
         lines.append("  (empty)")

@@ -275,8 +275,9 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
     signals = signals or StopSignals()  # not installed: never fires
 
     def run_trial(trial: optuna.Trial) -> tuple[float, ...]:
-        if progress is not None:
+        if progress is not None:  # the status line shows it running from its first second
             progress.trial_started(trial.number)
+            progress.refresh(trial.study)
         try:
             with signals.raising():
                 return objective(trial)

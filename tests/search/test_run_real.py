@@ -9,9 +9,9 @@ from optuna.trial import TrialState
 
 from nas.data.synthetic import make_synthetic_camvid
 from nas.search import SearchConfig, run
-from nas.studyio import checkpoint_path
 from nas.search.cli import main
 from nas.spec import ArchSpec, get_reference
+from nas.studyio import checkpoint_path
 
 
 @pytest.fixture(scope="module")
