@@ -31,10 +31,12 @@ ones only up to the sampled number of convs):
 ``*_depthwise`` exists only when the space allows depthwise (MAX78002) and the conv is
 separable. Kernels of prep and head layers are 1x1; weights are 8-bit; convs have biases.
 
-**Depth.** The default deployment crops 352x352, folded by 4 to 88x88. Each level below the
-first pools 2x2, so depth D needs H and W divisible by 2**(D-1). 88 = 8 * 11: depth 4 gives an
-11x11 bottleneck, depth 5 would need 5.5x5.5. Hence ``depth_range = (2, 4)``; the space checks
-this rule for every fold ratio it offers against ``input_size``.
+**Depth.** The default deployment input is 88x88 (352x352 crops folded by 4). Each level
+below the first pools 2x2, so depth D needs H and W divisible by 2**(D-1). 88 = 8 * 11: depth 4
+gives an 11x11 bottleneck, depth 5 would need 5.5x5.5. Hence ``depth_range = (2, 4)``; the
+space checks this rule against ``input_size``. The folded input is the same for every fold
+ratio the space offers (the crop is ``fold x input_size``), so the size a spec is checked at is
+the size it is trained and deployed at.
 
 **Widths.** A width parameter is categorical over the chip's packing grid (multiples of 4 up
 to 64, multiples of 64 above: ``4..64 step 4, 128, 192, 256``), so sampling only yields
@@ -112,6 +114,7 @@ import optuna
 from optuna.trial import BaseTrial, FixedTrial
 
 from nas.spec import (
+    DEFAULT_INPUT_SIZE,
     MAX_DEPTH,
     MIN_DEPTH,
     ArchSpec,
@@ -119,6 +122,7 @@ from nas.spec import (
     DecoderLevel,
     EncoderLevel,
     get_reference,
+    input_size,
     list_references,
     width_packs_evenly,
     width_rule_ok,
@@ -158,8 +162,8 @@ class _Budget:
     "Data memory" in the module docstring for the rules.
     """
 
-    def __init__(self, space: UNetSpace, side: int) -> None:
-        self.space, self.side = space, side
+    def __init__(self, space: UNetSpace, size: tuple[int, int]) -> None:
+        self.space, self.size = space, size
         self.w1 = self.up1 = 0
         self.skip1 = False
 
@@ -170,7 +174,8 @@ class _Budget:
 
     def map_bytes(self, level: int) -> int:
         """Bytes per instance of a 1-pass map at ``level`` (4 channels per 32-bit word)."""
-        return 4 * (self.side // 2 ** (level - 1)) ** 2
+        h, w = (side // 2 ** (level - 1) for side in self.size)
+        return 4 * h * w
 
     def _x_cap(self) -> int | None:
         # the level-2 tensor upconv1 reads must avoid upconv1's output and, with the level-1
@@ -242,8 +247,10 @@ class UNetSpace:
         widths: channel choices; each must obey :func:`~nas.spec.width_rule_ok`.
         depth_range: (min, max) encoder levels incl. the bottleneck.
         fold_ratios: fold-ratio choices (the input is folded r x r into channels).
-        input_size: side of the full-resolution deployment input in pixels (352 -> 88x88 at
-            fold 4); every (fold, depth) pair must pool it cleanly.
+        input_size: folded chip input (rows, columns) the specs are deployed at (88x88 =
+            352x352 crops at fold 4, whatever the fold ratio: crops are ``fold x input_size``);
+            every depth must pool it cleanly. :meth:`at_input_size` rebuilds a space for
+            another size.
         n_convs_range: (min, max) convs per encoder / decoder level.
         kernels: kernel choices of encoder and decoder convs.
         max_prep: most 1x1 prep layers.
@@ -262,7 +269,7 @@ class UNetSpace:
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     depth_range: tuple[int, int] = (2, 4)
     fold_ratios: tuple[int, ...] = (4,)
-    input_size: int = 352
+    input_size: tuple[int, int] = DEFAULT_INPUT_SIZE
     n_convs_range: tuple[int, int] = (1, 2)
     kernels: tuple[int, ...] = (1, 3)
     max_prep: int = 3
@@ -287,13 +294,14 @@ class UNetSpace:
                 f"depth_range must lie within [{MIN_DEPTH}, {MAX_DEPTH}], "
                 f"but got depth_range={self.depth_range}"
             )
-        for r in self.fold_ratios:
-            if self.input_size % (r * 2 ** (hi - 1)):
-                raise ValueError(
-                    f"depth {hi} needs the folded input side input_size/fold_ratio = "
-                    f"{self.input_size}/{r} to be divisible by 2**{hi - 1}; "
-                    f"lower depth_range or change input_size"
-                )
+        object.__setattr__(self, "input_size", input_size(self.input_size))
+        if any(side % 2 ** (hi - 1) for side in self.input_size):
+            h, w = self.input_size
+            raise ValueError(
+                f"depth {hi} pools the input {hi - 1} times, so the folded input size "
+                f"{h}x{w} must be divisible by 2**{hi - 1} = {2 ** (hi - 1)}; "
+                f"lower depth_range or change input_size"
+            )
         if not 1 <= self.n_convs_range[0] <= self.n_convs_range[1]:
             raise ValueError(f"n_convs_range must be (lo, hi) with 1 <= lo <= hi, "
                              f"but got {self.n_convs_range}")
@@ -318,11 +326,10 @@ class UNetSpace:
             for i in range(trial.suggest_int("n_prep", 0, self.max_prep))
         )
         depth = trial.suggest_int("depth", *self.depth_range)
-        side = self.input_size // fold
         encoder: list[EncoderLevel] = []
         skips: dict[int, bool] = {}
         ups: dict[int, int] = {}
-        budget = _Budget(self, side)
+        budget = _Budget(self, self.input_size)
         for level in range(1, depth + 1):
             p = f"enc{level}"
             cap = budget.enc_cap(level, depth)
@@ -432,6 +439,10 @@ class UNetSpace:
         sep, dw = self._separable(trial, prefix)
         return ConvSpec(width, kernel, relu=relu, separable=sep, depthwise=dw)
 
+    def at_input_size(self, size: tuple[int, int]) -> UNetSpace:
+        """This space for another folded input size (``ValueError`` if a depth cannot pool it)."""
+        return dataclasses.replace(self, input_size=input_size(size))
+
     # -- spec -> params -------------------------------------------------------------------
     def params_for(self, spec: ArchSpec) -> dict[str, Any]:
         """The parameters that make this space return ``spec`` (e.g. to enqueue a reference).
@@ -450,7 +461,7 @@ class UNetSpace:
             p |= self._width_params(f"prep{i}_width", c.out, self.full_res_max_width)
             p |= self._separable_params(f"prep{i}", (c,))
         p["depth"] = spec.depth
-        budget = _Budget(self, self.input_size // spec.fold_ratio)
+        budget = _Budget(self, self.input_size)
         dec = {spec.depth - 1 - k: lvl for k, lvl in enumerate(spec.decoder)}
         for level, lvl in enumerate(spec.encoder, start=1):
             pre = f"enc{level}"

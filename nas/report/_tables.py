@@ -11,8 +11,8 @@ from optuna.trial import FrozenTrial
 
 from nas.studyio import checkpoint_status
 
-# What "bytes" means wherever the report shows one: the search's objective, from the hardware
-# model. (izer's "weight memory" also counts the copy layers it inserts; see the README.)
+# What "bytes" means wherever the report shows one: the search's objective, izer's Weight
+# memory + Bias memory from the hardware model (``param_bytes``).
 PARAM_BYTES = "param bytes (weights + biases)"
 
 TRIAL_COLUMNS = [

@@ -26,10 +26,10 @@ from nas.search._pareto import hypervolume_frame, knee_points, pareto_frame
 
 N_KNEES = 4  # knees labelled in the report (the finalists benchmark retrains 4)
 NOTES = (
-    f"Bytes are {PARAM_BYTES}: the weight and bias bytes of the hardware model, the search's "
-    "second objective. izer's 'weight memory' can be larger: it also counts the copy layers "
-    "it inserts for concatenations over 64 channels. mIoU is the training preset's val mIoU "
-    "(a short proxy training unless the preset is 'full'). Stars are the hand-crafted "
+    f"Bytes are {PARAM_BYTES} from the hardware model, the search's second objective: izer's "
+    "Weight memory (weights x bits / 8, the copy layers izer inserts for concatenations of "
+    "more than 64 channels included) plus its Bias memory. mIoU is the training preset's val "
+    "mIoU (a short proxy training unless the preset is 'full'). Stars are the hand-crafted "
     "references, trained with the same preset; diamonds the knees of the front; grey crosses "
     "(bottom strip) the architectures the hardware model rejected, which are never trained."
 )

@@ -191,7 +191,7 @@ def test_sample_specs_is_deterministic():
 def test_space_rejects_depth_that_cannot_pool_the_input():
     with pytest.raises(ValueError, match="divisible"):
         UNetSpace(name="bad", depth_range=(2, 5))  # 88 = 8 * 11
-    assert UNetSpace(name="ok", depth_range=(2, 5), input_size=256).depth_range == (2, 5)
+    assert UNetSpace(name="ok", depth_range=(2, 5), input_size=(64, 64)).depth_range == (2, 5)
     with pytest.raises(ValueError, match="widths"):
         UNetSpace(name="bad", widths=(4, 100))
 
