@@ -41,7 +41,7 @@ from nas.report import summary_text, trials_frame
 from nas.report import trial_counts as table_counts
 from nas.search._config import SearchConfig
 from nas.search._objective import Objective
-from nas.search._outputs import settings_of, write_reports
+from nas.search._outputs import N_KNEES, settings_of, write_reports
 from nas.search._pareto import knee_points, pareto_frame
 from nas.search._progress import Progress, study_stats
 from nas.search._protocols import Components
@@ -68,7 +68,7 @@ class SearchResult:
     worker_errors: list[str] = field(default_factory=list)
     signal: int | None = None  # the signal that stopped the run
     knees: pd.DataFrame | None = None
-    table_counts: dict[str, int] = field(default_factory=dict)
+    table_counts: dict[str, int] = field(default_factory=dict)  # nas.report.trial_counts
 
     @property
     def exit_status(self) -> int:
@@ -476,7 +476,7 @@ def finish(cfg: SearchConfig, study: optuna.Study, interrupted: bool = False,
         counts=trial_counts(study),
         n_feasible=int(stats["feasible"]), front=front, paths=paths,
         interrupted=interrupted, worker_errors=list(errors or []),
-        knees=knee_points(front, 4), table_counts=table_counts(df),
+        knees=knee_points(front, N_KNEES), table_counts=table_counts(df),
     )
 
 
@@ -488,10 +488,7 @@ def summary(result: SearchResult) -> str:
     else:
         head = ""
     text = f"{head}study {result.study_name!r} in {result.storage}\n" + summary_text(
-        result.front, result.paths, result.table_counts or {
-            "complete": result.counts.get("COMPLETE", 0), "feasible": result.n_feasible,
-            "infeasible": 0, "references": 0, "failed": result.counts.get("FAIL", 0),
-            "running": result.counts.get("RUNNING", 0)}, result.knees)
+        result.front, result.paths, result.table_counts, result.knees)
     if result.worker_errors:
         text += "\nworker errors:\n" + "\n".join(f"  {e}" for e in result.worker_errors)
     return text
