@@ -128,7 +128,8 @@ def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | No
     plot_h = (FRONT_HEIGHT_PX - _MARGIN["t"] - _MARGIN["b"]) * 0.86
     px = [((math.log10(x) - x0) / (x1 - x0) * plot_w, (y1 - y) / (y1 - y0) * plot_h)
           for x, y, _ in labelled]
-    offsets = place_labels(px, [t for *_, t in labelled], plot_w, plot_h)
+    legend_box = (0.0, 0.0, 200.0, 20.0 * len(fig.data) + 10)  # top left, see the layout
+    offsets = place_labels(px, [t for *_, t in labelled], plot_w, plot_h, [legend_box])
     for (x, y, text), (dx, dy) in zip(labelled, offsets, strict=True):
         fig.add_annotation(x=math.log10(x), y=y, xref="x", yref="y", text=text, ax=dx, ay=dy,
                            showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="#555",
@@ -145,8 +146,11 @@ def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | No
                      title_font=dict(size=11), showgrid=False, zeroline=False, row=2, col=1)
     fig.update_layout(title=title, template="plotly_white", hovermode="closest",
                       height=FRONT_HEIGHT_PX, margin=_MARGIN,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1.0,
-                                  xanchor="right"))
+                      # inside, top left: the corner a front leaves empty (small and good nets
+                      # are what the search looks for); also fits a narrow dashboard card
+                      legend=dict(x=0.01, y=0.99, xanchor="left", yanchor="top",
+                                  bgcolor="rgba(255,255,255,0.85)", bordercolor="#ddd",
+                                  borderwidth=1))
     return fig
 
 
@@ -155,8 +159,8 @@ def hypervolume_figure(hv: pd.DataFrame, ref_miou: float, ref_bytes: float) -> g
     fig = go.Figure(go.Scatter(x=hv["number"], y=hv["hypervolume"], mode="lines",
                                name="hypervolume"))
     fig.update_layout(
-        title=f"Hypervolume after each trial (reference point: mIoU {ref_miou}, "
-              f"{ref_bytes:,.0f} param bytes)",
+        title=f"Hypervolume after each trial<br><sup>reference point: mIoU {ref_miou}, "
+              f"{ref_bytes:,.0f} param bytes</sup>",
         xaxis_title="trial", yaxis_title="hypervolume (mIoU x param bytes)",
         template="plotly_white", height=HV_HEIGHT_PX, margin=_MARGIN)
     return fig

@@ -26,11 +26,13 @@ def overlaps(a: Box, b: Box) -> bool:
 
 
 def place_labels(points: Sequence[tuple[float, float]], texts: Sequence[str],
-                 width: float, height: float) -> list[tuple[float, float]]:
+                 width: float, height: float,
+                 obstacles: Sequence[Box] = ()) -> list[tuple[float, float]]:
     """Offsets (dx, dy) in pixels (y down) for labels of the points at pixel ``points``.
 
     Each label takes the first candidate offset whose box overlaps no label placed before it,
-    stays inside the ``width`` x ``height`` plot, and does not cover any labelled point;
+    stays inside the ``width`` x ``height`` plot, and covers no labelled point and none of
+    the ``obstacles`` (boxes in the same pixels, e.g. the legend);
     labels are placed left to right. If none is free, the least-overlapping candidate is kept.
     """
     placed: list[Box] = []
@@ -41,7 +43,7 @@ def place_labels(points: Sequence[tuple[float, float]], texts: Sequence[str],
         best, best_cost = CANDIDATES[0], float("inf")
         for dx, dy in CANDIDATES:
             box = label_box(x + dx, y + dy, texts[i])
-            cost = sum(overlaps(box, b) for b in placed) * 10 + sum(
+            cost = sum(overlaps(box, b) for b in [*placed, *obstacles]) * 10 + sum(
                 overlaps(box, m) for m in marks)
             if box[0] < 0 or box[2] > width or box[1] < 0 or box[3] > height:
                 cost += 5

@@ -186,3 +186,12 @@ def test_labels_do_not_overlap_when_points_crowd():
     boxes = [label_box(x + dx, y + dy, t)
              for (x, y), (dx, dy), t in zip(points, offsets, texts, strict=True)]
     assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if overlaps(a, b)]
+
+
+def test_labels_keep_off_obstacles():
+    from nas.report import place_labels
+    from nas.report._labels import label_box, overlaps
+
+    legend = (0.0, 0.0, 200.0, 110.0)
+    (dx, dy), = place_labels([(60.0, 60.0)], ["knee: trial 93"], 1100, 400, [legend])
+    assert not overlaps(label_box(60 + dx, 60 + dy, "knee: trial 93"), legend)
