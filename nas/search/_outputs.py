@@ -58,7 +58,8 @@ def build_report(df: pd.DataFrame, *, title: str, objectives: Sequence[str] = ("
     """The report of a trials frame: ``(html, [front figure, hypervolume figure], front)``."""
     front = pareto_frame(df, objectives)
     knees = knee_points(front, N_KNEES)
-    figs = [front_figure(df, front, knees, title=f"{title}<br><sup>val mIoU vs {PARAM_BYTES}</sup>",
+    subtitle = f"<br><sup>val mIoU vs {PARAM_BYTES}</sup>"
+    figs = [front_figure(df, front, knees, title=title + subtitle,
                          limit_bytes=HV_REFERENCE_BYTES, limit_label="MAX78000 weight memory"),
             hypervolume_figure(hypervolume_frame(df), HV_REFERENCE_MIOU, HV_REFERENCE_BYTES)]
     page = report_html(title=title, figures=figs, front=front_table(front, knees),
