@@ -9,6 +9,7 @@ checkout with --synthesis-dir and an interpreter that has its requirements with 
 
     python benchmarks/izer_agreement.py --synthesis-dir ../ai8x-synthesis \\
         --python ../izer-venv/bin/python --sampled 10 --out runs/izer_agreement
+    python benchmarks/izer_agreement.py ... --references --sampled 10 --strategy exact
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def candidates(args: argparse.Namespace) -> list[tuple[str, ArchSpec, int]]:
         batch = sample_specs(space, 20 * args.sampled, seed=args.seed + tried)
         tried += len(batch)
         for spec in batch:
-            if check(spec, args.device, (args.size, args.size)).feasible:
+            report = check(spec, args.device, (args.size, args.size))
+            if report.feasible and args.strategy in (None, report.plan.strategy):
                 feasible.append((f"sampled #{len(feasible)}", spec, args.size))
             if len(feasible) == args.sampled:
                 break
@@ -153,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="reference names, optionally NAME@SIZE (default size: --size)")
     p.add_argument("--sampled", type=int, default=10, help="sampled feasible architectures")
     p.add_argument("--space", default="unet_max78000")
+    p.add_argument("--strategy", default=None, choices=("ai8x", "spread", "exact"),
+                   help="only sample architectures whose data-memory plan this planner made "
+                        "(exact: the greedy planner found none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=88, help="folded input size (default 88)")
     p.add_argument("--device", default="MAX78000")

@@ -7,6 +7,7 @@ No torch here: everything is computed from the :class:`~nas.spec.ArchSpec`.
 - :func:`izer_layers`: the izer layer list (incl. the copy layers of > 64-channel concats).
 - :func:`plan_memory` -> :class:`MemoryPlan` (processors, offsets, write gaps per layer);
   :func:`verify_plan` re-proves that no tensor is overwritten before its last read.
+  When the greedy planner fails, :func:`plan_exact` (CP-SAT) finds a plan or proves none exists.
 - :data:`DEVICES` / :func:`get_device`.
 """
 
@@ -18,17 +19,20 @@ from nas.hardware._plan import (
     MemoryPlan,
     PlanError,
     PlannedLayer,
+    exact_budget_ms,
     in_place_shift,
     plan_layers,
     plan_memory,
     processor_masks,
     verify_plan,
 )
+from nas.hardware._plan_exact import ExactResult, plan_exact
 from nas.hardware._report import HardwareReport, LayerFigures, Violation
 
 __all__ = [
     "DEVICES",
     "Device",
+    "ExactResult",
     "HardwareReport",
     "IzerLayer",
     "LayerFigures",
@@ -39,12 +43,14 @@ __all__ = [
     "Violation",
     "check",
     "check_layers",
+    "exact_budget_ms",
     "get_device",
     "in_place_shift",
     "izer_layers",
     "kernel_length",
     "list_devices",
     "place_kernels",
+    "plan_exact",
     "plan_layers",
     "plan_memory",
     "processor_masks",

@@ -177,8 +177,7 @@ def check_layers(
         try:
             plan = plan_memory(layers, dev, input_channels)
         except PlanError as e:
-            violations.append(Violation(e.layer, "data_memory_plan", e.needed, e.available,
-                                        f"{e} (over by {e.needed - e.available:,} B)"))
+            violations.append(Violation(e.layer, e.limit, e.needed, e.available, e.report))
 
     # processor masks: the layout every other figure depends on (the plan's, if there is one)
     masks = plan.masks() if plan is not None else processor_masks(layers, input_channels)

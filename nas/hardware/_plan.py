@@ -22,11 +22,14 @@ Model (per 32-bit word; 4 processors share one instance, offsets are bytes in ea
   1x1, 0x1B0 for 3x3 at W=88) satisfy this rule.
 - Offsets are chosen greedily from the top of the instance down (the input ends at the top of
   memory, full-resolution in-place chains then walk down), which reproduces the shipped layout's
-  structure. A failure is a planner result, not a proof that no layout exists.
+  structure. A greedy failure is not a proof that no layout exists: :func:`plan_memory` then
+  asks the exact planner (:mod:`nas.hardware._plan_exact`, same rules, processors and offsets
+  chosen together), which finds a layout, proves that none exists, or runs out of time.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,15 +174,36 @@ def plan_layers(plan: MemoryPlan) -> list[dict[str, Any]]:
 
 
 class PlanError(ValueError):
-    """No memory plan was found; ``layer`` names where it failed."""
+    """No memory plan was found; ``layer`` names where it failed.
+
+    Attributes:
+        layer: where the greedy planner found no offset.
+        needed, available: bytes the tensor needs and the largest free range beside it.
+        step: index of the failing layer (how far the greedy planner got).
+        kind: ``"greedy"`` (only the greedy planner ran), ``"proven"`` (the exact planner
+            proved that no layout exists) or ``"undecided"`` (it ran out of time).
+    """
 
     def __init__(self, message: str, layer: str, needed: int = 0, available: int = 0,
-                 step: int = -1):
+                 step: int = -1, kind: str = "greedy"):
         super().__init__(message)
         self.layer = layer
         self.needed = needed
         self.available = available
         self.step = step
+        self.kind = kind
+
+    @property
+    def limit(self) -> str:
+        """Violation kind: ``data_memory_undecided`` for a time-out, else ``data_memory_plan``."""
+        return "data_memory_undecided" if self.kind == "undecided" else "data_memory_plan"
+
+    @property
+    def report(self) -> str:
+        """One line for the violation list (with the excess, unless undecided)."""
+        if self.kind == "undecided":
+            return str(self)
+        return f"{self} (over by {self.needed - self.available:,} B)"
 
 
 # -- planner -----------------------------------------------------------------------------------
@@ -207,6 +231,145 @@ class _Tensor:
 STRATEGIES = ("ai8x", "spread")
 
 
+@dataclass(frozen=True)
+class _Concats:
+    """Concat structure of a layer list.
+
+    Attributes:
+        narrow: ``(skip producer index, up, skip)`` per concat of <= 64 channels.
+        wide: consumer -> part names, per concat of > 64 channels.
+    """
+
+    narrow: list[tuple[int, str, str]]
+    wide: dict[str, tuple[str, ...]]
+
+
+def _concats(layers: list[IzerLayer]) -> _Concats:
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    narrow: list[tuple[int, str, str]] = []
+    wide: dict[str, tuple[str, ...]] = {}
+    for layer in layers:
+        if len(layer.inputs) > 1:
+            if layer.in_channels <= 64:
+                up, skip = layer.inputs[0], layer.inputs[-1]
+                narrow.append((index.get(skip, -1), up, skip))
+            else:
+                wide[layer.name] = layer.inputs
+    return _Concats(narrow, wide)
+
+
+def _stacked_concat_ranges(layers: list[IzerLayer], cat: _Concats) -> dict[str, tuple[int, int]]:
+    """ai8x's fixed ranges of concat inputs: narrow skips stacked from processor 63 down (each
+    with its upsampling partner right below), both parts of a wide concat at processor 0."""
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    fixed: dict[str, tuple[int, int]] = {}
+    top = 64
+    for _, up, skip in sorted(cat.narrow):
+        s = layers[index[skip]].out_channels
+        u = layers[index[up]].out_channels
+        if top - s - u < 0:
+            top = 64
+        fixed[skip] = (top - s, s)
+        fixed[up] = (top - s - u, u)
+        top -= s
+    for consumer, parts in cat.wide.items():
+        thresh = passes_and_threshold(layers[index[consumer]].in_channels)[1]
+        for part in parts:
+            fixed[part] = (0, thresh)
+    return fixed
+
+
+def _inst_span(lo: int, n: int) -> int:
+    """Bitmask of the data-memory instances (4 processors each) of processors lo..lo+n-1."""
+    first, last = lo // 4, (lo + n - 1) // 4
+    return ((1 << (last - first + 1)) - 1) << first
+
+
+class _Spread:
+    """The ``"spread"`` processor choice: each tensor where it shares fewest instances with
+    tensors it cannot sit beside at another offset."""
+
+    def __init__(self, layers: list[IzerLayer], input_channels: int, instance_bytes: int,
+                 ranges: dict[str, tuple[int, int]]):
+        self.ranges = ranges
+        self.instance_bytes = instance_bytes
+        # lifetimes and sizes per tensor name
+        death = {INPUT: 0}
+        for i, layer in enumerate(layers):
+            for name in layer.inputs or (INPUT,):
+                death[name] = max(death.get(name, -1), i)
+        death[layers[-1].name] = len(layers)
+        self.death = death
+        self.birth = {INPUT: -1, **{layer.name: i for i, layer in enumerate(layers)}}
+        h0, w0 = layers[0].in_hw
+        size = {INPUT: 4 * h0 * w0 * passes_and_threshold(input_channels)[0]}
+        for layer in layers:
+            size[layer.name] = 4 * layer.out_hw[0] * layer.out_hw[1] * layer.out_passes
+        self.size = size
+
+    def cost(self, name: str, lo: int, n: int, soft_ok: set[str],
+             eligible: bool) -> tuple[int, int]:
+        """(instances shared with live tensors that do not fit beside it, instances shared
+        with an input it may overwrite in place)."""
+        mine = _inst_span(lo, n)
+        birth, death = self.birth, self.death
+        b, d = birth[name], death.get(name, birth[name])
+        hard = soft = 0
+        for other, (olo, on) in self.ranges.items():
+            if other == name or birth.get(other, -1) > d or death.get(other, -1) < b:
+                continue
+            shared = bin(mine & _inst_span(olo, on)).count("1")
+            if not shared:
+                continue
+            if eligible and other in soft_ok and death.get(other) == b:
+                soft += shared
+            elif self.size[other] + self.size[name] > self.instance_bytes:
+                hard += shared
+        return hard, soft
+
+    def place_pairs(self, cat: _Concats, fixed: dict[str, tuple[int, int]]) -> None:
+        """Concat pairs first, tightest (fewest positions) first: they are the hardest to
+        move."""
+        pairs = {skip: up for _, up, skip in cat.narrow}
+        for skip in sorted(pairs, key=lambda k: (64 - fixed[k][1] - fixed[pairs[k]][1],
+                                                 self.birth[k])):
+            up = pairs[skip]
+            s_n, u_n = fixed[skip][1], fixed[up][1]
+            best_pair = None
+            for lo in range(0, 64 - s_n - u_n + 1, 4):
+                hs, _ = self.cost(skip, lo + u_n, s_n, set(), False)
+                hu, _ = self.cost(up, lo, u_n, set(), False)
+                key = (hs + hu, -lo)  # ties: highest, like ai8x's stack
+                if best_pair is None or key < best_pair:
+                    best_pair = key
+            assert best_pair is not None
+            lo = -best_pair[1]
+            self.ranges[skip] = (lo + u_n, s_n)
+            self.ranges[up] = (lo, u_n)
+
+    def place_rest(self, layers: list[IzerLayer], cat: _Concats,
+                   fixed: dict[str, tuple[int, int]]) -> None:
+        """Every other tensor, in layer order; wide-concat parts keep their fixed range."""
+        wide_parts = {part for parts in cat.wide.values() for part in parts}
+        for layer in layers:
+            name = layer.name
+            if name in self.ranges:
+                continue
+            if name in wide_parts:
+                self.ranges[name] = fixed[name]
+                continue
+            ins = set(layer.inputs or (INPUT,))
+            eligible = layer.op == "conv2d" and not layer.pool
+            n = passes_and_threshold(layer.out_channels)[1]
+            best = None
+            for lo in range(0, 64 - n + 1, 4):
+                key = (*self.cost(name, lo, n, ins, eligible), lo)
+                if best is None or key < best:
+                    best = key
+            assert best is not None
+            self.ranges[name] = (best[2], n)
+
+
 def assign_processors(
     layers: list[IzerLayer], input_channels: int, strategy: str = "ai8x",
     instance_bytes: int = 32 * 1024,
@@ -220,126 +383,64 @@ def assign_processors(
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, but got {strategy!r}")
-    index = {layer.name: i for i, layer in enumerate(layers)}
     ranges: dict[str, tuple[int, int]] = {INPUT: (0, passes_and_threshold(input_channels)[1])}
-    narrow: list[tuple[int, str, str]] = []  # (skip producer index, up, skip)
-    wide: dict[str, tuple[str, ...]] = {}  # consumer -> parts
-    for layer in layers:
-        if len(layer.inputs) > 1:
-            if layer.in_channels <= 64:
-                up, skip = layer.inputs[0], layer.inputs[-1]
-                narrow.append((index.get(skip, -1), up, skip))
-            else:
-                wide[layer.name] = layer.inputs
-    fixed: dict[str, tuple[int, int]] = {}
-    top = 64
-    for _, up, skip in sorted(narrow):
-        s = layers[index[skip]].out_channels
-        u = layers[index[up]].out_channels
-        if top - s - u < 0:
-            top = 64
-        fixed[skip] = (top - s, s)
-        fixed[up] = (top - s - u, u)
-        top -= s
-    for consumer, parts in wide.items():
-        thresh = passes_and_threshold(layers[index[consumer]].in_channels)[1]
-        for part in parts:
-            fixed[part] = (0, thresh)
+    cat = _concats(layers)
+    fixed = _stacked_concat_ranges(layers, cat)
     if strategy == "ai8x":
         for layer in layers:
             ranges[layer.name] = fixed.get(
                 layer.name, (0, passes_and_threshold(layer.out_channels)[1]))
-        return {"ranges": ranges, "wide": wide}
+        return {"ranges": ranges, "wide": cat.wide}
+    spread = _Spread(layers, input_channels, instance_bytes, ranges)
+    spread.place_pairs(cat, fixed)
+    spread.place_rest(layers, cat, fixed)
+    return {"ranges": ranges, "wide": cat.wide}
 
-    # spread: lifetimes and sizes per tensor name
-    death = {INPUT: 0}
-    for i, layer in enumerate(layers):
-        for name in layer.inputs or (INPUT,):
-            death[name] = max(death.get(name, -1), i)
-    birth = {INPUT: -1, **{layer.name: i for i, layer in enumerate(layers)}}
-    h0, w0 = layers[0].in_hw
-    size = {INPUT: 4 * h0 * w0 * passes_and_threshold(input_channels)[0]}
-    for layer in layers:
-        size[layer.name] = 4 * layer.out_hw[0] * layer.out_hw[1] * layer.out_passes
-    death[layers[-1].name] = len(layers)
 
-    def inst(lo: int, n: int) -> int:
-        first, last = lo // 4, (lo + n - 1) // 4
-        return ((1 << (last - first + 1)) - 1) << first
+EXACT_MS_ENV = "NAS_PLAN_EXACT_MS"  # overrides DEFAULT_EXACT_MS; 0 turns the exact planner off
+DEFAULT_EXACT_MS = 1000.0  # solver budget per architecture (ms); measured: BENCHMARKS.md
 
-    pairs = {skip: up for _, up, skip in narrow}
-    wide_parts = {part for parts in wide.values() for part in parts}
 
-    def cost(name: str, lo: int, n: int, soft_ok: set[str], eligible: bool) -> tuple[int, int]:
-        mine = inst(lo, n)
-        b, d = birth[name], death.get(name, birth[name])
-        hard = soft = 0
-        for other, (olo, on) in ranges.items():
-            if other == name or birth.get(other, -1) > d or death.get(other, -1) < b:
-                continue
-            shared = bin(mine & inst(olo, on)).count("1")
-            if not shared:
-                continue
-            if eligible and other in soft_ok and death.get(other) == b:
-                soft += shared
-            elif size[other] + size[name] > instance_bytes:
-                hard += shared
-        return hard, soft
-
-    # concat pairs first, tightest (fewest positions) first: they are the hardest to move
-    for skip in sorted(pairs, key=lambda k: (64 - fixed[k][1] - fixed[pairs[k]][1], birth[k])):
-        up = pairs[skip]
-        s_n, u_n = fixed[skip][1], fixed[up][1]
-        best_pair = None
-        for lo in range(0, 64 - s_n - u_n + 1, 4):
-            hs, _ = cost(skip, lo + u_n, s_n, set(), False)
-            hu, _ = cost(up, lo, u_n, set(), False)
-            key = (hs + hu, -lo)  # ties: highest, like ai8x's stack
-            if best_pair is None or key < best_pair:
-                best_pair = key
-        assert best_pair is not None
-        lo = -best_pair[1]
-        ranges[skip] = (lo + u_n, s_n)
-        ranges[up] = (lo, u_n)
-    for layer in layers:
-        name = layer.name
-        if name in ranges:
-            continue
-        if name in wide_parts:
-            ranges[name] = fixed[name]
-            continue
-        ins = set(layer.inputs or (INPUT,))
-        eligible = layer.op == "conv2d" and not layer.pool
-        n = passes_and_threshold(layer.out_channels)[1]
-        best = None
-        for lo in range(0, 64 - n + 1, 4):
-            key = (*cost(name, lo, n, ins, eligible), lo)
-            if best is None or key < best:
-                best = key
-        assert best is not None
-        ranges[name] = (best[2], n)
-    return {"ranges": ranges, "wide": wide}
+def exact_budget_ms() -> float:
+    """The exact planner's default budget: ``$NAS_PLAN_EXACT_MS`` or :data:`DEFAULT_EXACT_MS`."""
+    raw = os.environ.get(EXACT_MS_ENV, "")
+    if not raw:
+        return DEFAULT_EXACT_MS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{EXACT_MS_ENV} must be a number of milliseconds (0 = off), "
+                         f"but got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{EXACT_MS_ENV} must be >= 0 (0 = off), but got {raw!r}")
+    return value
 
 
 def plan_memory(
     layers: list[IzerLayer], device: Device, input_channels: int,
-    strategies: tuple[str, ...] = STRATEGIES,
+    strategies: tuple[str, ...] = STRATEGIES, exact_ms: float | None = None,
 ) -> MemoryPlan:
     """Plan processors, offsets and write gaps for ``layers`` (see the module docstring).
 
-    Tries each processor strategy in turn (ai8x's layout first) and returns the first plan
-    found; raises the first strategy's error if none works.
+    Tries each greedy processor strategy in turn (ai8x's layout first) and returns the first
+    plan found. If none works, the exact planner (:func:`nas.hardware.plan_exact`, cached per
+    layer list) either finds a plan, proves that none exists, or runs out of time.
 
     Args:
         layers: the izer layer list (:func:`nas.hardware.izer_layers`).
         device: the target device.
         input_channels: channels of the (folded) network input.
         strategies: processor strategies to try, in order (see :func:`assign_processors`).
+        exact_ms: the exact planner's budget in milliseconds; 0 = greedy only; ``None`` =
+            :func:`exact_budget_ms`.
 
     Raises:
-        PlanError: when the greedy planner finds no offset for some tensor; the message names
-            the layer, the bytes needed and the largest free range.
+        PlanError: when no plan is found; the message names the layer where the greedy
+            planner failed, the bytes needed and the largest free range, and ``kind`` says
+            whether that is proven, undecided or a greedy result only.
     """
+    if exact_ms is not None and exact_ms < 0:
+        raise ValueError(f"exact_ms must be >= 0 (0 = off), but got {exact_ms}")
     best: PlanError | None = None
     for strategy in strategies:
         try:
@@ -348,18 +449,52 @@ def plan_memory(
             if best is None or e.step > best.step:
                 best = e
     assert best is not None
-    raise best
+    budget = exact_budget_ms() if exact_ms is None else exact_ms
+    if budget == 0:
+        raise best
+    from nas.hardware._plan_exact import plan_exact_cached  # imports _plan
+
+    result = plan_exact_cached(tuple(layers), device, input_channels, budget)
+    if result.plan is not None:
+        return result.plan
+    if result.status == "infeasible":
+        raise PlanError(
+            f"no data-memory layout exists: proven (exact planner, "
+            f"{result.wall_ms:.0f} ms); greedy planner's first conflict: {best}",
+            best.layer, best.needed, best.available, best.step, kind="proven")
+    raise PlanError(
+        f"data-memory layout undecided after {budget:.0f} ms (exact planner time-out; the "
+        f"greedy planner found none: {best})",
+        best.layer, best.needed, best.available, best.step, kind="undecided")
 
 
-def _plan(layers: list[IzerLayer], device: Device, input_channels: int,
-          strategy: str) -> MemoryPlan:
-    shared = device.shared
-    cap = device.instance_bytes
+@dataclass
+class _Tensors:
+    """The tensors of a layer list as the planner sees them.
+
+    Attributes:
+        by_name: tensor name -> tensor (wide-concat parts share one ``cat:<consumer>`` tensor).
+        part_of: wide-concat part -> (consumer, slot, number of parts).
+        inputs_of: per layer, its distinct input tensors.
+    """
+
+    by_name: dict[str, _Tensor]
+    part_of: dict[str, tuple[str, int, int]]
+    inputs_of: list[list[_Tensor]]
+
+    def of(self, name: str) -> _Tensor:
+        """The tensor a layer output ``name`` is written into."""
+        if name in self.part_of:
+            return self.by_name[f"cat:{self.part_of[name][0]}"]
+        return self.by_name[name if name else INPUT]
+
+
+def _tensors(layers: list[IzerLayer], input_channels: int, shared: int,
+             ranges: dict[str, tuple[int, int]], wide: dict[str, tuple[str, ...]]) -> _Tensors:
+    """Build every tensor with its processors, words per pixel and live interval, and link
+    each narrow concat's two inputs (they must share an offset)."""
     index = {layer.name: i for i, layer in enumerate(layers)}
-    structure = assign_processors(layers, input_channels, strategy, cap)
-    ranges: dict[str, tuple[int, int]] = structure["ranges"]
-    wide: dict[str, tuple[str, ...]] = structure["wide"]
-    part_of: dict[str, tuple[str, int, int]] = {}  # part -> (consumer, slot, n_parts)
+    part_of: dict[str, tuple[str, int, int]] = {}
     for consumer, parts in wide.items():
         for slot, part in enumerate(parts):
             part_of[part] = (consumer, slot, len(parts))
@@ -381,21 +516,16 @@ def _plan(layers: list[IzerLayer], device: Device, input_channels: int,
             continue
         lo, n = ranges[layer.name]
         tensors[layer.name] = _Tensor(layer.name, lo, n, layer.out_passes, layer.out_hw, i)
+    out = _Tensors(tensors, part_of, [])
 
-    def tensor_of(name: str) -> _Tensor:
-        if name in part_of:
-            return tensors[f"cat:{part_of[name][0]}"]
-        return tensors[name if name else INPUT]
-
-    inputs_of: list[list[_Tensor]] = []
+    # live intervals from the layer order
     for i, layer in enumerate(layers):
-        ins = [tensor_of(n) for n in layer.inputs] if layer.inputs else [tensors[INPUT]]
+        ins = [out.of(n) for n in layer.inputs] if layer.inputs else [tensors[INPUT]]
         uniq = list({id(t): t for t in ins}.values())
-        inputs_of.append(uniq)
+        out.inputs_of.append(uniq)
         for t in uniq:
             t.death = max(t.death, i)
-    last = layers[-1].name
-    tensors[last].death = len(layers)
+    tensors[layers[-1].name].death = len(layers)
     for t in tensors.values():
         t.finish(shared)
         if t.death == -2:  # never read (cannot happen for spec-derived lists)
@@ -405,18 +535,24 @@ def _plan(layers: list[IzerLayer], device: Device, input_channels: int,
             up, skip = tensors[layer.inputs[0]], tensors[layer.inputs[-1]]
             first, second = (skip, up) if skip.birth < up.birth else (up, skip)
             first.link = second
+    return out
 
-    def in_place(x: _Tensor, t: _Tensor) -> int | None:
-        """Allowed shift if ``t``'s producer may overwrite its input ``x`` in place."""
-        if t.joint or x.joint or x.death != t.birth or t.birth < 0:
-            return None
-        layer = layers[t.birth]
-        if layer.op != "conv2d" or layer.pool or x.words != t.words:
-            return None
-        if x not in inputs_of[t.birth]:
-            return None
-        return in_place_shift(layer.kernel, layer.pad, layer.in_hw[1], x.words)
 
+def _in_place(layers: list[IzerLayer], ts: _Tensors, x: _Tensor, t: _Tensor) -> int | None:
+    """Allowed shift (bytes) if ``t``'s producer may overwrite its input ``x`` in place."""
+    if t.joint or x.joint or x.death != t.birth or t.birth < 0:
+        return None
+    layer = layers[t.birth]
+    if layer.op != "conv2d" or layer.pool or x.words != t.words:
+        return None
+    if x not in ts.inputs_of[t.birth]:
+        return None
+    return in_place_shift(layer.kernel, layer.pad, layer.in_hw[1], x.words)
+
+
+def _place_offsets(layers: list[IzerLayer], ts: _Tensors, cap: int) -> None:
+    """Greedy offsets, in order of birth, each as high in the instance as the tensors it may
+    not overlap allow; raises :class:`PlanError` at the first tensor with no room."""
     placed: list[_Tensor] = []
 
     def forbidden(t: _Tensor) -> list[tuple[int, int, _Tensor]]:
@@ -425,9 +561,9 @@ def _plan(layers: list[IzerLayer], device: Device, input_channels: int,
             if not (q.inst & t.inst) or q.birth > t.death or t.birth > q.death:
                 continue
             assert q.offset is not None
-            shift = in_place(q, t)
+            shift = _in_place(layers, ts, q, t)
             if shift is None:
-                shift = in_place(t, q)
+                shift = _in_place(layers, ts, t, q)
                 if shift is not None:  # q writes over t in place: q.offset <= o - shift
                     out.append((q.offset - t.size + 1, q.offset + shift - 1, q))
                     continue
@@ -436,7 +572,7 @@ def _plan(layers: list[IzerLayer], device: Device, input_channels: int,
                 out.append((q.offset - shift + 1, q.offset + q.size - 1, q))
         return out
 
-    order = sorted(tensors.values(), key=lambda t: (t.birth, t.name != INPUT))
+    order = sorted(ts.by_name.values(), key=lambda t: (t.birth, t.name != INPUT))
     for t in order:
         if t.offset is not None:
             continue
@@ -452,30 +588,42 @@ def _plan(layers: list[IzerLayer], device: Device, input_channels: int,
                     o = (a - 1) & ~3 if a >= 1 else -4
                     moved = True
         if o < 0:
-            who = layers[t.birth].name if t.birth >= 0 else INPUT
-            live = sorted({q.name for _, _, q in bad})
-            # largest free range left by the tensors it may not overlap
-            taken = sorted((q.offset or 0, (q.offset or 0) + q.size) for _, _, q in bad)
-            gap, cursor = 0, 0
-            for a, b in taken:
-                gap = max(gap, a - cursor)
-                cursor = max(cursor, b)
-            gap = max(gap, cap - cursor)
-            raise PlanError(
-                f"layer {who}: no data-memory offset for its output ({t.size:,} B per "
-                f"instance in instances {_inst_str(t.inst)}"
-                + (f", plus {t.link.name} at the same offset" if t.link is not None else "")
-                + f"); the tensors still live there ({', '.join(live) or 'none'}) leave at "
-                f"most {gap:,} B free of {cap:,}",
-                who, needed=t.size, available=gap, step=t.birth,
-            )
+            raise _no_offset(layers, t, bad, cap)
         for g in group:
             g.offset = o
             placed.append(g)
 
+
+def _no_offset(layers: list[IzerLayer], t: _Tensor, bad: list[tuple[int, int, _Tensor]],
+               cap: int) -> PlanError:
+    """The error for tensor ``t`` finding no offset beside the tensors in ``bad``."""
+    who = layers[t.birth].name if t.birth >= 0 else INPUT
+    live = sorted({q.name for _, _, q in bad})
+    # largest free range left by the tensors it may not overlap
+    taken = sorted((q.offset or 0, (q.offset or 0) + q.size) for _, _, q in bad)
+    gap, cursor = 0, 0
+    for a, b in taken:
+        gap = max(gap, a - cursor)
+        cursor = max(cursor, b)
+    gap = max(gap, cap - cursor)
+    return PlanError(
+        f"layer {who}: no data-memory offset for its output ({t.size:,} B per "
+        f"instance in instances {_inst_str(t.inst)}"
+        + (f", plus {t.link.name} at the same offset" if t.link is not None else "")
+        + f"); the tensors still live there ({', '.join(live) or 'none'}) leave at "
+        f"most {gap:,} B free of {cap:,}",
+        who, needed=t.size, available=gap, step=t.birth,
+    )
+
+
+def _emit(layers: list[IzerLayer], ts: _Tensors, device: Device,
+          strategy: str) -> MemoryPlan:
+    """The plan's izer fields from placed tensors (every tensor has its offset)."""
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    tensors = ts.by_name
     planned: list[PlannedLayer] = []
     for i, layer in enumerate(layers):
-        ins = inputs_of[i]
+        ins = ts.inputs_of[i]
         if layer.inputs:
             in_mask = 0
             for t in ins:
@@ -485,9 +633,10 @@ def _plan(layers: list[IzerLayer], device: Device, input_channels: int,
             in_mask = mask(tensors[INPUT].lo, tensors[INPUT].n)
             in_seq = (-1,)
         in_offset = ins[0].offset
-        if layer.name in part_of:
-            _, slot, n_parts = part_of[layer.name]
-            out_t = tensors[f"cat:{part_of[layer.name][0]}"]
+        if layer.name in ts.part_of:
+            consumer, slot, n_parts = ts.part_of[layer.name]
+            out_t = tensors[f"cat:{consumer}"]
+            assert out_t.offset is not None
             out_offset, gap = out_t.offset + 4 * slot, n_parts - 1
         else:
             out_t = tensors[layer.name]
@@ -504,8 +653,19 @@ def _plan(layers: list[IzerLayer], device: Device, input_channels: int,
             out_passes=layer.out_passes, groups=layer.groups, bits=layer.bits,
             bias=layer.bias,
         ))
-    return MemoryPlan(device.name, cap, mask(tensors[INPUT].lo, tensors[INPUT].n),
+    return MemoryPlan(device.name, device.instance_bytes,
+                      mask(tensors[INPUT].lo, tensors[INPUT].n),
                       tensors[INPUT].offset or 0, tuple(planned), strategy)
+
+
+def _plan(layers: list[IzerLayer], device: Device, input_channels: int,
+          strategy: str) -> MemoryPlan:
+    """One greedy plan: processors by ``strategy``, then offsets top-down in birth order."""
+    structure = assign_processors(layers, input_channels, strategy, device.instance_bytes)
+    ts = _tensors(layers, input_channels, device.shared, structure["ranges"],
+                  structure["wide"])
+    _place_offsets(layers, ts, device.instance_bytes)
+    return _emit(layers, ts, device, strategy)
 
 
 def _inst_str(inst: int) -> str:
