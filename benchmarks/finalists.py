@@ -33,7 +33,8 @@ import plotly.graph_objects as go
 from nas._atomic import atomic_open
 from nas.data import eval_tiles, get_task, load_split
 from nas.hardware import check
-from nas.search import knee_points, pareto_frame, trials_frame, write_figure
+from nas.report import trials_frame, write_figure
+from nas.search import knee_points, pareto_frame
 from nas.spec import ArchSpec, get_reference
 from nas.train import evaluate, get_preset, model_from_checkpoint, train
 
@@ -42,7 +43,7 @@ REFERENCES = ("ai85unetlarge", "unetmysmall")
 
 def finalists(study: optuna.Study, k: int) -> tuple[pd.DataFrame, list[dict]]:
     """The study's trials frame, and one dict (name, role, trial, proxy mIoU, spec) each."""
-    df = trials_frame(study.get_trials(deepcopy=False), n_objectives=len(study.directions))
+    df = trials_frame(study.get_trials(deepcopy=False))
     knees = knee_points(pareto_frame(df), k)
     out = []
     for r in knees.itertuples():

@@ -29,15 +29,15 @@ import optuna
 import pandas as pd
 from plotly.subplots import make_subplots
 
-from nas.search import hypervolume_2d, pareto_frame, trials_frame, write_figure
+from nas.report import trials_frame, write_figure
+from nas.search import hypervolume_2d, hypervolume_frame, pareto_frame
 from nas.search._config import HV_REFERENCE_BYTES, HV_REFERENCE_MIOU
-from nas.search._report import hypervolume_frame
 
 
 def load(name: str, storage: str | None) -> pd.DataFrame:
     """The study's complete trials in trial order (surplus trials left out)."""
     study = optuna.load_study(study_name=name, storage=storage or f"sqlite:///studies/{name}.db")
-    df = trials_frame(study.get_trials(deepcopy=False), n_objectives=len(study.directions))
+    df = trials_frame(study.get_trials(deepcopy=False))
     return df[df["state"] == "COMPLETE"].sort_values("number").reset_index(drop=True)
 
 

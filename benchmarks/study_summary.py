@@ -14,7 +14,8 @@ import argparse
 import optuna
 import pandas as pd
 
-from nas.search._report import hypervolume_frame, pareto_frame, trials_frame
+from nas.report import trials_frame
+from nas.search import hypervolume_frame, pareto_frame
 
 
 def main() -> None:
@@ -28,7 +29,7 @@ def main() -> None:
     storage = args.storage or f"sqlite:///studies/{args.study}.db"
     study = optuna.load_study(study_name=args.study, storage=storage)
     trials = study.get_trials(deepcopy=False)
-    df = trials_frame(trials, n_objectives=len(study.directions))
+    df = trials_frame(trials)
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     start = min(t.datetime_start for t in trials if t.datetime_start)
     end = max(t.datetime_complete for t in done)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 # command -> module defining register(subparsers). Order is the order shown in --help.
@@ -22,8 +23,30 @@ COMMANDS = {
 }
 
 
+DESCRIPTION = "maxnas: hardware-aware architecture search for the MAX78000 / MAX78002."
+EPILOG = """\
+examples:
+  python -m nas search --trials 200        the search (same as python run_search.py)
+  python -m nas check --reference unetmysmall
+  python -m nas export --study maxnas --trial 12 --out out/trial12
+
+'python -m nas COMMAND --help' describes a command. Exit status: 0 ok, 1 the command's
+own failure (e.g. check: the architecture does not fit), 2 bad input, 130 / 143 stopped
+by Ctrl-C / SIGTERM."""
+
+
+def plain(text: str | None) -> str | None:
+    """Docstring markup (``code``, :func:`name`) as plain text for --help."""
+    if text is None:
+        return None
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    return text.replace("``", "")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m nas", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m nas", description=DESCRIPTION,
+                                     epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     seen: set[str] = set()
     for module_name in dict.fromkeys(COMMANDS.values()):
@@ -37,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # that package is not built yet
             raise
         module.register(sub)
+    for command in sub.choices.values():
+        command.description = plain(command.description)
     return parser
 
 
@@ -47,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:  # user input errors: one clear line, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print("interrupted", file=sys.stderr)
-        return 130
+        return 128 + int(getattr(e, "signum", 2))
 
 
 if __name__ == "__main__":

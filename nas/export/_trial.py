@@ -1,6 +1,6 @@
 """Reading one trial of a search study: its spec and its checkpoint (for the CLI).
 
-What the search stores per trial (``nas.search``): ``user_attrs["spec"]`` (ArchSpec JSON),
+What the search stores per trial: ``user_attrs["spec"]`` (ArchSpec JSON),
 ``user_attrs["feasible"]``, ``user_attrs["trained"]`` and ``user_attrs["checkpoint_artifact_id"]``,
 the id of the checkpoint file in the study's ``FileSystemArtifactStore``
 (``studies/<name>/artifacts`` unless ``--artifact-dir``).
@@ -41,21 +41,9 @@ def load_trial(
     """
     import optuna
 
-    from nas.search import SearchConfig, checkpoint_path, open_storage
+    from nas.studyio import checkpoint_path, default_artifact_dir, load_study
 
-    cfg = SearchConfig(study_name=study_name, storage=storage, studies_dir=Path(studies_dir),
-                       artifact_dir=None if artifact_dir is None else Path(artifact_dir))
-    if storage is None:
-        db = cfg.studies_dir / f"{study_name}.db"
-        if not db.is_file():
-            raise ValueError(f"no study database {db}; pass --storage URL or --studies-dir, "
-                             "or run the search first")
-    store = open_storage(cfg, heartbeat=False)
-    try:
-        study = optuna.load_study(study_name=study_name, storage=store)
-    except KeyError:
-        names = [s.study_name for s in optuna.get_all_study_summaries(store)]
-        raise ValueError(f"unknown study {study_name!r}; the storage holds {names}") from None
+    study = load_study(study_name, storage, studies_dir)
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     if number not in trials:
         raise ValueError(f"study {study_name!r} has no trial {number} (trials 0.."
@@ -74,5 +62,7 @@ def load_trial(
         raise ValueError(f"trial {number} is infeasible on the chip: {why}")
     ckpt = None
     if need_checkpoint:
-        ckpt = checkpoint_path(study, number, cfg.artifact_path)
+        store = artifact_dir if artifact_dir is not None else \
+            default_artifact_dir(studies_dir, study_name)
+        ckpt = checkpoint_path(study, number, store)
     return TrialSource(study_name, number, spec, ckpt)

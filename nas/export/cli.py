@@ -120,8 +120,14 @@ def run(args: argparse.Namespace) -> int:
                          f"architecture has num_classes={spec.num_classes}")
     sample = None
     if model is not None and not args.synthetic_sample:
-        sample = camvid_sample(spec, task, args.input_size, args.data_dir,
-                               index=args.sample_index)
+        from nas.data import DatasetNotFoundError
+
+        try:
+            sample = camvid_sample(spec, task, args.input_size, args.data_dir,
+                                   index=args.sample_index)
+        except DatasetNotFoundError as e:
+            raise ValueError(f"{e} Without CamVid, --synthetic-sample exports with a "
+                             "synthetic input instead of a val tile.") from None
         source += f", sample: val tile {args.sample_index}"
     else:
         source += ", sample: synthetic"

@@ -1,4 +1,4 @@
-"""The Optuna search: study, objective glue, workers, reports.
+"""The Optuna search: study, objective glue, workers, Pareto maths, its output files.
 
 ``run(SearchConfig(...))`` runs or resumes a multi-objective study (val mIoU up, parameter bytes
 down, optionally latency down) under the chip's constraints; ``run_search.py`` is its CLI.
@@ -13,18 +13,13 @@ from nas.search._config import (
     SearchConfig,
 )
 from nas.search._objective import Objective, arch_summary
-from nas.search._report import (
-    atomic_write_text,
-    checkpoint_path,
-    checkpoint_status,
-    front_figure,
+from nas.search._outputs import build_report, settings_of, write_reports
+from nas.search._pareto import (
     hypervolume_2d,
-    hypervolume_figure,
+    hypervolume_frame,
     knee_points,
     pareto_frame,
-    trials_frame,
-    write_figure,
-    write_reports,
+    pareto_mask,
 )
 from nas.search._run import SearchResult, finish, prepare, run, summary, work
 from nas.search._storage import artifact_store, check_storage_url, open_storage
@@ -40,26 +35,23 @@ __all__ = [
     "SearchConfig",
     "SearchResult",
     "arch_summary",
+    "build_report",
     "artifact_store",
-    "atomic_write_text",
     "check_storage_url",
-    "checkpoint_path",
-    "checkpoint_status",
     "create_or_load_study",
     "finish",
-    "front_figure",
     "hypervolume_2d",
-    "hypervolume_figure",
+    "hypervolume_frame",
     "knee_points",
     "make_sampler",
     "open_storage",
     "pareto_frame",
+    "pareto_mask",
     "prepare",
     "run",
+    "settings_of",
     "summary",
     "trial_counts",
-    "trials_frame",
     "work",
-    "write_figure",
     "write_reports",
 ]

@@ -16,6 +16,8 @@ from nas.spec import DEFAULT_INPUT_SIZE, input_size
 if TYPE_CHECKING:
     from nas.search._protocols import Components, TrainFn
 
+from nas.studyio import default_artifact_dir, default_storage_url
+
 SAMPLERS = ("tpe", "nsga2", "random", "gp")
 OBJECTIVES = ("miou", "bytes", "latency")
 REQUIRED_OBJECTIVES = ("miou", "bytes")
@@ -186,11 +188,13 @@ class SearchConfig:
     def storage_url(self) -> str:
         if self.storage is not None:
             return self.storage
-        return f"sqlite:///{self.studies_dir / (self.study_name + '.db')}"
+        return default_storage_url(self.studies_dir, self.study_name)
 
     @property
     def artifact_path(self) -> Path:
-        return self.artifact_dir if self.artifact_dir is not None else self.study_dir / "artifacts"
+        if self.artifact_dir is not None:
+            return self.artifact_dir
+        return default_artifact_dir(self.studies_dir, self.study_name)
 
     @property
     def threads_per_job(self) -> int:

@@ -1,67 +1,217 @@
-"""Progress bar: complete trials / target, ETA, front size, feasible count."""
+"""What the search shows while it runs: a status line on a terminal, one line per event.
+
+On a terminal (``mode="bar"``) the last line is a status line redrawn in place, never wider
+than the terminal: trials done / target, a bar, the ETA, front / feasible / running / failed
+counts and the running trial's epoch; finished trials are printed above it, one line each.
+Elsewhere (a log file, ``--no-progress``: ``mode="lines"``) only the event lines are written.
+
+The ETA is (trials still missing) x (mean wall time of the last completed trials, infeasible
+ones included) / workers, read from the storage, so it does not jump when a study is resumed.
+"""
 
 from __future__ import annotations
 
+import shutil
 import sys
+from typing import TextIO
 
 import numpy as np
 import optuna
-from optuna.trial import TrialState
-from tqdm import tqdm
+from optuna.trial import FrozenTrial, TrialState
 
-from nas.search._report import pareto_mask
+from nas.search._pareto import pareto_mask
+
+ETA_WINDOW = 30  # completed trials the ETA averages over
+LOG_WIDTH = 100  # width of event lines when the output is not a terminal
 
 
-def study_stats(study: optuna.Study) -> dict[str, int]:
-    """``complete``, ``feasible``, ``front``, ``running``, ``failed`` counts from the storage."""
-    trials = study.get_trials(deepcopy=False)
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
-    ok = [t for t in done if t.user_attrs.get("feasible") and not t.user_attrs.get("surplus")]
+def study_stats(trials: list[FrozenTrial] | optuna.Study) -> dict[str, float]:
+    """``complete``, ``feasible``, ``front``, ``running``, ``failed`` counts and ``trial_s``
+    (mean seconds of the last :data:`ETA_WINDOW` completed trials, 0 if none)."""
+    if isinstance(trials, optuna.Study):
+        trials = trials.get_trials(deepcopy=False)
+    done = [t for t in trials if t.state == TrialState.COMPLETE
+            and not t.user_attrs.get("surplus")]
+    ok = [t for t in done if t.user_attrs.get("feasible")]
     front = 0
     if ok:
         miou = np.array([t.values[0] for t in ok])
         costs = np.array([t.values[1:] for t in ok], dtype=float)
         front = int(pareto_mask(miou, costs).sum())
+    recent = sorted((t for t in done if t.datetime_complete and t.datetime_start),
+                    key=lambda t: t.datetime_complete)[-ETA_WINDOW:]
+    durations = [(t.datetime_complete - t.datetime_start).total_seconds() for t in recent]
     return {
         "complete": len(done),
         "feasible": len(ok),
         "front": front,
         "running": sum(t.state == TrialState.RUNNING for t in trials),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "trial_s": float(np.mean(durations)) if durations else 0.0,
     }
 
 
+def format_duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``4:30 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    hours, rest = divmod(int(round(seconds / 60)), 60)
+    return f"{hours}:{rest:02d} h"
+
+
+def eta_seconds(stats: dict[str, float], total: int, jobs: int) -> float | None:
+    """Seconds until ``total`` complete trials, or ``None`` before the first one."""
+    if not stats.get("trial_s"):
+        return None
+    missing = max(0, total - int(stats.get("complete", 0)))
+    return missing * float(stats["trial_s"]) / max(1, jobs)
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def status_line(stats: dict[str, float], total: int, jobs: int, detail: str,
+                width: int) -> str:
+    """The status line, at most ``width`` characters; the least useful parts go first."""
+    done = min(int(stats.get("complete", 0)), total)
+    eta = eta_seconds(stats, total, jobs)
+    eta_text = "eta ?" if eta is None else ("done" if done >= total else
+                                            f"eta {format_duration(eta)}")
+    counts_long = (f"front {stats.get('front', 0)} feasible {stats.get('feasible', 0)} "
+                   f"running {stats.get('running', 0)} failed {stats.get('failed', 0)}")
+    counts_short = (f"F{stats.get('front', 0)} ok{stats.get('feasible', 0)} "
+                    f"run{stats.get('running', 0)} fail{stats.get('failed', 0)}")
+    head = f"{done}/{total}"
+    for counts, bar_w, det in ((counts_long, 12, detail), (counts_long, 0, detail),
+                               (counts_short, 0, detail), (counts_short, 0, "")):
+        bar = ""
+        if bar_w:
+            filled = int(round(bar_w * done / max(1, total)))
+            bar = " [" + "#" * filled + "." * (bar_w - filled) + "]"
+        line = f"{head}{bar} {eta_text} | {counts}" + (f" | {det}" if det else "")
+        if len(line) <= width:
+            return line
+    return fit(line, width)
+
+
+def event_line(t: FrozenTrial, width: int) -> str | None:
+    """One line for a trial that finished (``None`` for trials not worth a line)."""
+    ua = t.user_attrs
+    if ua.get("surplus") or t.state not in (TrialState.COMPLETE, TrialState.FAIL):
+        return None
+    name = f" ({ua['reference']})" if ua.get("reference") else ""
+    secs = (t.datetime_complete - t.datetime_start).total_seconds() \
+        if t.datetime_complete and t.datetime_start else None
+    took = f", {format_duration(secs)}" if secs is not None else ""
+    nbytes = f"{int(ua['param_bytes']):,} param B" if ua.get("param_bytes") is not None else ""
+    if t.state == TrialState.FAIL:
+        text = f"trial {t.number}{name} FAILED: {ua.get('fail_reason') or 'no reason recorded'}"
+    elif ua.get("trained") is False:
+        why = (ua.get("violations") or ["infeasible"])[0]
+        text = f"trial {t.number}{name} infeasible, not trained: {nbytes}; {why}"
+    else:
+        fits = "" if ua.get("feasible", True) else ", does not fit"
+        text = (f"trial {t.number}{name} done: val mIoU {t.values[0]:.3f}, {nbytes}{fits}"
+                f"{took}")
+    return fit(text, width)
+
+
 class Progress:
-    """A tqdm bar over COMPLETE trials; ``refresh(study)`` re-reads the storage."""
+    """Status line and event lines; ``refresh(study)`` re-reads the storage."""
 
-    def __init__(self, total: int, initial: int, enabled: bool = True) -> None:
-        self.enabled = enabled
-        self.bar = tqdm(total=total, initial=initial, desc="trials", unit="trial",
-                        file=sys.stderr, disable=not enabled, dynamic_ncols=True,
-                        smoothing=0.1)
-        self.stats: dict[str, int] = {}
+    def __init__(self, total: int, jobs: int = 1, mode: str = "bar",
+                 stream: TextIO | None = None, width: int | None = None) -> None:
+        if mode not in ("bar", "lines", "off"):
+            raise ValueError(f"mode must be 'bar', 'lines' or 'off', but got {mode!r}")
+        self.total, self.jobs, self.mode = total, jobs, mode
+        self.stream = stream if stream is not None else sys.stderr
+        self._width = width
+        self.stats: dict[str, float] = {}
         self.detail = ""
+        self.seen: set[int] | None = None  # trials already finished (None: not read yet)
+        self.started: set[int] = set()
+        self._drawn = False
 
-    def refresh(self, study: optuna.Study) -> dict[str, int]:
-        self.stats = study_stats(study)
-        done = min(self.stats["complete"], self.bar.total)
-        if done > self.bar.n:
-            self.bar.update(done - self.bar.n)
-        self._postfix()
+    @property
+    def width(self) -> int:
+        if self._width is not None:
+            return self._width
+        if self.mode == "bar":
+            return max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+        return LOG_WIDTH
+
+    def refresh(self, study: optuna.Study) -> dict[str, float]:
+        trials = study.get_trials(deepcopy=False)
+        self.stats = study_stats(trials)
+        finished = {t.number: t for t in trials
+                    if t.state in (TrialState.COMPLETE, TrialState.FAIL)}
+        if self.seen is None:  # the first read: what was there before is not news
+            self.seen = set(finished)
+            self.started = {t.number for t in trials if t.state == TrialState.RUNNING}
+        for t in trials:  # trials other workers started
+            if t.state == TrialState.RUNNING and t.number not in self.started \
+                    and "worker" in t.user_attrs:
+                self.trial_started(t.number, redraw=False)
+        for number in sorted(set(finished) - self.seen):
+            self.seen.add(number)
+            if number == self._detail_trial():
+                self.detail = ""
+            line = event_line(finished[number], self.width)
+            if line:
+                self.message(line, redraw=False)
+        self._draw()
         return self.stats
+
+    def _detail_trial(self) -> int | None:
+        parts = self.detail.split()
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+    def trial_started(self, number: int, redraw: bool = True) -> None:
+        if number in self.started:
+            return
+        self.started.add(number)
+        if self.mode == "lines":
+            self.message(f"trial {number} started", redraw=False)
+        self.detail = f"trial {number} started"
+        if redraw:
+            self._draw()
 
     def epoch(self, trial_number: int, epoch: int, metrics: dict) -> None:
         miou = metrics.get("miou")
         self.detail = f"trial {trial_number} ep {epoch}" + (
             f" mIoU {miou:.3f}" if isinstance(miou, float) else "")
-        self._postfix()
+        self._draw()
 
-    def _postfix(self) -> None:
-        s = self.stats
-        self.bar.set_postfix_str(
-            f"front {s.get('front', 0)}, feasible {s.get('feasible', 0)}, "
-            f"running {s.get('running', 0)}, failed {s.get('failed', 0)}"
-            + (f" | {self.detail}" if self.detail else ""), refresh=True)
+    def message(self, text: str, redraw: bool = True) -> None:
+        """Print a line (above the status line on a terminal)."""
+        if self.mode == "off":
+            return
+        self._clear()
+        print(fit(text, self.width), file=self.stream, flush=True)
+        if redraw:
+            self._draw()
+
+    def line(self) -> str:
+        return status_line(self.stats, self.total, self.jobs, self.detail, self.width)
+
+    def _clear(self) -> None:
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self._drawn = False
+
+    def _draw(self) -> None:
+        if self.mode != "bar":
+            return
+        self.stream.write("\r\x1b[K" + self.line())
+        self.stream.flush()
+        self._drawn = True
 
     def close(self) -> None:
-        self.bar.close()
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False

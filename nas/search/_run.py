@@ -5,22 +5,31 @@ Budget rule (exact under any number of workers and hosts): a worker starts a tri
 inside the trial, :func:`nas.search._objective.surplus` prunes the rare trial that lost a race.
 
 Fault handling:
-- Ctrl-C / SIGTERM: Optuna marks the running trial FAIL (we add ``fail_reason``), the reports
-  are written from what is stored, and the exit is clean. Completed trials are in the storage
-  the moment they finish, so nothing completed is lost.
+- SIGINT (Ctrl-C) and SIGTERM (``timeout``, a batch scheduler, systemd), the same in every mode
+  (one worker, ``--jobs N``, any storage): inside a trial's training the signal stops it at
+  once and Optuna marks the trial FAIL (``fail_reason`` names the signal); elsewhere it is
+  noted and acted on at the next safe point, so no storage write is cut in half. The reports
+  are then written from what is stored, a short summary is printed and the exit status is
+  128 + the signal number (130, 143). Completed trials are in the storage the moment they
+  finish, so nothing completed is lost, and no trial of this run stays RUNNING.
 - A killed worker (``kill -9``, power loss): its trial stops sending heartbeats; after the grace
   period any worker marks it FAIL and ``RetryHeartbeatStaleTrialCallback`` enqueues a copy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import logging
 import multiprocessing as mp
 import os
 import signal
+import socket
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +37,14 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from nas.report import summary_text, trials_frame
+from nas.report import trial_counts as table_counts
 from nas.search._config import SearchConfig
 from nas.search._objective import Objective
+from nas.search._outputs import N_KNEES, settings_of, write_reports
+from nas.search._pareto import knee_points, pareto_frame
 from nas.search._progress import Progress, study_stats
 from nas.search._protocols import Components
-from nas.search._report import pareto_frame, summary_text, trials_frame, write_reports
 from nas.search._storage import artifact_store, display_url, open_storage
 from nas.search._study import create_or_load_study, make_sampler, trial_counts, worker_seed
 
@@ -54,6 +66,129 @@ class SearchResult:
     paths: dict[str, Path] = field(default_factory=dict)
     interrupted: bool = False
     worker_errors: list[str] = field(default_factory=list)
+    signal: int | None = None  # the signal that stopped the run
+    knees: pd.DataFrame | None = None
+    table_counts: dict[str, int] = field(default_factory=dict)  # nas.report.trial_counts
+
+    @property
+    def exit_status(self) -> int:
+        """0 done, 1 a worker failed, 128 + signal when stopped by one (130 Ctrl-C, 143 TERM)."""
+        if self.interrupted:
+            return 128 + (self.signal or signal.SIGINT)
+        return 1 if self.worker_errors else 0
+
+
+# -- signals ---------------------------------------------------------------------------------
+class Interrupted(KeyboardInterrupt):
+    """A SIGINT or SIGTERM asked the search to stop (``signum`` says which)."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+
+def signal_of(exc: BaseException) -> int:
+    """The signal behind an interrupt (a plain KeyboardInterrupt is Ctrl-C)."""
+    return getattr(exc, "signum", signal.SIGINT)
+
+
+class StopSignals:
+    """SIGINT and SIGTERM turned into a clean stop (installed in the main thread only).
+
+    Inside :meth:`raising` (a trial's training) the first signal raises :class:`Interrupted`
+    at once; elsewhere it is only noted and :meth:`check` raises at the next safe point, so
+    Optuna's and SQLAlchemy's storage writes are never cut in half. Later signals are ignored:
+    marking the trial FAIL and writing the reports are not themselves interrupted.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.immediate = True
+        self._old: dict[int, Any] = {}
+
+    def install(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def restore(self) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            return
+        self.signum = signum
+        if self.immediate:
+            raise Interrupted(signum)
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Note signals instead of raising (the loop calls :meth:`check`)."""
+        before, self.immediate = self.immediate, False
+        try:
+            yield
+        finally:
+            self.immediate = before
+
+    @contextlib.contextmanager
+    def raising(self) -> Iterator[None]:
+        """Raise at once on a signal (and now, if one came already)."""
+        before, self.immediate = self.immediate, True
+        try:
+            self.check()
+            yield
+        finally:
+            self.immediate = before
+
+
+class _QuietInterrupts(logging.Filter):
+    """Drop Optuna's warnings about a trial failed by an interrupt: the parameter dict and the
+    KeyboardInterrupt traceback say nothing the trial's ``fail_reason`` does not."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, KeyboardInterrupt):
+            return False
+        msg = record.getMessage()
+        return not ("failed with value None" in msg or "KeyboardInterrupt" in msg
+                    or "Interrupted(" in msg)
+
+
+def quiet_optuna() -> None:
+    """Optuna logs warnings only, without the interrupt noise (our own lines say the rest)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logger = logging.getLogger("optuna")
+    for handler in logger.handlers:
+        if not any(isinstance(f, _QuietInterrupts) for f in handler.filters):
+            handler.addFilter(_QuietInterrupts())
+
+
+def worker_id(pid: int | None = None) -> str:
+    """What the objective stores as ``worker``: ``host:pid``."""
+    return f"{socket.gethostname()}:{pid if pid is not None else os.getpid()}"
+
+
+def fail_running(study: optuna.Study, workers: set[str], reason: str) -> list[int]:
+    """FAIL the RUNNING trials whose ``worker`` is in ``workers`` (after an interrupt)."""
+    failed = []
+    storage = study._storage
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if t.user_attrs.get("worker") not in workers:
+            continue
+        try:
+            storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
+            if storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL):
+                failed.append(t.number)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # it finished meanwhile
+    return failed
 
 
 def resolve_data_dir(data_dir: Path | None) -> Path:
@@ -76,11 +211,9 @@ def prepare(cfg: SearchConfig) -> tuple[SearchConfig, optuna.Study, Components]:
     _validate_references(cfg)
     comps = cfg.components(cfg)
     if cfg.latency_objective or cfg.max_latency_ms is not None:
-        from nas.spec import get_reference
+        from nas.hardware import get_device
 
-        probe = comps.check(get_reference(cfg.references[0] if cfg.references else
-                                          "unetmysmall", comps.task.num_classes), cfg.device)
-        if probe.latency_ms is None:
+        if not get_device(cfg.device).latency_model:
             raise ValueError(f"--objectives latency / --max-latency-ms need a latency model, "
                              f"which the hardware model does not have for {cfg.device}")
     cfg = cfg.replace(data_dir=resolve_data_dir(cfg.data_dir))
@@ -91,10 +224,13 @@ def prepare(cfg: SearchConfig) -> tuple[SearchConfig, optuna.Study, Components]:
 
 # -- one worker ---------------------------------------------------------------------------------
 def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline: float | None,
-         progress: Progress | None = None, reporter: Any = None) -> str:
+         progress: Progress | None = None, reporter: Any = None,
+         signals: StopSignals | None = None) -> str:
     """Run trials until the study holds ``cfg.n_trials`` COMPLETE ones (or the deadline).
 
-    ``reporter(study)``, if given, is called after each trial.
+    ``reporter(study)``, if given, is called after each trial. With ``signals``, a SIGINT /
+    SIGTERM interrupts the training of the running trial and is otherwise acted on between
+    storage operations.
 
     Returns:
         ``"done"`` or ``"timeout"``. Raises ``KeyboardInterrupt`` when interrupted and
@@ -103,6 +239,19 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
     poll = max(0.2, min(1.0, cfg.heartbeat_interval / 2))  # a cheap query
     failures: list[str] = []
     outcome: dict[str, Any] = {}
+    signals = signals or StopSignals()  # not installed: never fires
+
+    def run_trial(trial: optuna.Trial) -> tuple[float, ...]:
+        if progress is not None:  # the status line shows it running from its first second
+            progress.trial_started(trial.number)
+            progress.refresh(trial.study)
+        try:
+            with signals.raising():
+                return objective(trial)
+        except KeyboardInterrupt as e:
+            name = signal.Signals(signal_of(e)).name
+            trial.set_user_attr("fail_reason", f"interrupted by {name}")
+            raise
 
     def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         outcome["state"], outcome["reason"] = trial.state, trial.user_attrs.get("fail_reason")
@@ -111,32 +260,34 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
         if reporter is not None:
             reporter(study)
 
-    while True:
-        if deadline is not None and time.time() >= deadline:
-            return "timeout"
-        counts = trial_counts(study)
-        if counts["COMPLETE"] >= cfg.n_trials:
-            return "done"
-        if counts["COMPLETE"] + counts["RUNNING"] >= cfg.n_trials:
-            # The rest is running elsewhere; wait, and fail trials whose worker died.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)
-            fail_orphans(study, cfg)
-            if progress is not None:
-                progress.refresh(study)
-            time.sleep(poll)
-            continue
-        outcome.clear()
-        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[on_trial],
-                       gc_after_trial=False)
-        if outcome.get("state") == optuna.trial.TrialState.FAIL:
-            failures.append(str(outcome.get("reason")))
-            if len(failures) >= MAX_CONSECUTIVE_FAILURES:
-                raise RuntimeError(
-                    f"{len(failures)} trials in a row failed; last: {failures[-1]}")
-        else:
-            failures.clear()
+    with signals.deferred():
+        while True:
+            signals.check()
+            if deadline is not None and time.time() >= deadline:
+                return "timeout"
+            counts = trial_counts(study)
+            if counts["COMPLETE"] >= cfg.n_trials:
+                return "done"
+            if counts["COMPLETE"] + counts["RUNNING"] >= cfg.n_trials:
+                # The rest is running elsewhere; wait, and fail trials whose worker died.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    optuna.storages.fail_stale_trials(study)
+                fail_orphans(study, cfg)
+                if progress is not None:
+                    progress.refresh(study)
+                time.sleep(poll)
+                continue
+            outcome.clear()
+            study.optimize(run_trial, n_trials=1, catch=(Exception,), callbacks=[on_trial],
+                           gc_after_trial=False)
+            if outcome.get("state") == optuna.trial.TrialState.FAIL:
+                failures.append(str(outcome.get("reason")))
+                if len(failures) >= MAX_CONSECUTIVE_FAILURES:
+                    raise RuntimeError(
+                        f"{len(failures)} trials in a row failed; last: {failures[-1]}")
+            else:
+                failures.clear()
 
 
 def fail_orphans(study: optuna.Study, cfg: SearchConfig) -> list[int]:
@@ -164,6 +315,13 @@ def fail_orphans(study: optuna.Study, cfg: SearchConfig) -> list[int]:
     return failed
 
 
+def _write_reports(cfg: SearchConfig, study: optuna.Study) -> dict[str, Path]:
+    url = display_url(cfg.storage_url)
+    return write_reports(study, cfg.study_dir, objectives=cfg.objectives,
+                         artifact_dir=cfg.artifact_path, settings=settings_of(cfg, url),
+                         source=url)
+
+
 class _Reporter:
     """Rewrites the reports when ``REPORT_EVERY_S`` passed since the last time."""
 
@@ -174,8 +332,7 @@ class _Reporter:
         if time.monotonic() - self.last < REPORT_EVERY_S:
             return
         self.last = time.monotonic()
-        write_reports(study, self.cfg.study_dir, objectives=self.cfg.objectives,
-                      artifact_dir=self.cfg.artifact_path)
+        _write_reports(self.cfg, study)
 
 
 def _make_objective(cfg: SearchConfig, comps: Components,
@@ -193,35 +350,30 @@ def _set_threads(cfg: SearchConfig) -> None:
     torch.set_num_threads(cfg.threads_per_job)
 
 
-def _interrupt_once(signum: int, frame: Any) -> None:
-    """First SIGINT/SIGTERM: KeyboardInterrupt; later ones are ignored so that marking the
-    running trial FAIL and exiting are not themselves interrupted."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
 def worker_main(cfg: SearchConfig, worker: int, n_existing: int,
                 deadline: float | None) -> None:
-    """Entry point of a ``--jobs`` worker process (spawned: nothing inherited but ``cfg``)."""
-    signal.signal(signal.SIGINT, _interrupt_once)
-    signal.signal(signal.SIGTERM, _interrupt_once)
+    """Entry point of a ``--jobs`` worker process (spawned: nothing inherited but ``cfg``).
+
+    Exits 128 + signal when stopped by SIGINT / SIGTERM (its trial marked FAIL first).
+    """
+    signals = StopSignals().install()
     try:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        quiet_optuna()
         _set_threads(cfg)
         comps = cfg.components(cfg)
         storage = open_storage(cfg)
         seed = worker_seed(cfg, worker, n_existing)
         study = optuna.load_study(study_name=cfg.study_name, storage=storage,
                                   sampler=make_sampler(cfg, seed))
-        work(cfg, study, _make_objective(cfg, comps), deadline)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        work(cfg, study, _make_objective(cfg, comps), deadline, signals=signals)
+    except KeyboardInterrupt as e:
+        sys.exit(128 + signal_of(e))
 
 
 # -- the whole search ------------------------------------------------------------------------
 def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
-                  deadline: float | None, progress: Progress) -> list[str]:
+                  deadline: float | None, progress: Progress,
+                  signals: StopSignals) -> list[str]:
     ctx = mp.get_context("spawn")  # no forked torch/OpenMP or database state
     procs = [ctx.Process(target=worker_main, args=(cfg, i, n_existing, deadline),
                          name=f"maxnas-worker-{i}", daemon=False) for i in range(cfg.jobs)]
@@ -229,15 +381,18 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
         p.start()
     reporter = _Reporter(cfg)
     try:
-        while any(p.is_alive() for p in procs):
-            progress.refresh(study)
-            reporter(study)
-            for p in procs:
-                p.join(timeout=2.0 / len(procs))
-    except KeyboardInterrupt:
-        # From a terminal the workers got SIGINT too; give them a moment to mark their
-        # trials, then make sure (SIGTERM acts as an interrupt in a worker), then kill.
-        for sig, wait in ((None, 5.0), (signal.SIGTERM, 30.0), (signal.SIGKILL, 5.0)):
+        with signals.deferred():
+            while any(p.is_alive() for p in procs):
+                signals.check()
+                progress.refresh(study)
+                reporter(study)
+                for p in procs:
+                    p.join(timeout=2.0 / len(procs))
+    except KeyboardInterrupt as e:
+        # Ctrl-C in a terminal reached the workers too: give them a moment to mark their
+        # trials. A SIGTERM came to us only: pass it on at once. Then make sure, then kill.
+        first = (None, 5.0) if signal_of(e) == signal.SIGINT else (signal.SIGTERM, 30.0)
+        for sig, wait in (first, (signal.SIGTERM, 30.0), (signal.SIGKILL, 5.0)):
             alive = [p for p in procs if p.is_alive() and p.pid is not None]
             if not alive:
                 break
@@ -247,60 +402,93 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
             end = time.time() + wait
             for p in alive:
                 p.join(timeout=max(0.0, end - time.time()))
+        # A worker killed before it could mark its trial leaves it RUNNING: fail it here.
+        fail_running(study, {worker_id(p.pid) for p in procs if p.pid is not None},
+                     f"interrupted by {signal.Signals(signal_of(e)).name}; its worker was "
+                     "stopped")
         raise
     return [f"{p.name} exited with code {p.exitcode}" for p in procs
             if p.exitcode not in (0, None)]
 
 
+def _progress_mode(cfg: SearchConfig) -> str:
+    if not cfg.progress:
+        return "lines"
+    return "bar" if sys.stderr.isatty() else "lines"
+
+
 def run(cfg: SearchConfig) -> SearchResult:
-    """Run (or resume) the search described by ``cfg``; see the module docstring."""
-    cfg, study, comps = prepare(cfg)
-    if cfg.progress:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bar says it all
-    n_existing = len(study.get_trials(deepcopy=False))
-    counts = trial_counts(study)
-    progress = Progress(cfg.n_trials, min(counts["COMPLETE"], cfg.n_trials), cfg.progress)
-    progress.refresh(study)
-    deadline = time.time() + cfg.timeout if cfg.timeout is not None else None
-    interrupted, errors = False, []
+    """Run (or resume) the search described by ``cfg``; see the module docstring.
+
+    Raises:
+        Interrupted: a signal came before the first trial (nothing to save yet).
+    """
+    signals = StopSignals().install()
     try:
+        return _run(cfg, signals)
+    finally:
+        signals.restore()
+
+
+def _run(cfg: SearchConfig, signals: StopSignals) -> SearchResult:
+    cfg, study, comps = prepare(cfg)
+    quiet_optuna()
+    n_existing = len(study.get_trials(deepcopy=False))
+    progress = Progress(cfg.n_trials, cfg.jobs, _progress_mode(cfg))
+    deadline = time.time() + cfg.timeout if cfg.timeout is not None else None
+    interrupted, errors, signum = False, [], None
+    try:
+        with signals.deferred():
+            progress.refresh(study)
         if cfg.jobs == 1:
             _set_threads(cfg)
             if n_existing:  # resumed: reseed so a RandomSampler does not replay old draws
                 study.sampler = make_sampler(cfg, worker_seed(cfg, 0, n_existing))
             try:
                 work(cfg, study, _make_objective(cfg, comps, progress), deadline, progress,
-                     _Reporter(cfg))
+                     _Reporter(cfg), signals)
             except RuntimeError as e:
                 errors.append(str(e))
         else:
-            errors = _run_parallel(cfg, study, n_existing, deadline, progress)
-    except KeyboardInterrupt:
-        interrupted = True
+            errors = _run_parallel(cfg, study, n_existing, deadline, progress, signals)
+    except KeyboardInterrupt as e:
+        interrupted, signum = True, signal_of(e)
+        signals.signum = signals.signum or signum  # later signals are ignored from now on
+        fail_running(study, {worker_id()}, f"interrupted by {signal.Signals(signum).name}")
+        with contextlib.suppress(Exception):
+            progress.refresh(study)  # the failed trial's line
     finally:
         progress.close()
-    return finish(cfg, study, interrupted, errors)
+    result = finish(cfg, study, interrupted, errors)
+    result.signal = signum
+    return result
 
 
 def finish(cfg: SearchConfig, study: optuna.Study, interrupted: bool = False,
            errors: list[str] | None = None) -> SearchResult:
     """Write the reports and return the result (also used after an interrupt)."""
-    paths = write_reports(study, cfg.study_dir, objectives=cfg.objectives,
-                          artifact_dir=cfg.artifact_path)
-    df = trials_frame(study.get_trials(deepcopy=False), len(cfg.objectives), cfg.artifact_path)
+    paths = _write_reports(cfg, study)
+    df = trials_frame(study.get_trials(deepcopy=False), cfg.artifact_path)
     stats = study_stats(study)
+    front = pareto_frame(df, cfg.objectives)
     return SearchResult(
         study_name=cfg.study_name, storage=display_url(cfg.storage_url),
         counts=trial_counts(study),
-        n_feasible=stats["feasible"], front=pareto_frame(df, cfg.objectives), paths=paths,
+        n_feasible=int(stats["feasible"]), front=front, paths=paths,
         interrupted=interrupted, worker_errors=list(errors or []),
+        knees=knee_points(front, N_KNEES), table_counts=table_counts(df),
     )
 
 
 def summary(result: SearchResult) -> str:
-    head = "interrupted; " if result.interrupted else ""
+    """The closing screen (80 columns): what happened, the front, the files."""
+    if result.interrupted:
+        name = signal.Signals(result.signal or signal.SIGINT).name
+        head = f"stopped by {name}; rerun the same command to resume.\n"
+    else:
+        head = ""
     text = f"{head}study {result.study_name!r} in {result.storage}\n" + summary_text(
-        result.front, result.paths, result.counts, result.n_feasible)
+        result.front, result.paths, result.table_counts, result.knees)
     if result.worker_errors:
         text += "\nworker errors:\n" + "\n".join(f"  {e}" for e in result.worker_errors)
     return text

@@ -10,6 +10,7 @@ PostgreSQL URL: the same code path, with the server handling concurrency.
 
 from __future__ import annotations
 
+import copy
 import random
 import sqlite3
 import time
@@ -124,6 +125,21 @@ def _create(url: str, engine_kwargs: dict, kwargs: dict, attempts: int = 5) -> R
     raise AssertionError("unreachable")
 
 
+class RetryStaleTrial(RetryHeartbeatStaleTrialCallback):
+    """Optuna's retry of a trial whose worker died, without the dead trial's constraints.
+
+    Optuna copies every system attribute into the retry, the constraint values too; the retry
+    then computes its own, and Optuna would keep the old ones (a changed ``--max-weight-bytes``
+    would be ignored) and warn "constraint value is ignored" for each.
+    """
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        clean = copy.deepcopy(trial)
+        clean.system_attrs = {k: v for k, v in trial.system_attrs.items()
+                              if not k.startswith("constraints")}
+        super().__call__(study, clean)
+
+
 def open_storage(cfg: SearchConfig, *, heartbeat: bool = True) -> RDBStorage:
     """The study's storage, with heartbeat and stale-trial retry; ``ValueError`` if unusable.
 
@@ -149,7 +165,7 @@ def open_storage(cfg: SearchConfig, *, heartbeat: bool = True) -> RDBStorage:
         kwargs = {
             "heartbeat_interval": cfg.heartbeat_interval,
             "grace_period": cfg.grace_period,
-            "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(
+            "heartbeat_stale_trial_callback": RetryStaleTrial(
                 max_retry=cfg.max_retry
             ),
         }

@@ -1,4 +1,10 @@
-"""Command line of the search: ``python run_search.py`` and ``python -m nas search``."""
+"""Run or resume the architecture search (python run_search.py = python -m nas search).
+
+The study is kept in studies/<study-name>.db; a rerun of the same command runs only the
+trials still missing. Reports: studies/<study-name>/{report.html,trials.csv,pareto.csv}.
+Ctrl-C or SIGTERM stops cleanly (the running trial is marked FAIL, the reports are
+written; exit status 130 / 143).
+"""
 
 from __future__ import annotations
 
@@ -47,15 +53,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="training preset: smoke, proxy, full, ... (default %(default)s)")
     p.add_argument("--sampler", default=d.sampler, choices=SAMPLERS,
                    help="multi-objective sampler (default %(default)s)")
-    p.add_argument("--seed", type=int, default=d.seed, help="sampler and training seed")
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help="sampler and training seed (default %(default)s)")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="CamVid folder (default: $CAMVID_DIR, else data/CamVid)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="start no new trial after this many seconds")
     p.add_argument("--objectives", type=_objectives, default=d.objectives, metavar="LIST",
-                   help="comma list: miou,bytes (default) or miou,bytes,latency")
+                   help="comma list: miou,bytes (default) or miou,bytes,latency; bytes = "
+                        "param bytes (weights + biases) of the hardware model")
     p.add_argument("--max-weight-bytes", type=int, default=None,
-                   help="budget on weight + bias bytes (a constraint)")
+                   help="budget on param bytes, weights + biases (a constraint)")
     p.add_argument("--max-latency-ms", type=float, default=None,
                    help="budget on the modelled inference latency in ms (a constraint)")
     p.add_argument("--jobs", type=int, default=default_jobs(),
@@ -63,7 +71,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: one per CPU core, %(default)s here)")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="threads per worker (default: CPU cores // jobs)")
-    p.add_argument("--torch-device", default=d.torch_device, help="cpu or cuda")
+    p.add_argument("--torch-device", default=d.torch_device,
+                   help="cpu or cuda (default %(default)s)")
     p.add_argument("--artifact-dir", type=Path, default=None,
                    help="checkpoint store (default studies/<name>/artifacts; shared folder "
                         "when workers run on several hosts)")
@@ -72,7 +81,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grace-period", type=int, default=None,
                    help="seconds without heartbeat before a trial is failed and retried "
                         "(default: twice the interval)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no status line: one line per event (as when stderr is not a terminal)")
     # tests: fakes, as "module:function"
     p.add_argument("--trainer", default=d.trainer, help=argparse.SUPPRESS)
     p.add_argument("--components", default=d.components, help=argparse.SUPPRESS)
@@ -95,31 +105,31 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
 
 
 def execute(args: argparse.Namespace) -> int:
-    """Run the search; 0 = done, 1 = a worker failed, 130 = interrupted."""
-    from nas.search._run import run, summary
+    """Run the search; 0 = done, 1 = a worker failed, 128 + signal when stopped by one."""
+    from nas.search._run import run, signal_of, summary
 
     try:
         result = run(config_from_args(args))
-    except KeyboardInterrupt:  # before the first trial (loading, checking): nothing to save
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # before the first trial (loading, checking): nothing to save
+        print("interrupted before the first trial; nothing to save", file=sys.stderr)
+        return 128 + signal_of(e)
     print(summary(result))
-    if result.interrupted:
-        return 130
-    return 1 if result.worker_errors else 0
+    return result.exit_status
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("search", help="run or resume the architecture search",
-                              description=__doc__)
+                              description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
     p.set_defaults(func=execute)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Hardware-aware NAS for MAX78000/MAX78002: Pareto front of "
-                               "val mIoU vs parameter bytes, in an Optuna study.")
+        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Hardware-aware NAS for MAX78000/MAX78002: Pareto front of val mIoU vs "
+                    "param bytes (weights + biases), in an Optuna study.\n\n" + __doc__)
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -89,4 +89,39 @@ assert len(workers) == 2, f"expected both workers to contribute, got {workers}"
 assert refs == ["ai85unetlarge", "unetmysmall"], f"references: {refs}"
 assert not [t for t in trials if t.state == TrialState.RUNNING], "trials left RUNNING"
 PYEOF
+# SIGTERM (what `timeout`, a batch scheduler or systemd sends) to a --jobs 2 search on the same
+# study: its running trials end FAIL, nothing stays RUNNING, exit status 143.
+"$PY" run_search.py "${COMMON[@]}" --trials "$((TRIALS + 6))" --jobs 2 --studies-dir "$TMP/w3" \
+    --trainer tests.search.fakes:slow_fake_train >"$TMP/w3.log" 2>&1 &
+P3=$!
+"$PY" - "$URL" <<'PYEOF' || { kill "$P3"; tail -n 40 "$TMP/w3.log" >&2; fail "no trial started"; }
+import sys, time
+import optuna
+from optuna.trial import TrialState
+
+study = optuna.load_study(study_name="pg-two-workers", storage=sys.argv[1])
+for _ in range(600):
+    if any(t.state == TrialState.RUNNING and t.user_attrs.get("feasible")
+           for t in study.get_trials()):
+        sys.exit(0)
+    time.sleep(0.2)
+sys.exit(1)
+PYEOF
+kill -TERM "$P3"
+RC3=0
+wait "$P3" || RC3=$?
+[ "$RC3" = 143 ] || { tail -n 40 "$TMP/w3.log" >&2; fail "SIGTERM: exit status $RC3, not 143"; }
+grep -q "Traceback" "$TMP/w3.log" && { tail -n 40 "$TMP/w3.log" >&2; fail "SIGTERM: traceback"; }
+"$PY" - "$URL" <<'PYEOF'
+import sys
+import optuna
+from optuna.trial import TrialState
+
+trials = optuna.load_study(study_name="pg-two-workers", storage=sys.argv[1]).get_trials()
+assert not [t for t in trials if t.state == TrialState.RUNNING], "SIGTERM left trials RUNNING"
+failed = [t.user_attrs.get("fail_reason") for t in trials if t.state == TrialState.FAIL]
+assert any("SIGTERM" in (r or "") for r in failed), f"no trial failed by SIGTERM: {failed}"
+print(f"postgres_two_workers: SIGTERM to --jobs 2: exit 143, FAIL {failed}, none RUNNING")
+PYEOF
+[ -f "$TMP/w3/pg-two-workers/report.html" ] || fail "SIGTERM: no report written"
 echo "postgres_two_workers: PASS"

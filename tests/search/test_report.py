@@ -1,4 +1,4 @@
-"""Report builders on hand-made trials: front, hypervolume, checkpoints, atomic writes."""
+"""Report builders on hand-made trials: front, hypervolume, checkpoints, the written files."""
 
 from __future__ import annotations
 
@@ -10,17 +10,16 @@ import torch
 from optuna.distributions import IntDistribution
 from optuna.trial import TrialState, create_trial
 
+from nas.report import trials_frame, write_figure
 from nas.search import (
-    atomic_write_text,
-    checkpoint_path,
     hypervolume_2d,
+    hypervolume_frame,
     knee_points,
     pareto_frame,
-    trials_frame,
-    write_figure,
+    pareto_mask,
     write_reports,
 )
-from nas.search._report import hypervolume_frame, pareto_mask
+from nas.studyio import checkpoint_path
 
 
 def _trial(number, miou, nbytes, feasible=True, reference="", artifact=None):
@@ -90,13 +89,6 @@ def test_front_excludes_infeasible_and_keeps_references():
     assert front["reference"].tolist()[0] == "unetmysmall"
 
 
-def test_atomic_write_replaces_whole_file(tmp_path):
-    p = atomic_write_text(tmp_path / "a" / "x.csv", "one\n")
-    atomic_write_text(p, "two\n")
-    assert p.read_text() == "two\n"
-    assert [f.name for f in p.parent.iterdir()] == ["x.csv"]  # no temp files left
-
-
 def test_missing_or_corrupt_artifact_is_reported_per_trial(tmp_path):
     store_dir = tmp_path / "artifacts"
     store_dir.mkdir()
@@ -110,6 +102,9 @@ def test_missing_or_corrupt_artifact_is_reported_per_trial(tmp_path):
     df = trials_frame(study.get_trials(), artifact_dir=store_dir)
     assert df["checkpoint"].tolist() == ["ok", "corrupt", "missing"]
     assert paths["report"].exists() and len(pareto_frame(df)) == 3  # report still whole
+    # written atomically: only the three files, no temporary ones left beside them
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "pareto.csv", "report.html", "trials.csv"]
     assert checkpoint_path(study, 0, store_dir) == store_dir / "good"
     with pytest.raises(ValueError, match="trial 1: checkpoint artifact bad is corrupt"):
         checkpoint_path(study, 1, store_dir)
@@ -129,3 +124,74 @@ def test_write_figure_falls_back_to_html_without_kaleido(tmp_path, monkeypatch):
     out = write_figure(fig, tmp_path / "sub" / "plot.png")
     assert out == tmp_path / "sub" / "plot.html"
     assert "plotly" in out.read_text() and not (tmp_path / "sub" / "plot.png").exists()
+
+
+def _page_trials():
+    trials = [_trial(0, 0.70, 280_000, feasible=False, reference="ai85unetlarge"),
+              _trial(1, 0.60, 110_000, reference="unetmysmall"),
+              _trial(2, 0.0, 2_000_000, feasible=False), _trial(3, 0.0, 600_000, feasible=False)]
+    trials += [_trial(n, 0.3 + 0.05 * n, 1000 * 2**n) for n in range(4, 12)]
+    return trials
+
+
+def test_report_page_is_self_explanatory():
+    import datetime
+
+    from nas.report import trials_frame as frame
+    from nas.search import build_report
+
+    df = frame(_page_trials())
+    when = datetime.datetime(2026, 12, 1, 1, 2, tzinfo=datetime.UTC)
+    page, (fig, _), front = build_report(df, title="maxnas study p", source="sqlite:///p.db",
+                                         settings={"sampler / seed": "tpe / 0"},
+                                         generated_at=when)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "Generated 2026-12-01 01:02 UTC from sqlite:///p.db" in page
+    assert "tpe / 0" in page
+    assert "12 complete trials (9 feasible, 2 infeasible and not trained, 2 references)" in page
+    # the front figure: log bytes; the infeasible trials in their own strip (row 2), so the
+    # mIoU axis is not stretched down to their 0
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis2.type == "log"
+    strip = [t for t in fig.data if t.name.startswith("infeasible")]
+    assert len(strip) == 1 and strip[0].yaxis == "y2" and len(strip[0].x) == 2
+    assert fig.layout.yaxis.range[0] > 0.25
+    labels = {a.text for a in fig.layout.annotations}
+    assert {"ai85unetlarge (does not fit)", "unetmysmall"} <= labels
+    assert any(t.startswith("knee: trial") for t in labels)
+    # the table: formatted numbers, no artifact ids
+    assert "param bytes (weights + biases)" in page
+    assert ">16,000<" in page and ">0.500<" in page
+    assert "checkpoint_artifact_id" not in page.split("<h2>")[-1]
+    assert front["number"].tolist() == list(range(4, 12))  # unetmysmall is dominated by #6
+
+
+def test_report_from_trials_csv_matches_the_study(tmp_path):
+    from nas.report import read_trials_csv
+    from nas.report import trials_frame as frame
+
+    df = frame(_page_trials())
+    df.to_csv(tmp_path / "trials.csv", index=False)
+    back = read_trials_csv(tmp_path / "trials.csv")
+    assert pareto_frame(back)["number"].tolist() == pareto_frame(df)["number"].tolist()
+    assert back["reference"].tolist()[:2] == ["ai85unetlarge", "unetmysmall"]
+
+
+def test_labels_do_not_overlap_when_points_crowd():
+    from nas.report import place_labels
+    from nas.report._labels import label_box, overlaps
+
+    points = [(500 + 3 * i, 200 + 2 * i) for i in range(6)]  # six points within 15 px
+    texts = [f"knee: trial {i}" for i in range(6)]
+    offsets = place_labels(points, texts, 1100, 400)
+    boxes = [label_box(x + dx, y + dy, t)
+             for (x, y), (dx, dy), t in zip(points, offsets, texts, strict=True)]
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if overlaps(a, b)]
+
+
+def test_labels_keep_off_obstacles():
+    from nas.report import place_labels
+    from nas.report._labels import label_box, overlaps
+
+    legend = (0.0, 0.0, 200.0, 110.0)
+    (dx, dy), = place_labels([(60.0, 60.0)], ["knee: trial 93"], 1100, 400, [legend])
+    assert not overlaps(label_box(60 + dx, 60 + dy, "knee: trial 93"), legend)

@@ -162,3 +162,31 @@ def test_timeout_starts_no_new_trial(fake_backend, tmp_path):
     result = run(_cfg(tmp_path, n_trials=50, timeout=1e-6))
     assert result.counts["COMPLETE"] == 0 and not result.interrupted
     assert (tmp_path / "studies" / "t" / "report.html").exists()
+
+
+def test_retry_of_a_dead_workers_trial_recomputes_its_constraints(fake_backend, tmp_path):
+    import warnings
+
+    from nas.search._storage import RetryStaleTrial
+
+    cfg = _cfg(tmp_path, n_trials=1, references=())
+    cfg.studies_dir.mkdir(parents=True)
+    study = optuna.create_study(directions=["maximize", "minimize"], study_name="t",
+                                storage=cfg.storage_url)
+    dead = optuna.trial.create_trial(
+        state=TrialState.FAIL, params={"depth": 2, "base": 8},
+        distributions={"depth": optuna.distributions.IntDistribution(2, 3),
+                       "base": optuna.distributions.CategoricalDistribution([8, 16, 64, 256])},
+        system_attrs={"constraints:hardware": 5.0, "constraints": [5.0, 0.0, 0.0]})
+    study.add_trial(dead)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        RetryStaleTrial(max_retry=2)(study, study.get_trials()[0])
+    (retry,) = study.get_trials(states=(TrialState.WAITING,))
+    assert retry.system_attrs["failed_trial"] == 0
+    assert not [k for k in retry.system_attrs if k.startswith("constraints")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constraint value is ignored" would fail here
+        run(cfg)
+    (done,) = _study(cfg).get_trials(states=(TrialState.COMPLETE,))
+    assert done.params == {"depth": 2, "base": 8} and done.constraints["hardware"] <= 0

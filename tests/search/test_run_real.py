@@ -8,9 +8,10 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.data.synthetic import make_synthetic_camvid
-from nas.search import SearchConfig, checkpoint_path, run
+from nas.search import SearchConfig, run
 from nas.search.cli import main
 from nas.spec import ArchSpec, get_reference
+from nas.studyio import checkpoint_path
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,37 @@
+"""Reports of a study: tables, figures and the HTML page, as objects.
+
+The builders return DataFrames, figures and strings; the caller decides where they go
+(``nas.search`` writes ``studies/<name>/{trials.csv,pareto.csv,report.html}``). They read the
+trials, not the search: a frame from :func:`trials_frame` or a ``trials.csv``
+(:func:`read_trials_csv`) is enough.
+"""
+
+from nas.report._figures import front_figure, hypervolume_figure, write_figure
+from nas.report._html import report_html
+from nas.report._labels import place_labels
+from nas.report._tables import (
+    PARAM_BYTES,
+    TRIAL_COLUMNS,
+    counts_text,
+    front_table,
+    read_trials_csv,
+    summary_text,
+    trial_counts,
+    trials_frame,
+)
+
+__all__ = [
+    "PARAM_BYTES",
+    "TRIAL_COLUMNS",
+    "counts_text",
+    "front_figure",
+    "front_table",
+    "hypervolume_figure",
+    "place_labels",
+    "read_trials_csv",
+    "report_html",
+    "summary_text",
+    "trial_counts",
+    "trials_frame",
+    "write_figure",
+]

@@ -1,0 +1,184 @@
+"""Figures: the front (log bytes, infeasible trials in a strip below) and the hypervolume."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from nas.report._labels import place_labels
+from nas.report._tables import PARAM_BYTES
+
+FRONT_HEIGHT_PX = 540
+HV_HEIGHT_PX = 360
+_MARGIN = dict(l=70, r=30, t=60, b=60)
+_COLORS = {"trial": "#6b8fc7", "front": "#d62728", "infeasible": "#8c8c8c",
+           "reference": "#2ca02c", "knee": "#ff7f0e"}
+
+
+def _hover(d: pd.DataFrame) -> list[str]:
+    out = []
+    for r in d.itertuples():
+        name = f" ({r.reference})" if r.reference else ""
+        lat = f"{r.latency_ms:.2f} ms" if pd.notna(r.latency_ms) else "n/a"
+        extra = f"<br>violations: {r.violations}" if getattr(r, "violations", "") else ""
+        out.append(
+            f"trial {r.number}{name}<br>val mIoU {r.miou:.4f}, {int(r.param_bytes):,} "
+            f"{PARAM_BYTES}, latency {lat}<br>{r.arch}{extra}")
+    return out
+
+
+def _short_bytes(v: float) -> str:
+    """``500``, ``20k``, ``1.5M``."""
+    for unit, div in (("M", 1e6), ("k", 1e3)):
+        if v >= div:
+            return f"{v / div:g}{unit}"
+    return f"{v:g}"
+
+
+def _is(col: pd.Series, value: bool) -> pd.Series:
+    return col == value if value else col != True  # noqa: E712  (None/NaN count as not True)
+
+
+def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | None = None, *,
+                 title: str = "Pareto front", limit_bytes: float | None = None,
+                 limit_label: str = "", width_px: int = 1200) -> go.Figure:
+    """Val mIoU vs param bytes on a log axis; the infeasible trials in a strip below.
+
+    Args:
+        df: the trials (:func:`nas.report.trials_frame`).
+        front: its Pareto front (drawn as a red staircase).
+        knees: knee points of the front, labelled with their trial number.
+        limit_bytes: a vertical line (e.g. the device's weight memory), labelled ``limit_label``.
+        width_px: the width the labels are laid out for (they are placed in pixels).
+    """
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.86, 0.14],
+                        vertical_spacing=0.02)
+    complete = df[df["state"] == "COMPLETE"] if not df.empty else df
+    refs_mask = complete["reference"].fillna("") != "" if not complete.empty else []
+    refs = complete[refs_mask] if not complete.empty else complete
+    plain = complete[~refs_mask] if not complete.empty else complete
+    ok = plain[_is(plain["feasible"], True)] if not plain.empty else plain
+    bad = plain[_is(plain["feasible"], False)] if not plain.empty else plain
+
+    fig.add_trace(go.Scatter(
+        x=ok.get("param_bytes", []), y=ok.get("miou", []), mode="markers",
+        name="feasible trials", marker=dict(color=_COLORS["trial"], size=7, opacity=0.6),
+        hovertext=_hover(ok), hoverinfo="text"), row=1, col=1)
+    if not front.empty:
+        f = front.sort_values("param_bytes")
+        f = complete[complete["number"].isin(f["number"])].sort_values("param_bytes")
+        fig.add_trace(go.Scatter(
+            x=f["param_bytes"], y=f["miou"], mode="lines+markers", name="Pareto front",
+            line=dict(color=_COLORS["front"], shape="hv"),
+            marker=dict(size=9, color=_COLORS["front"]),
+            hovertext=_hover(f), hoverinfo="text"), row=1, col=1)
+    labelled: list[tuple[float, float, str]] = []
+    if knees is not None and len(knees):
+        k = complete[complete["number"].isin(knees["number"])]
+        fig.add_trace(go.Scatter(
+            x=k["param_bytes"], y=k["miou"], mode="markers", name="knees of the front",
+            marker=dict(symbol="diamond", size=13, color=_COLORS["knee"],
+                        line=dict(color="black", width=1)),
+            hovertext=_hover(k), hoverinfo="text"), row=1, col=1)
+        labelled += [(float(r.param_bytes), float(r.miou), f"knee: trial {r.number}")
+                     for r in k.itertuples()]
+    if not refs.empty:
+        fig.add_trace(go.Scatter(
+            x=refs["param_bytes"], y=refs["miou"], mode="markers", name="references",
+            marker=dict(symbol="star", size=16, color=_COLORS["reference"],
+                        line=dict(color="black", width=1)),
+            hovertext=_hover(refs), hoverinfo="text"), row=1, col=1)
+        labelled += [(float(r.param_bytes), float(r.miou),
+                      r.reference if r.feasible is True else f"{r.reference} (does not fit)")
+                     for r in refs.itertuples()]
+    if not bad.empty:
+        # A strip of its own: their mIoU is 0 (never trained), which would squash the front.
+        jitter = np.random.default_rng(0).uniform(-0.3, 0.3, len(bad))
+        fig.add_trace(go.Scatter(
+            x=bad["param_bytes"], y=jitter, mode="markers",
+            name=f"infeasible, not trained ({len(bad)})",
+            marker=dict(symbol="x", color=_COLORS["infeasible"], size=7),
+            hovertext=_hover(bad), hoverinfo="text"), row=2, col=1)
+
+    # Axis ranges: every trial's bytes on a log axis; mIoU of the trained ones only.
+    all_bytes = complete["param_bytes"].dropna().astype(float) if not complete.empty else []
+    all_bytes = [b for b in all_bytes if b > 0] + ([limit_bytes] if limit_bytes else [])
+    x0, x1 = (math.log10(min(all_bytes)) - 0.08, math.log10(max(all_bytes)) + 0.08) \
+        if all_bytes else (3.0, 6.0)
+    trained = pd.concat([ok, refs]) if not complete.empty else complete
+    ys = trained["miou"].dropna().astype(float) if not trained.empty else pd.Series([0.0, 1.0])
+    y0, y1 = (float(ys.min()), float(ys.max())) if len(ys) else (0.0, 1.0)
+    pad = max(0.02, 0.08 * (y1 - y0))
+    y0, y1 = y0 - pad, y1 + 2.5 * pad  # room for labels above the top points
+
+    if limit_bytes:
+        for row in (1, 2):
+            fig.add_vline(x=limit_bytes, line=dict(color="#999", dash="dot"), row=row, col=1)
+        fig.add_annotation(x=math.log10(limit_bytes), y=y1, xref="x", yref="y",
+                           text=limit_label, showarrow=False, xanchor="right", yanchor="top",
+                           font=dict(size=11, color="#777"))
+
+    # Labels placed in pixels of the upper plot so that none overlaps another.
+    plot_w = width_px - _MARGIN["l"] - _MARGIN["r"]
+    plot_h = (FRONT_HEIGHT_PX - _MARGIN["t"] - _MARGIN["b"]) * 0.86
+    px = [((math.log10(x) - x0) / (x1 - x0) * plot_w, (y1 - y) / (y1 - y0) * plot_h)
+          for x, y, _ in labelled]
+    legend_box = (0.0, 0.0, 200.0, 20.0 * len(fig.data) + 10)  # top left, see the layout
+    offsets = place_labels(px, [t for *_, t in labelled], plot_w, plot_h, [legend_box])
+    for (x, y, text), (dx, dy) in zip(labelled, offsets, strict=True):
+        fig.add_annotation(x=math.log10(x), y=y, xref="x", yref="y", text=text, ax=dx, ay=dy,
+                           showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="#555",
+                           font=dict(size=12), bgcolor="rgba(255,255,255,0.8)")
+
+    ticks = [m * 10**e for e in range(0, 10) for m in (1, 2, 5)
+             if x0 <= math.log10(m * 10**e) <= x1]
+    fig.update_xaxes(type="log", range=[x0, x1], tickvals=ticks, row=1, col=1)
+    fig.update_xaxes(type="log", range=[x0, x1], tickvals=ticks,
+                     ticktext=[_short_bytes(v) for v in ticks],
+                     title_text=f"{PARAM_BYTES}, log scale", row=2, col=1)
+    fig.update_yaxes(title_text="val mIoU", range=[y0, y1], row=1, col=1)
+    fig.update_yaxes(range=[-0.5, 0.5], showticklabels=False, title_text="infeasible",
+                     title_font=dict(size=11), showgrid=False, zeroline=False, row=2, col=1)
+    fig.update_layout(title=title, template="plotly_white", hovermode="closest",
+                      height=FRONT_HEIGHT_PX, margin=_MARGIN,
+                      # inside, top left: the corner a front leaves empty (small and good nets
+                      # are what the search looks for); also fits a narrow dashboard card
+                      legend=dict(x=0.01, y=0.99, xanchor="left", yanchor="top",
+                                  bgcolor="rgba(255,255,255,0.85)", bordercolor="#ddd",
+                                  borderwidth=1))
+    return fig
+
+
+def hypervolume_figure(hv: pd.DataFrame, ref_miou: float, ref_bytes: float) -> go.Figure:
+    """Hypervolume of the feasible front after each trial (``hv``: number, hypervolume)."""
+    fig = go.Figure(go.Scatter(x=hv["number"], y=hv["hypervolume"], mode="lines",
+                               name="hypervolume"))
+    fig.update_layout(
+        title=f"Hypervolume after each trial<br><sup>reference point: mIoU {ref_miou}, "
+              f"{ref_bytes:,.0f} param bytes</sup>",
+        xaxis_title="trial", yaxis_title="hypervolume (mIoU x param bytes)",
+        template="plotly_white", height=HV_HEIGHT_PX, margin=_MARGIN)
+    return fig
+
+
+def write_figure(fig: go.Figure, path: str | Path) -> Path:
+    """Save ``fig`` as an image at ``path`` (PNG etc.), or as HTML beside it without kaleido.
+
+    Static images need the optional ``kaleido`` package (``pip install .[plots]``) and a
+    Chrome/Chromium for it; without them the figure is still kept, as ``path`` with ``.html``.
+    Returns the path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.write_image(path)
+        return path
+    except Exception:  # kaleido missing, or no browser for it: keep the figure as HTML
+        html = path.with_suffix(".html")
+        fig.write_html(html, include_plotlyjs="cdn")
+        return html

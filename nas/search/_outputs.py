@@ -1,0 +1,106 @@
+"""The search's outputs: ``trials.csv``, ``pareto.csv``, ``report.html`` and the dashboard's
+figures, built with :mod:`nas.report` and written atomically."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import plotly.graph_objects as go
+
+from nas._atomic import atomic_open
+from nas.report import (
+    PARAM_BYTES,
+    front_figure,
+    front_table,
+    hypervolume_figure,
+    report_html,
+    trial_counts,
+    trials_frame,
+)
+from nas.search._config import HV_REFERENCE_BYTES, HV_REFERENCE_MIOU, SearchConfig
+from nas.search._pareto import hypervolume_frame, knee_points, pareto_frame
+
+N_KNEES = 4  # knees labelled in the report (the finalists benchmark retrains 4)
+NOTES = (
+    f"Bytes are {PARAM_BYTES} from the hardware model, the search's second objective: izer's "
+    "Weight memory (weights x bits / 8, the copy layers izer inserts for concatenations of "
+    "more than 64 channels included) plus its Bias memory. mIoU is the training preset's val "
+    "mIoU (a short proxy training unless the preset is 'full'). Stars are the hand-crafted "
+    "references, trained with the same preset; diamonds the knees of the front; grey crosses "
+    "(bottom strip) the architectures the hardware model rejected, which are never trained."
+)
+
+
+def settings_of(cfg: SearchConfig, storage: str | None = None) -> dict[str, object]:
+    """The settings a report shows for ``cfg`` (``storage``: a URL fit to show)."""
+    budgets = [f"{cfg.max_weight_bytes:,} param bytes" if cfg.max_weight_bytes else "",
+               f"{cfg.max_latency_ms} ms latency" if cfg.max_latency_ms else ""]
+    return {
+        "study": cfg.study_name,
+        "storage": storage or cfg.storage_url,
+        "space / task / device": f"{cfg.space} / {cfg.task} / {cfg.device}",
+        "training preset": cfg.preset,
+        "sampler / seed": f"{cfg.sampler} / {cfg.seed}",
+        "objectives": ", ".join(cfg.objectives),
+        "budgets": ", ".join(b for b in budgets if b) or "none (the device's limits only)",
+        "target": f"{cfg.n_trials} complete trials, {cfg.jobs} worker(s) on this host",
+    }
+
+
+def build_report(df: pd.DataFrame, *, title: str, objectives: Sequence[str] = ("miou", "bytes"),
+                 settings: Mapping[str, object] | None = None, source: str = "",
+                 generated_at: datetime.datetime | None = None
+                 ) -> tuple[str, list[go.Figure], pd.DataFrame]:
+    """The report of a trials frame: ``(html, [front figure, hypervolume figure], front)``."""
+    front = pareto_frame(df, objectives)
+    knees = knee_points(front, N_KNEES)
+    subtitle = f"<br><sup>val mIoU vs {PARAM_BYTES}</sup>"
+    figs = [front_figure(df, front, knees, title=title + subtitle,
+                         limit_bytes=HV_REFERENCE_BYTES, limit_label="MAX78000 weight memory"),
+            hypervolume_figure(hypervolume_frame(df), HV_REFERENCE_MIOU, HV_REFERENCE_BYTES)]
+    page = report_html(title=title, figures=figs, front=front_table(front, knees),
+                       counts=trial_counts(df), settings=settings, source=source,
+                       generated_at=generated_at, notes=NOTES)
+    return page, figs, front
+
+
+def _write_text(path: Path, text: str) -> Path:
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def write_reports(study: optuna.Study, out_dir: str | Path, *,
+                  objectives: Sequence[str] = ("miou", "bytes"),
+                  artifact_dir: Path | None = None, dashboard: bool = True,
+                  settings: Mapping[str, object] | None = None,
+                  source: str = "") -> dict[str, Path]:
+    """Write ``trials.csv``, ``pareto.csv`` and ``report.html``; push figures to the dashboard.
+
+    Returns:
+        name -> path written.
+    """
+    out_dir = Path(out_dir)
+    df = trials_frame(study.get_trials(deepcopy=False), artifact_dir)
+    page, figs, front = build_report(df, title=f"maxnas study {study.study_name}",
+                                     objectives=objectives, settings=settings, source=source)
+    paths = {
+        "trials": _write_text(out_dir / "trials.csv", df.to_csv(index=False)),
+        "pareto": _write_text(out_dir / "pareto.csv", front.to_csv(index=False)),
+        "report": _write_text(out_dir / "report.html", page),
+    }
+    if dashboard:
+        push_to_dashboard(study, figs)
+    return paths
+
+
+def push_to_dashboard(study: optuna.Study, figures: Sequence[go.Figure]) -> None:
+    """Store the figures in the study so ``optuna-dashboard`` shows them (fixed ids: updated)."""
+    from optuna_dashboard import save_plotly_graph_object
+
+    for gid, fig in zip(("maxnas-front", "maxnas-hypervolume"), figures, strict=False):
+        save_plotly_graph_object(study, fig, graph_object_id=gid)

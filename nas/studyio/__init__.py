@@ -1,0 +1,17 @@
+"""Reading a stored study: where its files are, opening it read-only, its trials' checkpoints.
+
+Sits below both the search (which writes studies) and export (which reads one trial), so export
+never imports the search.
+"""
+
+from nas.studyio._checkpoints import TORCH_ZIP_MAGIC, checkpoint_path, checkpoint_status
+from nas.studyio._paths import default_artifact_dir, default_storage_url, load_study
+
+__all__ = [
+    "TORCH_ZIP_MAGIC",
+    "checkpoint_path",
+    "checkpoint_status",
+    "default_artifact_dir",
+    "default_storage_url",
+    "load_study",
+]
