@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nas.hardware import check  # noqa: E402
-from search_spaces import get_space, sample_specs  # noqa: E402
+from search_spaces import get_space, parse_weight_bits, sample_specs  # noqa: E402
 
 
 def _kb(x: float) -> str:
@@ -33,10 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=1000, help="architectures to sample")
     p.add_argument("--size", type=int, nargs=2, default=(88, 88), metavar=("H", "W"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--weight-bits", default=None,
+                   help="comma-separated weight widths the space samples (default: the space's)")
     args = p.parse_args(argv)
     size = tuple(args.size)
 
-    specs = sample_specs(get_space(args.space), args.n, seed=args.seed)
+    space = get_space(args.space)
+    if args.weight_bits:
+        space = space.with_weight_bits(parse_weight_bits(args.weight_bits))
+    specs = sample_specs(space, args.n, seed=args.seed)
     kinds: collections.Counter[str] = collections.Counter()
     feasible_bytes, all_bytes = [], []
     by_depth: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0])
@@ -54,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# space_feasibility: {n} samples from {args.space} (seed {args.seed}), "
           f"{args.device}, {size[0]}x{size[1]}")
     print(f"feasible: {len(feasible_bytes)}/{n} = {len(feasible_bytes) / max(n, 1):.1%}")
+    bits = collections.Counter(layer.bits for spec in specs for layer in spec.layers())
+    total = sum(bits.values())
+    print("layers per weight width: " + ", ".join(
+        f"{b}-bit {c / total:.1%}" for b, c in sorted(bits.items(), reverse=True)))
     print("by depth: " + ", ".join(f"{d}: {f}/{t}" for d, (f, t) in sorted(by_depth.items())))
     print("violation kinds (specs with at least one):")
     for kind, count in kinds.most_common(6):

@@ -60,6 +60,8 @@ class SearchConfig:
         components: ``module:function`` returning the space, task and hardware check
             (tests swap in fakes; workers in other processes import it by name).
         progress: show the progress bar.
+        weight_bits: weight widths the space samples per layer group (first layer and
+            classifier stay 8-bit); ``(8,)`` = all 8-bit. A ``"8,4,2"`` string is parsed.
     """
 
     n_trials: int = 200
@@ -88,6 +90,7 @@ class SearchConfig:
     trainer: str = "nas.train:train"
     components: str = "nas.search._run:components"
     progress: bool = True
+    weight_bits: tuple[int, ...] = (8, 4, 2)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise types once, here
@@ -98,6 +101,11 @@ class SearchConfig:
             set_(self, "artifact_dir", Path(self.artifact_dir))
         set_(self, "objectives", tuple(self.objectives))
         set_(self, "references", tuple(self.references))
+        from search_spaces import parse_weight_bits, validate_weight_bits
+
+        wb = self.weight_bits
+        set_(self, "weight_bits",
+             parse_weight_bits(wb) if isinstance(wb, str) else validate_weight_bits(wb))
         self.validate()
 
     def validate(self) -> None:

@@ -72,6 +72,8 @@ def components(cfg: SearchConfig) -> Components:
     from search_spaces import get_space
 
     space = get_space(cfg.space)
+    if hasattr(space, "for_device"):  # test fakes model no device
+        space = space.for_device(cfg.device).with_weight_bits(cfg.weight_bits)
     task = get_task(cfg.task)
     if getattr(space, "num_classes", task.num_classes) != task.num_classes:
         space = dataclasses.replace(space, num_classes=task.num_classes)  # e.g. camvid11
