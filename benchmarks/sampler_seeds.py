@@ -60,7 +60,9 @@ RUN_COLUMNS = ["sampler", "seed", "trial", "reference", "feasible", "miou", "par
 def run_one(sampler: str, seed: int, trials: int, model: sg.Surrogate,
             space_name: str = "unet_max78000") -> pd.DataFrame:
     """One study: ``trials`` trials of ``sampler`` at ``seed``; a row per trial."""
-    space = get_space(space_name).with_weight_bits((8,))
+    space = get_space(space_name)
+    if hasattr(space, "with_weight_bits"):  # spaces before per-group weight bits: all 8-bit
+        space = space.with_weight_bits((8,))
     cfg = SearchConfig(sampler=sampler, seed=seed, progress=False)
     study = optuna.create_study(directions=["maximize", "minimize"],
                                 sampler=make_sampler(cfg, seed))
