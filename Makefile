@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TRIALS ?= 200
 ARGS ?=
 
-.PHONY: setup search test test-slow test-postgres lint dashboard clean
+.PHONY: setup search test test-slow test-postgres test-izer lint dashboard clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,8 @@ dashboard: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# The real ai8x-synthesis: AI8X_SYNTHESIS_DIR=/path/to/ai8x-synthesis [AI8X_PYTHON=...] make test-izer
+# (fails, not skips, when the checkout is missing).
+test-izer: $(STAMP)
+	$(PY) -m pytest -q -m integration tests/export/test_izer.py -p no:cacheprovider

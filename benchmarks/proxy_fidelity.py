@@ -70,7 +70,7 @@ def pick_archs(n: int, num_classes: int, seed: int, pool: int) -> list[ArchSpec]
         specs = [s for s in specs if check(s).feasible]
     except ImportError:
         pass
-    specs.sort(key=lambda s: s.weight_bytes())
+    specs.sort(key=lambda s: s.layer_weight_bytes())
     k = n - 2
     idx = np.linspace(0, len(specs) - 1, k).round().astype(int)
     chosen = []
@@ -156,7 +156,7 @@ def main() -> None:
                 append_row({
                     "arch": spec.name, "preset": preset, "miou": f"{r.miou:.5f}",
                     "pixel_accuracy": f"{r.pixel_accuracy:.5f}", "seconds": f"{r.seconds:.1f}",
-                    "weight_bytes": spec.weight_bytes(), "weights": spec.weight_count(),
+                    "weight_bytes": spec.layer_weight_bytes(), "weights": spec.weight_count(),
                     "per_class_iou": json.dumps({k: round(v, 4) for k, v in
                                                  r.per_class_iou.items()}),
                     "spec": spec.to_json(indent=None),

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import optuna  # noqa: E402
+import surrogate as sg  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-import surrogate as sg  # noqa: E402
 from nas.hardware import check  # noqa: E402
 from nas.search._config import SearchConfig  # noqa: E402
 from nas.search._hypervolume import (  # noqa: E402

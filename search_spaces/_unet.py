@@ -49,30 +49,33 @@ reads the raw image) and the classifier stay 8-bit (``first_layer_bits``,
 ``classifier_bits``; ``None`` samples them too).
 
 **Device and input size.** A space is built for one device (``device``, a ``nas.hardware``
-name) and one deployment input (``input_size``, pixels before folding): the data-memory
-instance size comes from the device table, the full-resolution width limit and the caps
-below from both. :meth:`UNetSpace.for_device` refuses another device;
-:meth:`UNetSpace.with_input_size` rebuilds the space for another input.
+name) and one folded chip input (``input_size``, rows x columns): the data-memory instance
+size comes from the device table, the full-resolution width limit and the caps below from
+both. :meth:`UNetSpace.for_device` refuses another device; :meth:`UNetSpace.at_input_size`
+rebuilds the space for another input size.
 
-**Depth.** The default deployment crops 352x352, folded by 4 to 88x88. Each level below the
-first pools 2x2, so depth D needs H and W divisible by 2**(D-1). 88 = 8 * 11: depth 4 gives an
-11x11 bottleneck, depth 5 would need 5.5x5.5. Hence ``depth_range = (2, 4)``; the space checks
-this rule for every fold ratio it offers against ``input_size``.
+**Depth.** The default deployment input is 88x88 (352x352 crops folded by 4). Each level
+below the first pools 2x2, so depth D needs H and W divisible by 2**(D-1). 88 = 8 * 11: depth 4
+gives an 11x11 bottleneck, depth 5 would need 5.5x5.5. Hence ``depth_range = (2, 4)``; the
+space checks this rule against ``input_size``. The folded input is the same for every fold
+ratio the space offers (the crop is ``fold x input_size``), so the size a spec is checked at is
+the size it is trained and deployed at.
 
 **Widths.** A width parameter is an int index into the width ladder, the chip's packing grid
-(multiples of 4 up to 64, multiples of 64 above: ``4..64 step 4, 128, 192, 256``), so
-sampling only yields :func:`~nas.spec.width_rule_ok` widths. A width above 64 runs in ``width / 64`` passes; for it the
-space also asks ``<name>_per_pass``, the processors used per pass, an int distribution with the
-single value 64. Samplers therefore always return 64 and the width stays on the grid, but an
-enqueued or fixed trial may give another multiple of 4: Optuna accepts an out-of-range fixed
-value for an int distribution (with a warning). That is how ai85unetlarge's 112-channel
-bottleneck (2 passes x 56 processors, which the chip runs without padding) is reproduced
-exactly: ``enc4_width_idx=16`` (128), ``enc4_width_per_pass=56``. We
-preferred this to adding 112 to the grid (sampling would then produce it) or to a special
-bottleneck parameter (it would exist only for one reference).
+(multiples of 4 up to 64, multiples of 64 above: ``4..64 step 4, 128, 192, 256``), so sampling
+only yields :func:`~nas.spec.width_rule_ok` widths. A width above 64 runs in ``width / 64``
+passes; for it the space also asks ``<name>_per_pass``, the processors used per pass, an int
+distribution with the single value 64. Samplers therefore always return 64 and the width stays
+on the grid, but an enqueued or fixed trial may give another multiple of 4: Optuna accepts an
+out-of-range fixed value for an int distribution (with a warning). That is how ai85unetlarge's
+112-channel bottleneck (2 passes x 56 processors, which the chip runs without padding) is
+reproduced exactly: ``enc4_width_idx=16`` (128), ``enc4_width_per_pass=56``. We preferred this
+to adding 112 to the grid (sampling would then produce it) or to a special bottleneck parameter
+(it would exist only for one reference).
 
 At full folded resolution (prep, ``enc1``, ``dec1``, head) the choices stop at
-``full_res_width``, the whole 64-channel passes one data-memory instance holds: an 88x88 map costs 88*88*4 B = 30,976 B per data-memory instance and
+``full_res_width``, the whole 64-channel passes one data-memory instance holds: an 88x88 map
+costs 88*88*4 B = 30,976 B per data-memory instance and
 pass, so on MAX78000 (32 KiB instances) only one pass (64 channels) fits there, and wider
 choices could never be deployed. MAX78002's 80 KiB instances hold two passes (128).
 ``enc1`` stops at half that (32 on MAX78000): with the level-1 skip, ``dec1``'s input is
@@ -136,7 +139,9 @@ from typing import Any
 import optuna
 from optuna.trial import BaseTrial, FixedTrial
 
+from nas.hardware import get_device
 from nas.spec import (
+    DEFAULT_INPUT_SIZE,
     MAX_DEPTH,
     MIN_DEPTH,
     ArchSpec,
@@ -144,11 +149,11 @@ from nas.spec import (
     DecoderLevel,
     EncoderLevel,
     get_reference,
+    input_size,
     list_references,
     width_packs_evenly,
     width_rule_ok,
 )
-from nas.hardware import get_device
 from nas.spec._arch import BATCHNORM as BATCHNORM_CHOICES
 from nas.spec._arch import WEIGHT_BITS
 
@@ -188,10 +193,10 @@ class _Budget:
     and the device's data-memory instance.
     """
 
-    def __init__(self, space: UNetSpace, fold: int) -> None:
+    def __init__(self, space: UNetSpace) -> None:
         self.space = space
-        self.size = space.folded_size(fold)
-        self.full = space.full_res_width(fold)
+        self.size = space.input_size
+        self.full = space.full_res_width()
         self.w1 = self.up1 = 0
         self.skip1 = False
 
@@ -270,13 +275,6 @@ def _min(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _pair(size: int | tuple[int, int]) -> tuple[int, int]:
-    if isinstance(size, int):
-        return (size, size)
-    h, w = size
-    return (int(h), int(w))
-
-
 @dataclass(frozen=True)
 class UNetSpace:
     """A U-Net search space for one device and input size; call it with an Optuna trial to
@@ -286,9 +284,10 @@ class UNetSpace:
         name: registry name.
         device: the accelerator (``nas.hardware`` device name); its data-memory instance size
             decides the caps in "Data memory" above, and depthwise needs its support.
-        input_size: (H, W) of the deployment input in pixels before folding (352 x 352 ->
-            88 x 88 at fold 4); every (fold, depth) pair must pool it cleanly. An int means
-            a square.
+        input_size: folded chip input (rows, columns) the specs are deployed at (88x88 =
+            352x352 crops at fold 4, whatever the fold ratio: crops are ``fold x input_size``);
+            every depth must pool it cleanly. :meth:`at_input_size` rebuilds a space for
+            another size.
         widths: the width ladder; each must obey :func:`~nas.spec.width_rule_ok`.
         depth_range: (min, max) encoder levels incl. the bottleneck.
         fold_ratios: fold-ratio choices (the input is folded r x r into channels).
@@ -311,7 +310,7 @@ class UNetSpace:
 
     name: str
     device: str = "MAX78000"
-    input_size: tuple[int, int] = (352, 352)
+    input_size: tuple[int, int] = DEFAULT_INPUT_SIZE
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     depth_range: tuple[int, int] = (2, 4)
     fold_ratios: tuple[int, ...] = (4,)
@@ -330,7 +329,7 @@ class UNetSpace:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise types once, here
-        set_(self, "input_size", _pair(self.input_size))
+        set_(self, "input_size", input_size(self.input_size))
         set_(self, "weight_bits", tuple(self.weight_bits))
         dev = get_device(self.device)  # unknown names list the valid ones
         set_(self, "device", dev.name)
@@ -348,20 +347,19 @@ class UNetSpace:
                 f"depth_range must lie within [{MIN_DEPTH}, {MAX_DEPTH}], "
                 f"but got depth_range={self.depth_range}"
             )
-        for r in self.fold_ratios:
-            for side in self.input_size:
-                if side % (r * 2 ** (hi - 1)):
-                    raise ValueError(
-                        f"depth {hi} needs the folded input side input_size/fold_ratio = "
-                        f"{side}/{r} to be divisible by 2**{hi - 1}; "
-                        f"lower depth_range or change input_size {self.input_size}"
-                    )
-            if self.full_res_width(r) == 0:
-                raise ValueError(
-                    f"input_size {self.input_size} at fold {r} gives a "
-                    f"{self.folded_size(r)} map that no {dev.name} data-memory instance "
-                    f"({dev.instance_bytes:,} B) holds; use a smaller input_size"
-                )
+        if any(side % 2 ** (hi - 1) for side in self.input_size):
+            h, w = self.input_size
+            raise ValueError(
+                f"depth {hi} pools the input {hi - 1} times, so the folded input size "
+                f"{h}x{w} must be divisible by 2**{hi - 1} = {2 ** (hi - 1)}; "
+                f"lower depth_range or change input_size"
+            )
+        if self.full_res_width() == 0:
+            h, w = self.input_size
+            raise ValueError(
+                f"a {h}x{w} map does not fit one {dev.name} data-memory instance "
+                f"({dev.instance_bytes:,} B); use a smaller input_size"
+            )
         if not 1 <= self.n_convs_range[0] <= self.n_convs_range[1]:
             raise ValueError(f"n_convs_range must be (lo, hi) with 1 <= lo <= hi, "
                              f"but got {self.n_convs_range}")
@@ -386,28 +384,14 @@ class UNetSpace:
         """Bytes of one data-memory instance of :attr:`device` (4 processors share one)."""
         return get_device(self.device).instance_bytes
 
-    def folded_size(self, fold: int | None = None) -> tuple[int, int]:
-        """(H, W) of the input after folding by ``fold`` (default: the only fold ratio), the
-        size ``nas.hardware.check`` takes."""
-        if fold is None:
-            if len(self.fold_ratios) != 1:
-                raise ValueError(f"space {self.name!r} offers fold ratios {self.fold_ratios}; "
-                                 f"name one")
-            fold = self.fold_ratios[0]
-        h, w = self.input_size
-        return (h // fold, w // fold)
-
-    def full_res_width(self, fold: int) -> int:
-        """Widest full-resolution tensor at ``fold``: ``full_res_max_width``, or the whole
-        64-channel passes of a map of the folded size that one data-memory instance holds."""
+    def full_res_width(self) -> int:
+        """Widest full-resolution tensor: ``full_res_max_width``, or the whole 64-channel
+        passes of an ``input_size`` map that one data-memory instance holds."""
         if self.full_res_max_width is not None:
             return self.full_res_max_width
-        h, w = self.folded_size(fold)
+        h, w = self.input_size
         passes = self.instance_bytes // (4 * h * w)
         return max((x for x in self.widths if x <= PASS_WIDTH * passes), default=0)
-
-    def _full_max(self) -> int:
-        return max(self.full_res_width(r) for r in self.fold_ratios)
 
     def for_device(self, device: str) -> UNetSpace:
         """This space, after checking it was built for ``device``.
@@ -424,9 +408,10 @@ class UNetSpace:
             )
         return self
 
-    def with_input_size(self, size: int | tuple[int, int]) -> UNetSpace:
-        """The same space for another deployment input (H, W) in pixels before folding."""
-        return dataclasses.replace(self, input_size=_pair(size))
+    def at_input_size(self, size: tuple[int, int]) -> UNetSpace:
+        """This space for another folded input size (``ValueError`` if a depth cannot pool it
+        or a map of it does not fit the device's data memory)."""
+        return dataclasses.replace(self, input_size=input_size(size))
 
     def with_weight_bits(self, bits: tuple[int, ...] | list[int]) -> UNetSpace:
         """The same space sampling layer-group weight widths from ``bits``."""
@@ -443,8 +428,8 @@ class UNetSpace:
         batchnorm = self.batchnorms[0]
         if len(self.batchnorms) > 1:
             batchnorm = trial.suggest_categorical("batchnorm", self.batchnorms)
-        budget = _Budget(self, fold)
-        full = self._full_max()
+        budget = _Budget(self)
+        full = self.full_res_width()
 
         n_prep = trial.suggest_int("n_prep", 0, self.max_prep)
         prep_bits = self._bits(trial, "prep_bits") if self.max_prep else 8
@@ -544,7 +529,7 @@ class UNetSpace:
         if level > 1:
             return None
         # enc1 also feeds dec1's concatenation of two equal parts, which must fit one pass
-        return self._full_max() // 2 if encoder else self._full_max()
+        return self.full_res_width() // 2 if encoder else self.full_res_width()
 
     def _ladder(self, max_width: int | None) -> tuple[int, ...]:
         if max_width is None:
@@ -639,8 +624,8 @@ class UNetSpace:
             p["batchnorm"] = spec.batchnorm
         if spec.fold_ratio not in self.fold_ratios:
             raise ValueError(f"fold_ratio {spec.fold_ratio} is not one of {self.fold_ratios}")
-        budget = _Budget(self, spec.fold_ratio)
-        full, depth, max_depth = self._full_max(), spec.depth, self.depth_range[1]
+        budget = _Budget(self)
+        full, depth, max_depth = self.full_res_width(), spec.depth, self.depth_range[1]
         # the first layer's bits are the space's, not its group's
         fixed_first = self.first_layer_bits is not None
 

@@ -82,7 +82,8 @@ class SplitData:
     @property
     def frame_size(self) -> tuple[int, int]:
         """(height, width) in pixels."""
-        return tuple(self.labels.shape[-2:])
+        h, w = self.labels.shape[-2:]
+        return int(h), int(w)
 
     def class_fractions(self) -> dict[str, float]:
         """Percent of all pixels per class, plus ``"ignore"`` for ``ignore_index`` if present."""
@@ -205,7 +206,7 @@ def _build(
         tqdm(frames, desc=f"decoding {desc} {what}", unit="frame", disable=not progress)
     ):
         img = open_image(frame.image).convert("RGB") if need_img else None
-        lbl = decode_label(frame.label) if need_lbl else None
+        lbl = decode_label(frame.label) if decode_label is not None else None
         img_wh = img.size if img is not None else image_size(frame.image)
         lbl_wh = (lbl.shape[1], lbl.shape[0]) if lbl is not None else image_size(frame.label)
         check_sizes(frame, img_wh, lbl_wh)
@@ -221,14 +222,16 @@ def _build(
                 f"frames of one split must share a size: {frame.image} is {img_wh[0]}x{img_wh[1]} "
                 f"but {first.image} is {first_wh[0]}x{first_wh[1]}"
             )
-        if img is not None:
+        if img is not None and images is not None:
             if out_wh != img_wh:
                 img = img.resize(out_wh, Image.Resampling.BOX)  # area average
             images[i] = np.asarray(img).transpose(2, 0, 1)
-        if lbl is not None:
+        if lbl is not None and labels is not None:
             if out_wh != lbl_wh:
                 lbl = np.asarray(Image.fromarray(lbl).resize(out_wh, Image.Resampling.NEAREST))
             labels[i] = lbl
+    if images is None or labels is None:
+        raise ValueError(f"no {desc} frames to decode")
     if images.shape[2:] != labels.shape[1:]:
         raise SizeMismatchError(
             f"cached images are {images.shape[3]}x{images.shape[2]} but labels "

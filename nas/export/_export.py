@@ -25,9 +25,7 @@ from nas.export._izer import izer_args
 from nas.export._readme import render_readme
 from nas.export._simulate import simulate_int8
 from nas.export._yaml import render_yaml
-from nas.spec import ArchSpec
-
-DEFAULT_INPUT_SIZE = (88, 88)
+from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec
 
 
 @dataclass(frozen=True)

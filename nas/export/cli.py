@@ -10,18 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
-def _size(text: str) -> tuple[int, int]:
-    bad = argparse.ArgumentTypeError(f"input size must be N or HxW, but got {text!r}")
-    try:
-        parts = [int(p) for p in text.lower().split("x")]
-    except ValueError:
-        raise bad from None
-    if len(parts) == 1:
-        parts *= 2
-    if len(parts) != 2 or min(parts) < 1:
-        raise bad
-    return parts[0], parts[1]
+from nas._cli import add_input_size
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,8 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing export folder")
     p.add_argument("--device", choices=("MAX78000", "MAX78002"), default="MAX78000",
                    help="chip the memory plan is made for (default MAX78000)")
-    p.add_argument("--input-size", type=_size, default=(88, 88), metavar="HxW",
-                   help="folded input size (default 88x88 = 352x352 RGB at fold 4)")
+    add_input_size(p)
     p.add_argument("--task", default=None,
                    help="task (default: the checkpoint's, else camvid4)")
     p.add_argument("--data-dir", type=Path, default=None,

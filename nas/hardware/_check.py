@@ -9,7 +9,7 @@ from nas.hardware._latency import STARTUP_CYCLES, conv_cycles, passthrough_cycle
 from nas.hardware._layers import IzerLayer, izer_layers, passes_and_threshold
 from nas.hardware._plan import PlanError, plan_memory, processor_masks
 from nas.hardware._report import HardwareReport, LayerFigures, Violation
-from nas.spec import ArchSpec
+from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec
 
 
 def _input_size(mult: int, input_size: tuple[int, int]) -> list[Violation]:
@@ -98,7 +98,7 @@ def _structure(layers: list[IzerLayer], dev: Device) -> list[Violation]:
 def check(
     spec: ArchSpec,
     device: str | Device = "MAX78000",
-    input_size: tuple[int, int] = (88, 88),
+    input_size: tuple[int, int] = DEFAULT_INPUT_SIZE,
     passthrough: str = "fakept",
 ) -> HardwareReport:
     """Check ``spec`` against ``device`` as izer would, and plan its data memory.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nas.spec import ArchSpec
+from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec
 
 PASSTHROUGH_MODES = ("fakept", "true")
 
@@ -93,7 +93,7 @@ def passes_and_threshold(channels: int) -> tuple[int, int]:
 
 
 def izer_layers(
-    spec: ArchSpec, input_size: tuple[int, int] = (88, 88), passthrough: str = "fakept"
+    spec: ArchSpec, input_size: tuple[int, int] = DEFAULT_INPUT_SIZE, passthrough: str = "fakept"
 ) -> list[IzerLayer]:
     """The layers izer sees for ``spec`` at the folded chip input ``input_size`` (H, W).
 

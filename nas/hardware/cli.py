@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from nas._cli import add_input_size
 from nas.hardware._check import check
 from nas.hardware._device import list_devices
 from nas.hardware._layers import PASSTHROUGH_MODES
@@ -28,8 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--num-classes", type=int, default=4,
                    help="classes of a --reference (default 4)")
     p.add_argument("--device", default="MAX78000", help=f"one of {list_devices()}")
-    p.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), default=(88, 88),
-                   help="folded chip input rows and columns (default 88 88)")
+    add_input_size(p)
     p.add_argument("--passthrough", default="fakept", choices=PASSTHROUGH_MODES,
                    help="copy layer of >64-channel concats: ai8x's 1x1 'fakept' conv "
                         "(default) or izer's real passthrough")
@@ -47,12 +47,12 @@ def run(args: argparse.Namespace) -> int:
         json.dump(report.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(format_report(report, spec.name))
+        sys.stdout.write(format_report(report, spec.name, spec))
     return 0 if report.feasible else 1
 
 
-def format_report(report: HardwareReport, name: str = "") -> str:
-    """The per-layer table and totals, as text."""
+def format_report(report: HardwareReport, name: str = "", spec: ArchSpec | None = None) -> str:
+    """The per-layer table and totals, as text (``spec`` explains the copy layers' bytes)."""
     plan = {p.name: p for p in report.plan.layers} if report.plan is not None else {}
     head = (f"{'#':>2} {'layer':<12} {'op':<6} {'in->out':>9} {'HxW out':>7} "
             f"{'processors':>18} {'out processors':>18} {'kern':>4} {'len':>4} {'bias':>4} "
@@ -81,8 +81,16 @@ def format_report(report: HardwareReport, name: str = "") -> str:
         f"Weight memory: {r.weight_bytes:,} bytes out of {r.weight_bytes_total:,} bytes total "
         f"({100 * r.weight_bytes / r.weight_bytes_total:.1f}%); kernel columns used up to "
         f"{r.kernel_peak} of {r.kernel_words}",
+    ]
+    copies = r.weight_bytes - spec.layer_weight_bytes() if spec is not None else 0
+    if copies:
+        lines.append(f"               (weight_bytes: weights x bits / 8; {copies:,} of them are "
+                     f"izer's copy layers for > 64-channel concats)")
+    lines += [
         f"Bias memory:   {r.bias_bytes:,} bytes out of {r.bias_bytes_total:,} bytes total "
         f"({100 * r.bias_bytes / r.bias_bytes_total:.1f}%); per group {r.bias_groups}",
+        f"Param bytes:   {r.param_bytes:,} bytes = Weight + Bias memory (param_bytes: the "
+        f"search's bytes objective)",
     ]
     if r.latency_cycles is not None:
         lines.append(f"Latency:       {r.latency_cycles:,} cycles = {r.latency_ms:.2f} ms at "

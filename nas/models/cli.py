@@ -77,8 +77,9 @@ def describe(spec: ArchSpec) -> str:
     lines += [
         f"parameters: {weights + biases:,} = {weights:,} weights + {biases:,} biases "
         f"(PyTorch parameters: {torch_params:,})",
-        f"weight bytes: {spec.weight_bytes():,} (weight bits {'/'.join(map(str, bits))}; "
-        f"at 8 bits = weight count)",
+        f"layer weight bytes: {spec.layer_weight_bytes():,} (weights x bits / 8 of these layers,"
+        f" bits {'/'.join(map(str, bits))}; izer's Weight memory, shown by `nas check` and "
+        f"used by the search, adds the copy layers izer inserts for > 64-channel concats)",
     ]
     return "\n".join(lines)
 

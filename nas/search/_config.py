@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nas.hardware import get_device
+from nas.spec import DEFAULT_INPUT_SIZE, input_size
+
+if TYPE_CHECKING:
+    from nas.search._protocols import Components, TrainFn
 
 SAMPLERS = ("tpe", "nsga2", "random", "gp")
 OBJECTIVES = ("miou", "bytes", "latency")
@@ -16,6 +25,17 @@ DEFAULT_STUDY_NAME = "maxnas"
 # (64 processors x 768 kernels x 9 bytes = 442,368 bytes).
 HV_REFERENCE_MIOU = 0.0
 HV_REFERENCE_BYTES = 442_368
+
+
+def _import(name: str, path: str) -> Any:
+    """``"package.module:function"`` -> the function (``ValueError`` naming ``name``)."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        raise ValueError(f"{name} must be 'module:function', but got {path!r}")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"{name}: cannot import {path!r}: {e}") from None
 
 
 def _positive(name: str, value: float | None, allow_none: bool = True) -> None:
@@ -38,6 +58,8 @@ class SearchConfig:
         space: search-space name (``search_spaces.get_space``).
         task: task name (``nas.data.get_task``).
         device: accelerator (``MAX78000`` or ``MAX78002``).
+        input_size: folded chip input (rows, columns) every spec is checked, trained and
+            exported at (88x88 = 352x352 crops at fold 4; crops are ``fold x input_size``).
         preset: training preset (``nas.train.get_preset``).
         sampler: one of :data:`SAMPLERS`.
         seed: sampler and training seed.
@@ -56,9 +78,11 @@ class SearchConfig:
         torch_device: where training runs (``cpu``, ``cuda``).
         artifact_dir: checkpoint store; ``None`` = ``<studies_dir>/<study_name>/artifacts``.
             With workers on several hosts it must be a shared folder.
-        trainer: ``module:function`` of the training entry point (tests swap in a fake).
-        components: ``module:function`` returning the space, task and hardware check
-            (tests swap in fakes; workers in other processes import it by name).
+        trainer: the training entry point, :func:`nas.train.train` by default (tests swap in
+            a fake); a ``"module:function"`` string is imported once, here.
+        components: ``cfg -> Components`` (space, task, hardware check), by default
+            :func:`nas.search.components`; tests swap in fakes. Both must be module-level
+            functions: ``--jobs`` workers are spawned and receive the config pickled.
         progress: show the progress bar.
         weight_bits: weight widths the space samples per layer group (first layer and
             classifier stay 8-bit); ``(8,)`` = all 8-bit. A ``"8,4,2"`` string is parsed.
@@ -71,6 +95,7 @@ class SearchConfig:
     space: str = "unet_max78000"
     task: str = "camvid4"
     device: str = "MAX78000"
+    input_size: tuple[int, int] = DEFAULT_INPUT_SIZE
     preset: str = "proxy"
     sampler: str = "tpe"
     seed: int = 0
@@ -87,8 +112,8 @@ class SearchConfig:
     torch_threads: int | None = None
     torch_device: str = "cpu"
     artifact_dir: Path | None = None
-    trainer: str = "nas.train:train"
-    components: str = "nas.search._run:components"
+    trainer: TrainFn | str = "nas.train:train"
+    components: Callable[[SearchConfig], Components] | str = "nas.search._components:components"
     progress: bool = True
     weight_bits: tuple[int, ...] = (8, 4, 2)
 
@@ -101,6 +126,15 @@ class SearchConfig:
             set_(self, "artifact_dir", Path(self.artifact_dir))
         set_(self, "objectives", tuple(self.objectives))
         set_(self, "references", tuple(self.references))
+        set_(self, "input_size", input_size(self.input_size))
+        set_(self, "device", get_device(self.device).name)
+        for name in ("trainer", "components"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                set_(self, name, _import(name, value))
+            elif not callable(value):
+                raise ValueError(f"{name} must be a function or 'module:function', "
+                                 f"but got {value!r}")
         from search_spaces import parse_weight_bits, validate_weight_bits
 
         wb = self.weight_bits
@@ -138,10 +172,6 @@ class SearchConfig:
         if self.max_retry < 0:
             raise ValueError(f"max_retry must be >= 0, but got max_retry={self.max_retry}")
         _positive("torch_threads", self.torch_threads)
-        for name in ("trainer", "components"):
-            if ":" not in getattr(self, name):
-                raise ValueError(
-                    f"{name} must be 'module:function', but got {getattr(self, name)!r}")
 
     # -- derived paths ----------------------------------------------------------------------
     @property
@@ -169,5 +199,5 @@ class SearchConfig:
     def latency_objective(self) -> bool:
         return "latency" in self.objectives
 
-    def replace(self, **changes: object) -> SearchConfig:
+    def replace(self, **changes: Any) -> SearchConfig:
         return dataclasses.replace(self, **changes)

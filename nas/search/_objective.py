@@ -17,7 +17,6 @@ list under the system attribute ``"constraints"``, the only form optuna-dashboar
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import socket
@@ -27,26 +26,25 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import optuna
 from optuna.artifacts import upload_artifact
 from optuna.trial import TrialState
 
 from nas.search._config import SearchConfig
+from nas.search._protocols import ArtifactStore, CheckFn, SpaceFn, TaskLike, TrainFn
 from nas.spec import ArchSpec, get_reference
+from nas.train import get_preset
 
 CONSTRAINTS_KEY = "constraints"  # optuna_dashboard._serializer.CONSTRAINTS_KEY
 CONSTRAINT_NAMES = ("hardware", "weight_budget", "latency_budget")
 
 
-def import_callable(path: str) -> Callable[..., Any]:
-    """``"package.module:function"`` -> the function (``ValueError`` if missing)."""
-    module_name, _, attr = path.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as e:
-        raise ValueError(f"cannot import {path!r}: {e}") from None
+def set_dashboard_constraints(trial: optuna.Trial, constraints: list[float]) -> None:
+    """The list form of the constraints that optuna-dashboard reads to draw infeasible trials
+    apart. Optuna 5 has no public setter for system attributes, so this is the one place the
+    objective uses its storage API with the trial's private id."""
+    trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, constraints)
 
 
 def arch_summary(spec: ArchSpec) -> str:
@@ -80,8 +78,8 @@ def surplus(trial: optuna.Trial, n_trials: int) -> str | None:
       moment may both enqueue the references).
     """
     states = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
-    older = [t for t in trial.study._storage.get_all_trials(
-        trial.study._study_id, deepcopy=False, states=states) if t.number < trial.number]
+    older = [t for t in trial.study.get_trials(deepcopy=False, states=states)
+             if t.number < trial.number]
     if len(older) >= n_trials:
         return f"the study already has {n_trials} trials done, running or queued"
     ref = trial.user_attrs.get("reference")
@@ -98,20 +96,20 @@ class Objective:
         cfg: the search.
         space: ``trial -> ArchSpec`` (a ``search_spaces`` space).
         task: the ``nas.data.Task``.
-        check: ``nas.hardware.check``.
+        check: ``nas.hardware.check``, called at ``cfg.device`` and ``cfg.input_size``.
         train: ``nas.train.train`` (or a test fake with its signature).
         data_dir: resolved CamVid folder.
-        store: the artifact store for checkpoints.
+        store: the Optuna artifact store for checkpoints.
         on_epoch: ``(trial number, epoch, metrics)`` hook for the progress bar.
     """
 
     cfg: SearchConfig
-    space: Callable[[optuna.Trial], ArchSpec]
-    task: Any
-    check: Callable[..., Any]
-    train: Callable[..., Any]
+    space: SpaceFn
+    task: TaskLike
+    check: CheckFn
+    train: TrainFn
     data_dir: Path | None
-    store: Any
+    store: ArtifactStore
     on_epoch: Callable[[int, int, dict], None] | None = None
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
@@ -138,7 +136,7 @@ class Objective:
             return self.space(trial)
         # References train their own spec; their enqueued params (if the space can express
         # them) are still suggested so the sampler learns from them.
-        if trial.storage.get_trial_system_attrs(trial._trial_id).get("fixed_params"):
+        if trial.user_attrs.get("reference_params"):
             with warnings.catch_warnings():  # a reference may lie outside the space's ranges
                 warnings.filterwarnings("ignore", message="Fixed parameter .* out of range")
                 self.space(trial)
@@ -147,7 +145,7 @@ class Objective:
     def _run(self, trial: optuna.Trial) -> tuple[float, ...]:
         cfg = self.cfg
         spec = self._spec(trial)
-        hw = self.check(spec, cfg.device)
+        hw = self.check(spec, cfg.device, input_size=cfg.input_size)
         param_bytes = int(hw.weight_bytes) + int(hw.bias_bytes)
         latency = _finite(hw.latency_ms)
         ends = [o + n for o, n in zip(hw.kernel_offsets, hw.kernel_lengths, strict=True)]
@@ -169,8 +167,7 @@ class Objective:
             trial.set_constraint(name, value)
             if value > 0 and name != "hardware":  # budgets are value / budget - 1
                 violations.append(f"{name} exceeded by {value:.1%}")
-        # The list form optuna-dashboard reads to draw infeasible trials apart.
-        trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, constraints)
+        set_dashboard_constraints(trial, constraints)
         feasible = all(c <= 0 for c in constraints)
         trial.set_user_attr("feasible", feasible)
         trial.set_user_attr("violations", violations)
@@ -195,8 +192,10 @@ class Objective:
 
         start = time.monotonic()
         try:
+            # crops follow the deployment input, so training sees what check() checked
+            preset = get_preset(cfg.preset).at_input_size(cfg.input_size, spec.fold_ratio)
             result = self.train(
-                spec, self.task, cfg.preset, self.data_dir, seed=cfg.seed,
+                spec, self.task, preset, self.data_dir, seed=cfg.seed,
                 device=cfg.torch_device, callback=callback, checkpoint_path=tmp,
                 progress=False, threads=cfg.threads_per_job,
             )

@@ -14,7 +14,6 @@ Fault handling:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import multiprocessing as mp
 import os
@@ -30,8 +29,9 @@ import optuna
 import pandas as pd
 
 from nas.search._config import SearchConfig
-from nas.search._objective import Objective, import_callable
+from nas.search._objective import Objective
 from nas.search._progress import Progress, study_stats
+from nas.search._protocols import Components
 from nas.search._report import pareto_frame, summary_text, trials_frame, write_reports
 from nas.search._storage import artifact_store, display_url, open_storage
 from nas.search._study import create_or_load_study, make_sampler, trial_counts, worker_seed
@@ -56,41 +56,6 @@ class SearchResult:
     worker_errors: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Components:
-    space: Any
-    task: Any
-    check: Any
-    params_for: Any
-
-
-def components(cfg: SearchConfig) -> Components:
-    """Resolve the names in ``cfg`` through the registries (their errors list valid names)."""
-    from nas.data import get_task
-    from nas.hardware import check, get_device
-    from nas.train import get_preset
-    from search_spaces import get_space
-
-    space = get_space(cfg.space)
-    if hasattr(space, "for_device"):  # test fakes model no device
-        space = space.for_device(cfg.device).with_weight_bits(cfg.weight_bits)
-    task = get_task(cfg.task)
-    if getattr(space, "num_classes", task.num_classes) != task.num_classes:
-        space = dataclasses.replace(space, num_classes=task.num_classes)  # e.g. camvid11
-    get_preset(cfg.preset)
-    get_device(cfg.device)
-
-    def params_for(reference: str) -> dict | None:
-        from nas.spec import get_reference
-
-        try:
-            return space.params_for(get_reference(reference, task.num_classes))
-        except (ValueError, AttributeError):
-            return None  # the space cannot express it: the reference runs without params
-
-    return Components(space, task, check, params_for)
-
-
 def resolve_data_dir(data_dir: Path | None) -> Path:
     """CamVid folder from the flag, ``$CAMVID_DIR`` or ``data/CamVid`` (ValueError if none)."""
     from nas.data import resolve_data_dir as resolve
@@ -109,7 +74,7 @@ def _validate_references(cfg: SearchConfig) -> None:
 def prepare(cfg: SearchConfig) -> tuple[SearchConfig, optuna.Study, Components]:
     """Everything that can fail on bad input, before any trial: names, data, storage, study."""
     _validate_references(cfg)
-    comps = import_callable(cfg.components)(cfg)
+    comps = cfg.components(cfg)
     if cfg.latency_objective or cfg.max_latency_ms is not None:
         from nas.spec import get_reference
 
@@ -217,7 +182,7 @@ def _make_objective(cfg: SearchConfig, comps: Components,
                     progress: Progress | None = None) -> Objective:
     return Objective(
         cfg=cfg, space=comps.space, task=comps.task, check=comps.check,
-        train=import_callable(cfg.trainer), data_dir=cfg.data_dir, store=artifact_store(cfg),
+        train=cfg.trainer, data_dir=cfg.data_dir, store=artifact_store(cfg),
         on_epoch=progress.epoch if progress is not None else None,
     )
 
@@ -244,7 +209,7 @@ def worker_main(cfg: SearchConfig, worker: int, n_existing: int,
     try:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         _set_threads(cfg)
-        comps = import_callable(cfg.components)(cfg)
+        comps = cfg.components(cfg)
         storage = open_storage(cfg)
         seed = worker_seed(cfg, worker, n_existing)
         study = optuna.load_study(study_name=cfg.study_name, storage=storage,

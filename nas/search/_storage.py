@@ -73,6 +73,8 @@ def _enable_wal(url: str) -> None:
     from sqlalchemy.engine import make_url
 
     path = make_url(url).database
+    if not path:
+        raise ValueError(f"SQLite URL {url!r} names no database file")
     try:
         with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as con:
             con.execute("PRAGMA journal_mode=WAL")  # persistent: set once per file

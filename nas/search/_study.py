@@ -9,16 +9,21 @@ from collections.abc import Callable
 from typing import Any
 
 import optuna
+from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from nas.search._config import SearchConfig
+from nas.spec import DEFAULT_INPUT_SIZE
 
 METRIC_NAMES = {"miou": "val mIoU", "bytes": "param bytes", "latency": "latency ms"}
-DIRECTIONS = {"miou": "maximize", "bytes": "minimize", "latency": "minimize"}
+DIRECTIONS = {"miou": StudyDirection.MAXIMIZE, "bytes": StudyDirection.MINIMIZE,
+              "latency": StudyDirection.MINIMIZE}
 # Settings a resumed study must share with the one that created it: mixing them would put
 # incomparable trials on one front.
-PINNED = ("space", "task", "device", "preset", "objectives", "max_weight_bytes", "max_latency_ms",
-          "weight_bits")
+PINNED = ("space", "task", "device", "input_size", "preset", "objectives", "max_weight_bytes",
+          "max_latency_ms", "weight_bits")
+# What a study created before an option existed ran with (its stored config lacks the key).
+PINNED_BEFORE = {"input_size": list(DEFAULT_INPUT_SIZE), "weight_bits": [8]}
 
 
 def worker_seed(cfg: SearchConfig, worker: int, n_existing: int) -> int:
@@ -96,6 +101,7 @@ def create_or_load_study(
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([METRIC_NAMES[o] for o in cfg.objectives])
     else:
+        stored = PINNED_BEFORE | stored
         diff = {k: (stored.get(k), mine[k]) for k in mine if stored.get(k) != mine[k]}
         if diff:
             detail = ", ".join(f"{k}: stored {a!r} vs given {b!r}" for k, (a, b) in diff.items())
@@ -103,11 +109,11 @@ def create_or_load_study(
                 f"study {cfg.study_name!r} in {cfg.storage_url} was created with other "
                 f"settings ({detail}); pass the same options or a new --study-name"
             )
-    if [d.name.lower() for d in study.directions] != directions:
+    if list(study.directions) != directions:
         raise ValueError(
             f"study {cfg.study_name!r} has directions "
             f"{[d.name.lower() for d in study.directions]}, but --objectives "
-            f"{','.join(cfg.objectives)} needs {directions}"
+            f"{','.join(cfg.objectives)} needs {[d.name.lower() for d in directions]}"
         )
     enqueue_references(study, cfg, params_for)
     return study
@@ -132,7 +138,10 @@ def enqueue_references(
         if name in have:
             continue
         params = params_for(name) if params_for is not None else None
-        study.enqueue_trial(params or {}, user_attrs={"reference": name})
+        # reference_params: the trial replays the space's parameters for the reference, so
+        # the sampler learns from it (the objective reads this public flag)
+        study.enqueue_trial(params or {},
+                            user_attrs={"reference": name, "reference_params": bool(params)})
         added.append(name)
     return added
 

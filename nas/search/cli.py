@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from nas._cli import add_input_size
 from nas.search._config import DEFAULT_STUDY_NAME, OBJECTIVES, SAMPLERS, SearchConfig
 
 
@@ -28,7 +29,7 @@ def _weight_bits(text: str) -> tuple[int, ...]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    d = SearchConfig()
+    d = SearchConfig
     p.add_argument("--trials", type=int, default=d.n_trials,
                    help="COMPLETE trials the study should hold, references and infeasible "
                         "ones included; a rerun only runs the missing ones (default %(default)s)")
@@ -44,6 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="task: camvid4 or camvid11 (default %(default)s)")
     p.add_argument("--device", default=d.device,
                    help="accelerator: MAX78000 or MAX78002 (default %(default)s)")
+    add_input_size(p)
     p.add_argument("--preset", default=d.preset,
                    help="training preset: smoke, proxy, full, ... (default %(default)s)")
     p.add_argument("--sampler", default=d.sampler, choices=SAMPLERS,
@@ -76,7 +78,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds without heartbeat before a trial is failed and retried "
                         "(default: twice the interval)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--trainer", default=d.trainer, help=argparse.SUPPRESS)  # tests: a fake
+    # tests: fakes, as "module:function"
+    p.add_argument("--trainer", default=d.trainer, help=argparse.SUPPRESS)
     p.add_argument("--components", default=d.components, help=argparse.SUPPRESS)
 
 
@@ -85,6 +88,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     return SearchConfig(
         n_trials=args.trials, study_name=args.study_name, storage=args.storage,
         studies_dir=args.studies_dir, space=args.space, task=args.task, device=args.device,
+        input_size=args.input_size,
         preset=args.preset, sampler=args.sampler, seed=args.seed, data_dir=args.data_dir,
         timeout=args.timeout, objectives=args.objectives,
         max_weight_bytes=args.max_weight_bytes, max_latency_ms=args.max_latency_ms,

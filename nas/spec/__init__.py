@@ -15,11 +15,13 @@ from nas.spec._arch import (
     width_packs_evenly,
     width_rule_ok,
 )
+from nas.spec._input import DEFAULT_INPUT_SIZE, crop_size, input_size
 from nas.spec.references import REFERENCES, get_reference, list_references
 
 __all__ = [
     "ArchSpec",
     "ConvSpec",
+    "DEFAULT_INPUT_SIZE",
     "DecoderLevel",
     "EncoderLevel",
     "FOLD_RATIOS",
@@ -30,7 +32,9 @@ __all__ = [
     "REFERENCES",
     "SCHEMA_VERSION",
     "WEIGHT_BITS",
+    "crop_size",
     "get_reference",
+    "input_size",
     "list_references",
     "width_packs_evenly",
     "width_rule_ok",

@@ -216,17 +216,17 @@ class ArchSpec:
             _check(len(lvl.convs) >= 1, f"encoder[{i}] must have at least one conv")
             for j, c in enumerate(lvl.convs):
                 c.validate(f"encoder[{i}].convs[{j}]")
-        for i, lvl in enumerate(self.decoder):
+        for i, dec in enumerate(self.decoder):
             _check(
-                width_packs_evenly(lvl.up),
+                width_packs_evenly(dec.up),
                 f"decoder[{i}].up must be a multiple of 4 (equal passes above 64), "
-                f"but got up={lvl.up}",
+                f"but got up={dec.up}",
             )
             _check(
-                lvl.up_bits in WEIGHT_BITS,
-                f"decoder[{i}].up_bits must be one of {WEIGHT_BITS}, but got {lvl.up_bits}",
+                dec.up_bits in WEIGHT_BITS,
+                f"decoder[{i}].up_bits must be one of {WEIGHT_BITS}, but got {dec.up_bits}",
             )
-            for j, c in enumerate(lvl.convs):
+            for j, c in enumerate(dec.convs):
                 c.validate(f"decoder[{i}].convs[{j}]")
 
     # -- derived quantities ---------------------------------------------------------------
@@ -253,7 +253,7 @@ class ArchSpec:
         """The chip-level layer list in execution order (no izer copy layers)."""
         bn = self.batchnorm != "none"
         out: list[Layer] = []
-        prev = ()
+        prev: tuple[str, ...] = ()
         ch = self.input_channels
 
         def conv(name: str, c: ConvSpec, cin: int, inputs: tuple[str, ...], scale: int,
@@ -283,17 +283,17 @@ class ArchSpec:
                 name, ch = conv(name, c, ch, prev, scale, 2 if (i > 0 and j == 0) else 0)
                 prev = (name,)
             skips.append((prev[0], ch))
-        for k, lvl in enumerate(self.decoder):
+        for k, dec in enumerate(self.decoder):
             level = self.depth - 1 - k  # 1-based level this decoder stage restores
             scale = 2 ** (level - 1)
             up = f"upconv{level}"
-            out.append(Layer(up, "convtranspose2d", ch, lvl.up, 3, 0, False, False, self.bias,
-                             1, lvl.up_bits, prev, scale))
-            prev, ch = (up,), lvl.up
-            if lvl.skip:
+            out.append(Layer(up, "convtranspose2d", ch, dec.up, 3, 0, False, False, self.bias,
+                             1, dec.up_bits, prev, scale))
+            prev, ch = (up,), dec.up
+            if dec.skip:
                 skip_name, skip_ch = skips[level - 1]
                 prev, ch = (up, skip_name), ch + skip_ch
-            for j, c in enumerate(lvl.convs):
+            for j, c in enumerate(dec.convs):
                 name = f"dec{level}" if j == 0 else f"dec{level}_{j}"
                 name, ch = conv(name, c, ch, prev, scale, 0)
                 prev = (name,)
@@ -312,8 +312,13 @@ class ArchSpec:
         """Bias values over all chip layers (0 if the spec has no biases)."""
         return sum(layer.out_channels for layer in self.layers()) if self.bias else 0
 
-    def weight_bytes(self) -> int:
-        """Weight memory as izer prints it: sum of weights x bits / 8."""
+    def layer_weight_bytes(self) -> int:
+        """Weights x bits / 8 summed over this spec's own layers, in bytes.
+
+        izer's "Weight memory" (``nas.hardware.check(spec).weight_bytes``, the number the search
+        and every report call ``weight_bytes``) also counts the copy layers izer inserts for
+        concatenations of more than 64 channels; this count does not.
+        """
         return sum(layer.weight_count * layer.bits // 8 for layer in self.layers())
 
     # -- serialisation --------------------------------------------------------------------

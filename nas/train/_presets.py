@@ -39,6 +39,9 @@ class Preset:
         channels_last: NHWC memory format. Off by default: with torch 2.14 on this CPU it
             was no faster for ai85unetlarge and 1.6x slower for unetmysmall (bf16, 1 thread).
         threads: ``torch.set_num_threads`` value; None leaves PyTorch's default.
+        deployment: trains at the deployment resolution: :meth:`at_input_size` sets ``crop``
+            and ``eval_crop`` to ``fold_ratio x`` the folded chip input (352 for 88x88 at
+            fold 4). A proxy preset (``False``) keeps its own, smaller crops.
     """
 
     name: str
@@ -60,6 +63,7 @@ class Preset:
     amp: str = "bf16"
     channels_last: bool = False
     threads: int | None = None
+    deployment: bool = False
 
     def __post_init__(self) -> None:
         def check(cond: bool, msg: str) -> None:
@@ -86,6 +90,20 @@ class Preset:
     def replace(self, **changes: object) -> Preset:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def at_input_size(self, size: tuple[int, int], fold_ratio: int) -> Preset:
+        """This preset for a net deployed at the folded input ``size`` (rows, columns)."""
+        if not self.deployment:
+            return self
+        h, w = size
+        if h != w:
+            raise ValueError(
+                f"preset {self.name!r} trains on square crops at the deployment resolution, "
+                f"but the input size is {h}x{w}; use a square --input-size or a proxy preset")
+        crop = h * fold_ratio
+        if (crop, crop) == (self.crop, self.eval_crop):
+            return self
+        return self.replace(crop=crop, eval_crop=crop)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -143,11 +161,12 @@ register_preset(Preset(
 register_preset(Preset(
     name="full", scale=1.0, crop=352, epochs=100, batch_size=16, lr=1e-3,
     schedule="onecycle", warmup_frac=0.05, qat_epochs=20, eval_crop=352, eval_every=5,
+    deployment=True,
 ))
 
 # A shortened `full` for benchmarks/proxy_fidelity.py: same resolution, fewer epochs, no QAT
 # (the session budget does not allow 100 epochs x 12 nets on 2 cores).
 register_preset(Preset(
     name="fidelity-full", scale=1.0, crop=352, epochs=10, batch_size=16, lr=2e-3,
-    schedule="onecycle", warmup_frac=0.1, eval_crop=352, eval_every=10,
+    schedule="onecycle", warmup_frac=0.1, eval_crop=352, eval_every=10, deployment=True,
 ))

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from nas.data import eval_tiles, load_split, random_crops
+from tests.conftest import require
 
 pytestmark = pytest.mark.slow
 
@@ -21,16 +22,17 @@ SIZES = {"train": 367, "val": 101, "test": 233}
 
 def _camvid() -> Path:
     path = Path(os.environ.get("CAMVID_DIR") or "../shared/datasets/camvid")
-    if not (path / "images").is_dir():
-        pytest.skip(f"SegNet CamVid not found at {path} (set CAMVID_DIR)")
+    require((path / "images").is_dir(), f"SegNet CamVid not found at {path} (set CAMVID_DIR)",
+            markers=("slow",))
     return path
 
 
 def _ai8x_sample() -> Path:
     default = _camvid_parent() / "camvid-ai8x-sample"
     path = Path(os.environ.get("CAMVID_AI8X_DIR") or default)
-    if not (path / "train_labels").is_dir():
-        pytest.skip(f"ai8x-layout CamVid sample not found at {path} (set CAMVID_AI8X_DIR)")
+    require((path / "train_labels").is_dir(),
+            f"ai8x-layout CamVid sample not found at {path} (set CAMVID_AI8X_DIR)",
+            markers=("slow",))
     return path
 
 

@@ -11,6 +11,7 @@ from torch import nn
 from nas.export._ai8x_module import arch_name, generate_ai8x_module, module_filename
 from nas.export._checkpoint import float_state_dict, random_layer_params
 from nas.spec import get_reference
+from tests.conftest import require
 
 
 @pytest.mark.parametrize("ref", ["ai85unetlarge", "unetmysmall", "unetmysmall-x86"])
@@ -109,9 +110,10 @@ def test_module_state_dict_matches_float_checkpoint(ref):
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not os.environ.get("AI8X_TRAINING_DIR"), reason="AI8X_TRAINING_DIR not set")
 def test_module_runs_in_real_ai8x_training_with_float_checkpoint(bn_model):
     """Generated module + float checkpoint in ai8x-training == nas.models QAT forward."""
+    require(bool(os.environ.get("AI8X_TRAINING_DIR")),
+            "AI8X_TRAINING_DIR (an ai8x-training checkout) is not set")
     from nas.models import enable_qat
 
     root = Path(os.environ["AI8X_TRAINING_DIR"])

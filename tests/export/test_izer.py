@@ -20,14 +20,17 @@ from nas.export import (
 )
 from nas.hardware import check
 from nas.spec import get_reference
+from tests.conftest import require
 
 SYNTHESIS = os.environ.get("AI8X_SYNTHESIS_DIR")
 PYTHON = os.environ.get("AI8X_PYTHON", sys.executable)
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not SYNTHESIS, reason="AI8X_SYNTHESIS_DIR not set"),
-]
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _needs_izer() -> None:
+    require(bool(SYNTHESIS), "AI8X_SYNTHESIS_DIR (an ai8x-synthesis checkout) is not set")
 
 
 def test_izer_accepts_export_and_agrees(tmp_path):

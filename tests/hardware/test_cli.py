@@ -15,6 +15,9 @@ def test_reference_table(capsys):
     assert "Bias memory:   908 bytes" in out and "[224, 224, 240, 220]" in out
     assert "4,754,426 cycles" in out and "Feasible:      yes" in out
     assert " pt " in out and "0x00ffffffffffffff" in out
+    # izer's 281,312 B minus the spec's own 278,176 B = the two copy layers' weights
+    assert "3,136 of them are izer's copy layers" in out
+    assert "Param bytes:   282,220 bytes" in out
 
 
 def test_json_at_48x48(capsys):

@@ -34,7 +34,7 @@ def test_describe_reference(capsys):
     for name in ("prep0", "bneck", "upconv3", "dec1_1", "conv_p3"):
         assert name in out
     assert "278,176 weights + 908 biases" in out
-    assert "weight bytes: 278,176" in out
+    assert "layer weight bytes: 278,176" in out
 
 
 def test_describe_file(tmp_path, capsys):

@@ -75,7 +75,7 @@ class FakeReport:
 
 
 def fake_check(spec: ArchSpec, device: str = "MAX78000", **kw) -> FakeReport:
-    return FakeReport(spec.weight_bytes(), spec.bias_count(), spec.weight_count() / 1e5)
+    return FakeReport(spec.layer_weight_bytes(), spec.bias_count(), spec.weight_count() / 1e5)
 
 
 @dataclass

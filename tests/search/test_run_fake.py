@@ -95,7 +95,7 @@ def test_rerun_runs_only_missing_trials(fake_backend, tmp_path):
     assert {t.number: t.values for t in trials if t.number in first} == first
 
 
-def test_interrupted_trial_is_marked_and_rerun_completes(fake_backend, tmp_path, monkeypatch):
+def test_interrupted_trial_is_marked_and_rerun_completes(fake_backend, tmp_path):
     cfg = _cfg(tmp_path, n_trials=5)
     calls = {"n": 0}
 
@@ -105,13 +105,7 @@ def test_interrupted_trial_is_marked_and_rerun_completes(fake_backend, tmp_path,
             raise KeyboardInterrupt
         return fake_backend.fake_train(*args, **kwargs)
 
-    import nas.search._run as run_mod
-    from nas.search._objective import import_callable
-
-    monkeypatch.setattr(run_mod, "import_callable",
-                        lambda path: interrupting_train if path == cfg.trainer
-                        else import_callable(path))
-    result = run(cfg)
+    result = run(cfg.replace(trainer=interrupting_train))
     assert result.interrupted
     trials = _study(cfg).get_trials()
     failed = [t for t in trials if t.state == TrialState.FAIL]
@@ -119,7 +113,6 @@ def test_interrupted_trial_is_marked_and_rerun_completes(fake_backend, tmp_path,
     done = {t.number: t.values for t in trials if t.state == TrialState.COMPLETE}
     assert len(done) == 2 and (cfg.study_dir / "trials.csv").exists()
 
-    monkeypatch.setattr(run_mod, "import_callable", import_callable)
     run(cfg)
     trials = _study(cfg).get_trials()
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 5

@@ -33,6 +33,11 @@ def test_smoke_search_end_to_end(camvid, tmp_path):
     (large,) = [t for t in complete if t.user_attrs.get("reference") == "ai85unetlarge"]
     assert large.user_attrs["feasible"] and large.user_attrs["trained"]
     assert ArchSpec.from_json(large.user_attrs["spec"]) == get_reference("ai85unetlarge")
+    # the reference replays the space's parameters, so the sampler learns from it
+    from search_spaces import get_space
+
+    expected = get_space("unet_max78000").params_for(get_reference("ai85unetlarge"))
+    assert large.params == expected and large.user_attrs["reference_params"] is True
     assert large.values[1] == large.user_attrs["weight_bytes"] + large.user_attrs["bias_bytes"]
     assert 0.0 <= large.values[0] <= 1.0 and len(large.user_attrs["per_class_iou"]) == 4
     assert large.user_attrs["train_seconds"] > 0 and "pixel_accuracy" in large.user_attrs
@@ -59,6 +64,9 @@ def test_unknown_names_list_valid_choices(tmp_path, capsys):
                              ("--task", "camvid5", "camvid4"),
                              ("--preset", "huge", "smoke"),
                              ("--device", "MAX99999", "MAX78000")):
-        code = main([flag, bad, "--studies-dir", str(tmp_path), "--no-progress"])
+        try:
+            code = main([flag, bad, "--studies-dir", str(tmp_path), "--no-progress"])
+        except SystemExit as e:  # caught while parsing the options: argparse's usage error
+            code = e.code
         err = capsys.readouterr().err
         assert code == 2 and bad in err and valid in err, (flag, err)

@@ -115,8 +115,8 @@ def test_every_trial_draws_the_same_parameters_whatever_the_depth():
 
 
 @pytest.mark.parametrize("space", [SPACE, SPACE8, get_space("unet_max78002"),
-                                   SPACE.with_input_size(256)],
-                         ids=["78000", "78000-8bit", "78002", "78000-256px"])
+                                   SPACE.at_input_size((64, 64))],
+                         ids=["78000", "78000-8bit", "78002", "78000-64x64"])
 def test_each_parameter_name_keeps_one_distribution(space):
     """Across depths and data-memory caps, a name always has one distribution (Optuna rejects
     dynamic ones), and widths are ordered int indices into the ladder."""
@@ -198,8 +198,8 @@ def test_most_sampled_specs_fit_max78000(sampled):
 
 def test_max78002_space_is_not_capped():
     space = get_space("unet_max78002")
-    assert space.instance_bytes == 80 * 1024 and space.full_res_width(4) == 128
-    assert SPACE.instance_bytes == 32 * 1024 and SPACE.full_res_width(4) == 64
+    assert space.instance_bytes == 80 * 1024 and space.full_res_width() == 128
+    assert SPACE.instance_bytes == 32 * 1024 and SPACE.full_res_width() == 64
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
     for _ in range(30):
         trial = study.ask()
@@ -223,8 +223,8 @@ def test_sample_specs_is_deterministic():
 def test_space_rejects_depth_that_cannot_pool_the_input():
     with pytest.raises(ValueError, match="divisible"):
         UNetSpace(name="bad", depth_range=(2, 5))  # 88 = 8 * 11
-    ok = UNetSpace(name="ok", depth_range=(2, 5), input_size=256)
-    assert ok.depth_range == (2, 5) and ok.input_size == (256, 256)
+    ok = UNetSpace(name="ok", depth_range=(2, 5), input_size=(64, 64))
+    assert ok.depth_range == (2, 5) and ok.input_size == (64, 64)
     with pytest.raises(ValueError, match="widths"):
         UNetSpace(name="bad", widths=(4, 100))
 
@@ -370,18 +370,18 @@ def test_space_refuses_a_mismatched_device():
 
 
 def test_input_size_is_an_attribute_and_can_change():
-    assert SPACE.input_size == (352, 352) and SPACE.folded_size() == (88, 88)
-    small = SPACE.with_input_size((256, 192))
-    assert small.input_size == (256, 192) and small.folded_size() == (64, 48)
+    assert SPACE.input_size == (88, 88)
+    small = SPACE.at_input_size((64, 48))
+    assert small.input_size == (64, 48) and small.device == "MAX78000"
     # a 64x48 map is 12,288 B per instance and pass: two passes fit a 32 KiB instance
-    assert small.full_res_width(4) == 128
+    assert small.full_res_width() == 128
     specs = sample_specs(small, 40, seed=0)
     for spec in specs:
         assert small(FixedTrial(small.params_for(spec))) == spec
     with pytest.raises(ValueError, match="divisible"):
-        SPACE.with_input_size((350, 352))
+        SPACE.at_input_size((84, 88))
     with pytest.raises(ValueError, match="data-memory instance"):
-        SPACE.with_input_size((1024, 1024))
+        SPACE.at_input_size((256, 256))
 
 
 def test_sampling_feasibility_with_mixed_bits(sampled):

@@ -1,0 +1,32 @@
+"""Argument helpers shared by the command-line tools (one spelling of each option)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from nas.spec import DEFAULT_INPUT_SIZE, input_size
+
+
+class _InputSize(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[str] | None, option_string: str | None = None) -> None:
+        tokens = [values] if isinstance(values, str) else list(values or [])
+        text = " ".join(tokens)
+        if len(tokens) == 1 and "x" not in text.lower():
+            text = f"{text} {text}"  # one number: a square input
+        try:
+            setattr(namespace, self.dest, input_size(text))
+        except ValueError as e:
+            parser.error(f"{option_string}: {e}")
+
+
+def add_input_size(parser: argparse.ArgumentParser) -> None:
+    """``--input-size H W`` (also ``HxW`` or ``N``): the folded chip input, default 88 88."""
+    h, w = DEFAULT_INPUT_SIZE
+    parser.add_argument(
+        "--input-size", nargs="+", action=_InputSize, default=DEFAULT_INPUT_SIZE,
+        metavar="H W",
+        help=f"folded chip input rows and columns (default {h} {w} = {4 * h}x{4 * w} RGB "
+             f"crops at fold 4); also HxW",
+    )

@@ -1,0 +1,117 @@
+"""What the objective needs from the space, the hardware model and the trainer.
+
+The search calls these through the contracts below, so a reader (and mypy) can follow the
+objective without running it, and tests can swap in small fakes (``tests/search/fakes.py``)
+that satisfy the same contracts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from nas.spec import ArchSpec
+
+
+class ViolationLike(Protocol):
+    """One broken hardware rule; ``message`` says which limit and by how much."""
+
+    @property
+    def message(self) -> str: ...
+
+
+class HardwareReportLike(Protocol):
+    """What the objective reads of :class:`nas.hardware.HardwareReport`."""
+
+    @property
+    def weight_bytes(self) -> int: ...  # izer's "Weight memory", bytes
+    @property
+    def bias_bytes(self) -> int: ...  # izer's "Bias memory", bytes
+    @property
+    def latency_ms(self) -> float | None: ...  # None where the device has no latency model
+    @property
+    def kernel_offsets(self) -> Sequence[int]: ...  # kernel-memory column per layer
+    @property
+    def kernel_lengths(self) -> Sequence[int]: ...  # kernel-memory columns per layer
+    @property
+    def violations(self) -> Sequence[ViolationLike]: ...
+    @property
+    def feasible(self) -> bool: ...
+
+    def constraints(self, max_weight_bytes: int | None = None,
+                    max_latency_ms: float | None = None) -> Sequence[float]: ...
+
+
+class CheckFn(Protocol):
+    """``nas.hardware.check``: the hardware model of one spec at one input size."""
+
+    def __call__(self, spec: ArchSpec, device: str = ..., *,
+                 input_size: tuple[int, int] = ...) -> HardwareReportLike: ...
+
+
+class TrainResultLike(Protocol):
+    """What the objective reads of :class:`nas.train.TrainResult`."""
+
+    @property
+    def miou(self) -> float: ...
+    @property
+    def per_class_iou(self) -> dict[str, float]: ...
+    @property
+    def pixel_accuracy(self) -> float: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def epochs(self) -> int: ...
+
+
+class TaskLike(Protocol):
+    """A ``nas.data.Task``: the classes the specs are built for."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def num_classes(self) -> int: ...
+    @property
+    def class_names(self) -> Sequence[str]: ...
+
+
+class TrainFn(Protocol):
+    """``nas.train.train``: train a spec with a preset, return its val metrics."""
+
+    def __call__(self, spec: ArchSpec, task: Any, preset: Any,
+                 data_dir: str | Path | None = None, *, seed: int = ...,
+                 device: str = ..., callback: Callable[[int, dict], None] | None = ...,
+                 checkpoint_path: str | Path | None = ..., progress: bool = ...,
+                 threads: int | None = ...) -> TrainResultLike: ...
+
+
+class ArtifactStore(Protocol):
+    """Optuna's artifact-store protocol (``optuna.artifacts``): where checkpoints go."""
+
+    def open_reader(self, artifact_id: str) -> Any: ...
+    def write(self, artifact_id: str, content_body: Any) -> None: ...
+    def remove(self, artifact_id: str) -> None: ...
+
+
+SpaceFn = Callable[[Any], ArchSpec]
+"""A search space: an Optuna trial -> an :class:`ArchSpec` (``search_spaces``)."""
+
+
+@dataclass
+class Components:
+    """What a search runs on, resolved from a :class:`~nas.search.SearchConfig`.
+
+    Attributes:
+        space: trial -> spec, built for the config's device and input size.
+        task: the task (classes).
+        check: the hardware model.
+        params_for: reference name -> the space's parameters that rebuild it, or ``None``
+            when the space cannot express it.
+    """
+
+    space: SpaceFn
+    task: TaskLike
+    check: CheckFn
+    params_for: Callable[[str], dict[str, Any] | None]
