@@ -161,30 +161,39 @@ def markdown(long_df: pd.DataFrame, default: str) -> str:
 
 
 def plot(long_df: pd.DataFrame, path: Path) -> Path:
-    from plotly.subplots import make_subplots
+    """One panel per reference mIoU: every seed's hypervolume (dots) and the median (line)."""
+    import matplotlib
 
-    from nas.search import write_figure
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-    fig = make_subplots(rows=1, cols=len(REF_MIOUS), subplot_titles=[
-        f"reference mIoU {r}" for r in REF_MIOUS])
-    colours = {"tpe": "#1f77b4", "random": "#d62728", "nsga2": "#2ca02c", "gp": "#9467bd"}
-    for col, ref in enumerate(REF_MIOUS, start=1):
+    colours = {"tpe": "#1f77b4", "random": "#d62728", "nsga2": "#2ca02c", "gp": "#9467bd",
+               "tpe-old-space": "#7f7f7f"}
+    fig, axes = plt.subplots(1, len(REF_MIOUS), figsize=(15, 4.6))
+    for ax, ref in zip(axes, REF_MIOUS, strict=True):
         sub = long_df[long_df["ref_miou"] == ref]
-        for k, (sampler, g) in enumerate(sub.groupby("sampler", sort=False)):
-            x = g["trials"] + (k - 1.5) * 4  # side by side
-            fig.add_scatter(x=x, y=g["hypervolume"], mode="markers", name=sampler,
-                            marker={"color": colours.get(sampler), "size": 5, "opacity": 0.5},
-                            legendgroup=sampler, showlegend=False, row=1, col=col)
+        samplers = list(dict.fromkeys(sub["sampler"]))
+        for k, sampler in enumerate(samplers):
+            g = sub[sub["sampler"] == sampler]
+            shift = (k - (len(samplers) - 1) / 2) * 5
+            c = colours.get(sampler)
+            ax.scatter(g["trials"] + shift, g["hypervolume"], s=10, alpha=0.45, color=c)
             med = g.groupby("trials")["hypervolume"].median()
-            fig.add_scatter(x=med.index + (k - 1.5) * 4, y=med.values, mode="lines+markers",
-                            name=sampler, line={"color": colours.get(sampler)},
-                            legendgroup=sampler, showlegend=col == 1, row=1, col=col)
-    fig.update_layout(title="Hypervolume in (mIoU, log10 bytes) per seed and median: real "
-                            "space and hardware check, surrogate proxy mIoU (MAX78000)",
-                      width=1300, height=480, template="plotly_white")
-    fig.update_xaxes(title="trials", tickvals=list(CHECKPOINTS))
-    fig.update_yaxes(title="hypervolume (mIoU x decades of bytes)", col=1)
-    return write_figure(fig, path)
+            ax.plot(med.index + shift, med.values, "-o", color=c, ms=4,
+                    label=f"{sampler} ({g['seed'].nunique()} seeds)")
+        ax.set_title(f"reference point: mIoU {ref}, {weight_memory_bytes(DEVICE):,} B")
+        ax.set_xticks(list(CHECKPOINTS))
+        ax.set_xlabel("trials")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("hypervolume (mIoU x decades of bytes)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Hypervolume in (mIoU, log10 bytes) per seed (dots) and median (line): real "
+                 "space and hardware check, surrogate proxy mIoU, MAX78000", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
