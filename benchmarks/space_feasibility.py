@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nas.hardware import check  # noqa: E402
-from search_spaces import get_space, sample_specs  # noqa: E402
+from search_spaces import get_space, parse_weight_bits, sample_specs  # noqa: E402
 
 
 def _kb(x: float) -> str:
@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--without-caps", action="store_true",
                    help="sample with the space's data-memory caps off and split the outcome "
                         "by the cap that would have cut each spec off")
+    p.add_argument("--weight-bits", default=None,
+                   help="comma-separated weight widths the space samples (default: the space's)")
     args = p.parse_args(argv)
     if args.exact_ms is not None:
         if args.exact_ms < 0:
@@ -85,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     size = tuple(args.size)
 
     space = get_space(args.space)
-    sampled = dataclasses.replace(space, instance_bytes=10**9) if args.without_caps else space
+    if args.weight_bits:
+        space = space.with_weight_bits(parse_weight_bits(args.weight_bits))
+    sampled = dataclasses.replace(space, data_memory_caps=False) if args.without_caps else space
     specs = sample_specs(sampled, args.n, seed=args.seed)
     by_cap: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     kinds: collections.Counter[str] = collections.Counter()
@@ -113,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{' without its data-memory caps' if args.without_caps else ''} (seed {args.seed}), "
           f"{args.device}, {size[0]}x{size[1]}")
     print(f"feasible: {len(feasible_bytes)}/{n} = {len(feasible_bytes) / max(n, 1):.1%}")
+    bits = collections.Counter(layer.bits for spec in specs for layer in spec.layers())
+    total = sum(bits.values())
+    print("layers per weight width: " + ", ".join(
+        f"{b}-bit {c / total:.1%}" for b, c in sorted(bits.items(), reverse=True)))
     print("by depth: " + ", ".join(f"{d}: {f}/{t}" for d, (f, t) in sorted(by_depth.items())))
     print("violation kinds (specs with at least one):")
     for kind, count in kinds.most_common(6):

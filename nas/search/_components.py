@@ -58,6 +58,8 @@ def space_for(cfg: SearchConfig, num_classes: int) -> Any:
         space = dataclasses.replace(space, num_classes=num_classes)  # e.g. camvid11
     if getattr(space, "input_size", cfg.input_size) != cfg.input_size:
         space = space.at_input_size(cfg.input_size)
+    if hasattr(space, "with_weight_bits"):  # test fakes have no weight bits
+        space = space.with_weight_bits(cfg.weight_bits)
     return space
 
 

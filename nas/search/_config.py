@@ -97,6 +97,8 @@ class SearchConfig:
             :func:`nas.search.components`; tests swap in fakes. Both must be module-level
             functions: ``--jobs`` workers are spawned and receive the config pickled.
         progress: show the progress bar.
+        weight_bits: weight widths the space samples per layer group (first layer and
+            classifier stay 8-bit); ``(8,)`` = all 8-bit. A ``"8,4,2"`` string is parsed.
     """
 
     n_trials: int = 200
@@ -126,6 +128,7 @@ class SearchConfig:
     trainer: TrainFn | str = "nas.train:train"
     components: Callable[[SearchConfig], Components] | str = "nas.search._components:components"
     progress: bool = True
+    weight_bits: tuple[int, ...] = (8, 4, 2)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise types once, here
@@ -145,6 +148,11 @@ class SearchConfig:
             elif not callable(value):
                 raise ValueError(f"{name} must be a function or 'module:function', "
                                  f"but got {value!r}")
+        from search_spaces import parse_weight_bits, validate_weight_bits
+
+        wb = self.weight_bits
+        set_(self, "weight_bits",
+             parse_weight_bits(wb) if isinstance(wb, str) else validate_weight_bits(wb))
         self.validate()
 
     def validate(self) -> None:

@@ -21,9 +21,9 @@ DIRECTIONS = {"miou": StudyDirection.MAXIMIZE, "bytes": StudyDirection.MINIMIZE,
 # Settings a resumed study must share with the one that created it: mixing them would put
 # incomparable trials on one front.
 PINNED = ("space", "task", "device", "input_size", "preset", "objectives", "max_weight_bytes",
-          "max_latency_ms")
+          "max_latency_ms", "weight_bits")
 # What a study created before an option existed ran with (its stored config lacks the key).
-PINNED_BEFORE = {"input_size": list(DEFAULT_INPUT_SIZE)}
+PINNED_BEFORE = {"input_size": list(DEFAULT_INPUT_SIZE), "weight_bits": [8]}
 
 
 def worker_seed(cfg: SearchConfig, worker: int, n_existing: int) -> int:
@@ -36,17 +36,26 @@ def worker_seed(cfg: SearchConfig, worker: int, n_existing: int) -> int:
 
 
 def make_sampler(cfg: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
-    """The sampler named by ``cfg.sampler``; constraints come from ``trial.set_constraint``."""
+    """The sampler named by ``cfg.sampler``; constraints come from ``trial.set_constraint``.
+
+    The spaces draw a fixed-length vector of ordered parameters (see ``search_spaces``), so
+    the model-based samplers see every parameter in every trial.
+    """
     if cfg.sampler == "tpe":
-        # Multi-objective TPE (MOTPE); multivariate models the joint shape of the U-Net.
-        # constant_liar keeps parallel workers from proposing the same architecture.
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+        # Multi-objective TPE (MOTPE). multivariate + group models the joint shape of the
+        # U-Net per group of parameters that occur together (only the rare _per_pass and
+        # _unfit flags are conditional). constant_liar keeps parallel workers from proposing
+        # the same architecture.
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
+                                          constant_liar=True)
     if cfg.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
     if cfg.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if cfg.sampler == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
+        # Needs scipy and torch. Constrained expected hypervolume improvement on the trials'
+        # set_constraint values; the conditional flags are drawn by its random fallback.
+        return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False)
     raise ValueError(f"unknown sampler {cfg.sampler!r}")  # SearchConfig already checked
 
 

@@ -31,6 +31,15 @@ def _objectives(text: str) -> tuple[str, ...]:
     return names
 
 
+def _weight_bits(text: str) -> tuple[int, ...]:
+    from search_spaces import parse_weight_bits
+
+    try:
+        return parse_weight_bits(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = SearchConfig
     p.add_argument("--trials", type=int, default=d.n_trials,
@@ -55,6 +64,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="multi-objective sampler (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed,
                    help="sampler and training seed (default %(default)s)")
+    p.add_argument("--weight-bits", type=_weight_bits, default=d.weight_bits, metavar="LIST",
+                   help="weight widths sampled per layer group, from 8,4,2,1; the first layer "
+                        "and the classifier stay 8-bit (default 8,4,2; 8 = all 8-bit)")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="CamVid folder (default: $CAMVID_DIR, else data/CamVid)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
@@ -100,7 +112,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         jobs=args.jobs, torch_threads=args.torch_threads, torch_device=args.torch_device,
         artifact_dir=args.artifact_dir, heartbeat_interval=args.heartbeat_interval,
         grace_period=args.grace_period, trainer=args.trainer, components=args.components,
-        progress=not args.no_progress,
+        progress=not args.no_progress, weight_bits=args.weight_bits,
     )
 
 
