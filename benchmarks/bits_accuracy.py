@@ -81,7 +81,7 @@ def _ptq_rows(ckpt_path: Path, ref: str, bits_list: list[int], args: argparse.Na
                      "preset": preset_name, "miou": round(s["miou"], 4),
                      "pixel_accuracy": round(s["pixel_accuracy"], 4),
                      "seconds": round(time.perf_counter() - t0, 1),
-                     "weight_bytes": spec.weight_bytes(), "qat_lr_scale": 1.0})
+                     "weight_bytes": spec.layer_weight_bytes(), "qat_lr_scale": 1.0})
     return rows
 
 
@@ -121,7 +121,7 @@ def main() -> None:
                         "arch": ref, "bits": bits, "qat_epochs": q,
                         "mode": "qat" if q else "float", "preset": preset.name,
                         "miou": round(r.miou, 4), "pixel_accuracy": round(r.pixel_accuracy, 4),
-                        "seconds": round(r.seconds, 1), "weight_bytes": spec.weight_bytes(),
+                        "seconds": round(r.seconds, 1), "weight_bytes": spec.layer_weight_bytes(),
                         "qat_lr_scale": args.qat_lr_scale})
                     if q == 0:
                         for row in _ptq_rows(ckpt, ref, args.bits, args, preset.name):

@@ -245,6 +245,7 @@ def _kernel_memory(
     """izer's kernel placement: offsets and lengths (words per processor), kernel counts per
     layer (for the latency model), and the violation if kernel memory runs out."""
     requests, lengths, counts = [], [], []
+    violations = []
     for layer, (pin, pout) in zip(layers, masks, strict=True):
         if layer.op == "passthrough":
             length, count = 0, 0
@@ -262,7 +263,6 @@ def _kernel_memory(
         counts.append(count)
         requests.append(KernelRequest(layer.name, pin, length, layer.groups))
     offsets, failure = place_kernels(requests, dev)
-    violations = []
     if failure is not None:
         end = failure.offset + failure.needed
         violations.append(Violation(

@@ -73,7 +73,7 @@ def test_predicted_weight_memory_counts_bits(mixed_export):
     spec, result = mixed_export
     pred = result.predicted["MAX78000"]["weight_bytes"]
     assert pred == sum(x.weight_count * x.bits // 8 for x in check(spec, input_size=SIZE).layers)
-    assert pred < get_reference("unetmysmall").weight_bytes()
+    assert pred < get_reference("unetmysmall").layer_weight_bytes()
 
 
 def test_simulation_matches_qat_model_at_mixed_bits():

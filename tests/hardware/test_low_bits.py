@@ -62,7 +62,7 @@ def test_low_bit_unaligned_is_izers_warning_condition():
 ])
 def test_w4_reference_weight_memory(name, ref, expected):
     spec = get_reference(name)
-    assert spec.weight_bytes() == expected
+    assert spec.layer_weight_bytes() == expected
     assert spec == with_inner_bits(get_reference(ref), 4, name)
     r = check(spec, "MAX78000", (48, 48))
     assert r.feasible, [v.message for v in r.violations]

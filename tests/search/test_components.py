@@ -84,6 +84,7 @@ def test_a_fold_2_search_checks_and_trains_the_size_it_deploys(tmp_path):
     cfg = SearchConfig(n_trials=4, study_name="f2", studies_dir=tmp_path, preset="full",
                        data_dir=tmp_path,
                        input_size=(64, 64), sampler="random", references=(), progress=False,
+                       jobs=1,
                        trainer=_recording_train, components=_fold2_components)
     run(cfg)
     assert SEEN["check"] and {s for _, s in SEEN["check"]} == {(64, 64)}
