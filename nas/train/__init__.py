@@ -2,7 +2,14 @@
 
 from nas.train._checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from nas.train._errors import TrainingDivergedError, TrainingOutOfMemoryError
-from nas.train._presets import PRESETS, Preset, get_preset, list_presets, register_preset
+from nas.train._presets import (
+    PRESETS,
+    Preset,
+    get_preset,
+    list_presets,
+    register_preset,
+    resolve_amp,
+)
 from nas.train._trainer import TrainResult, evaluate, lr_at, train
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "lr_at",
     "model_from_checkpoint",
     "register_preset",
+    "resolve_amp",
     "save_checkpoint",
     "train",
 ]

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 
 SCHEDULES = ("onecycle", "cosine", "constant")
-AMP_MODES = ("bf16", "none")
+AMP_MODES = ("auto", "bf16", "none")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,11 @@ class Preset:
         eval_every: evaluate every this many epochs (the last epoch is always evaluated).
         hflip: random horizontal flips of the training crops.
         class_weights: weight the loss with the task's class weights (if it has any).
-        amp: ``bf16`` autocast (fast on CPUs with AVX-512 BF16 / AMX) or ``none`` (fp32).
+        amp: ``bf16`` autocast, ``none`` (fp32) or ``auto``: bf16 where the hardware computes
+            it natively (CUDA; CPUs with AVX-512 BF16 or AMX), else fp32
+            (:func:`resolve_amp`). On a CPU without them oneDNN has no bf16 convolution and
+            PyTorch falls back to a generic one: 7-8x slower than fp32 on an AVX2 EPYC
+            (BENCHMARKS.md, "Proxy training speed").
         channels_last: NHWC memory format. Chosen per preset by measurement (bf16, one
             thread, CPU time; BENCHMARKS.md): 4-8% faster at the proxies' 40x40 folded
             input, 11-13% slower at 88x88, so on for ``proxy``/``proxy-fast`` only.
@@ -69,7 +73,7 @@ class Preset:
     eval_every: int = 1
     hflip: bool = True
     class_weights: bool = False
-    amp: str = "bf16"
+    amp: str = "auto"
     channels_last: bool = False
     threads: int | None = None
     deployment: bool = False
@@ -145,6 +149,25 @@ def get_preset(name: str | Preset) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; available: {sorted(PRESETS)}") from None
+
+
+def resolve_amp(amp: str, device: str = "cpu") -> str:
+    """``bf16`` or ``none``: ``amp`` itself, or for ``auto`` what ``device`` runs fastest.
+
+    ``auto`` gives bf16 on CUDA when the GPU supports it, and on a CPU only with native bf16
+    dot products (AVX-512 BF16 or AMX): there oneDNN runs bf16 convolutions 1.4-1.7x faster
+    than fp32; without them (AVX2 only) PyTorch falls back to a slow generic convolution.
+    """
+    import torch
+
+    if amp not in AMP_MODES:
+        raise ValueError(f"amp must be one of {AMP_MODES}, but got amp={amp!r}")
+    if amp != "auto":
+        return amp
+    if str(device).startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "none"
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return "bf16" if native else "none"
 
 
 def list_presets() -> list[str]:

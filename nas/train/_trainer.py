@@ -26,7 +26,7 @@ from nas.spec import ArchSpec
 from nas.train._checkpoint import save_checkpoint
 from nas.train._data import load_frames, prepare_batch
 from nas.train._errors import TrainingDivergedError, TrainingOutOfMemoryError
-from nas.train._presets import Preset, get_preset
+from nas.train._presets import Preset, get_preset, resolve_amp
 
 Callback = Callable[[int, dict[str, Any]], None]
 
@@ -100,7 +100,7 @@ def check_compatible(spec: ArchSpec, task: Any, preset: Preset) -> None:
 
 
 def _autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
-    if amp == "bf16":
+    if resolve_amp(amp, device.type) == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -174,7 +174,8 @@ def train(
         data_dir: CamVid root; None = ``$CAMVID_DIR``, else ``data/CamVid``.
         seed: seeds the weights, crops, flips and batch order. On CPU the same seed, preset
             and thread count give identical metrics (another thread count changes float
-            summation order, hence the numbers).
+            summation order, hence the numbers; so does the preset's ``amp="auto"``, which
+            trains in bf16 or fp32 depending on the CPU: :func:`~nas.train.resolve_amp`).
         device: ``cpu`` or ``cuda``.
         callback: ``callback(epoch, metrics)`` after each epoch (epochs count from 1).
         checkpoint_path: write the final checkpoint here (atomically).

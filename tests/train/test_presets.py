@@ -45,3 +45,41 @@ def test_onecycle_schedule_shape():
     c = p.replace(schedule="cosine")
     assert lr_at(0, 100, c) == 1.0 and lr_at(50, 100, c) == pytest.approx(0.5)
     assert math.isclose(lr_at(7, 100, p.replace(schedule="constant")), 1.0)
+
+
+@pytest.mark.parametrize(("avx512_bf16", "amx", "expected"), [
+    (False, False, "none"), (True, False, "bf16"), (False, True, "bf16"),
+])
+def test_auto_amp_is_bf16_only_with_native_cpu_bf16(monkeypatch, avx512_bf16, amx, expected):
+    import torch
+
+    from nas.train import resolve_amp
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert resolve_amp("auto", "cpu") == expected
+    # an explicit choice is kept whatever the CPU
+    assert resolve_amp("bf16", "cpu") == "bf16"
+    assert resolve_amp("none", "cpu") == "none"
+
+
+@pytest.mark.parametrize("supported", [False, True])
+def test_auto_amp_on_cuda_follows_the_gpu(monkeypatch, supported):
+    import torch
+
+    from nas.train import resolve_amp
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: supported)
+    assert resolve_amp("auto", "cuda") == ("bf16" if supported else "none")
+
+
+def test_resolve_amp_rejects_unknown_modes():
+    from nas.train import resolve_amp
+
+    with pytest.raises(ValueError, match="amp must be one of"):
+        resolve_amp("fp16", "cpu")
+
+
+def test_search_presets_pick_amp_per_machine():
+    for name in ("proxy", "proxy-fast", "full"):
+        assert get_preset(name).amp == "auto"
