@@ -156,8 +156,10 @@ class FusedBlock(nn.Module):
                 weight, bias = self._bn_quarter, None
             x = F.batch_norm(x, bn.running_mean, bn.running_var, weight, bias, self.training,
                              bn.momentum, bn.eps)
-        # ReLU and the int8 clamp are one op: clamp to [0, 127/128] or [-1, 127/128].
-        x = F.hardtanh(x, self._lo, ACT_MAX, inplace=True)
+        # ReLU and the int8 clamp are one op: clamp to [0, 127/128] or [-1, 127/128]. Not in
+        # place: autograd runs an in-place hardtanh as clone + hardtanh + copy back, twice the
+        # time of the out-of-place op (forward + backward, 1 thread).
+        x = F.hardtanh(x, self._lo, ACT_MAX)
         if self.qat:
             x = round_ste(x, ACT_SCALE)
         return x
