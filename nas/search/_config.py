@@ -21,6 +21,7 @@ from nas.studyio import default_artifact_dir, default_storage_url
 SAMPLERS = ("tpe", "nsga2", "random", "gp")
 OBJECTIVES = ("miou", "bytes", "latency")
 REQUIRED_OBJECTIVES = ("miou", "bytes")
+TORCH_DEVICES = ("auto", "cpu", "cuda")  # = nas.train.DEVICES (no torch import here)
 DEFAULT_REFERENCES = ("ai85unetlarge", "unetmysmall", "ai85unetlarge-w4", "unetmysmall-w4")
 DEFAULT_STUDY_NAME = "maxnas"
 # Hypervolume reference point: mIoU 0 and the MAX78000's whole weight memory
@@ -88,7 +89,8 @@ class SearchConfig:
             retried; ``None`` = twice the interval.
         max_retry: how often a trial whose worker died is retried.
         torch_threads: intra-op threads per worker; ``None`` = CPU cores // jobs.
-        torch_device: where training runs (``cpu``, ``cuda``).
+        torch_device: where training runs: ``cpu``, ``cuda`` or ``auto`` (CUDA if the worker
+            sees one, else CPU; see :func:`nas.train.resolve_device`).
         artifact_dir: checkpoint store; ``None`` = ``<studies_dir>/<study_name>/artifacts``.
             With workers on several hosts it must be a shared folder.
         trainer: the training entry point, :func:`nas.train.train` by default (tests swap in
@@ -123,7 +125,7 @@ class SearchConfig:
     grace_period: int | None = None
     max_retry: int = 2
     torch_threads: int | None = None
-    torch_device: str = "cpu"
+    torch_device: str = "auto"
     artifact_dir: Path | None = None
     trainer: TrainFn | str = "nas.train:train"
     components: Callable[[SearchConfig], Components] | str = "nas.search._components:components"
@@ -185,6 +187,9 @@ class SearchConfig:
         if self.max_retry < 0:
             raise ValueError(f"max_retry must be >= 0, but got max_retry={self.max_retry}")
         _positive("torch_threads", self.torch_threads)
+        if self.torch_device not in TORCH_DEVICES:
+            raise ValueError(f"torch_device must be one of {TORCH_DEVICES}, but got "
+                             f"torch_device={self.torch_device!r}")
 
     # -- derived paths ----------------------------------------------------------------------
     @property

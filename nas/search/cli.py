@@ -84,7 +84,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--torch-threads", type=int, default=None,
                    help="threads per worker (default: CPU cores // jobs)")
     p.add_argument("--torch-device", default=d.torch_device,
-                   help="cpu or cuda (default %(default)s)")
+                   help="auto (default: cuda if available, else cpu), cpu or cuda")
     p.add_argument("--artifact-dir", type=Path, default=None,
                    help="checkpoint store (default studies/<name>/artifacts; shared folder "
                         "when workers run on several hosts)")

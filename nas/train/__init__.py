@@ -10,9 +10,10 @@ from nas.train._presets import (
     register_preset,
     resolve_amp,
 )
-from nas.train._trainer import TrainResult, evaluate, lr_at, train
+from nas.train._trainer import DEVICES, TrainResult, evaluate, lr_at, resolve_device, train
 
 __all__ = [
+    "DEVICES",
     "PRESETS",
     "Preset",
     "TrainResult",
@@ -26,6 +27,7 @@ __all__ = [
     "model_from_checkpoint",
     "register_preset",
     "resolve_amp",
+    "resolve_device",
     "save_checkpoint",
     "train",
 ]

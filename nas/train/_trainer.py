@@ -157,7 +157,7 @@ def train(
     data_dir: str | Path | None = None,
     *,
     seed: int = 0,
-    device: str = "cpu",
+    device: str = "auto",
     callback: Callback | None = None,
     checkpoint_path: str | Path | None = None,
     progress: bool = True,
@@ -176,7 +176,8 @@ def train(
             and thread count give identical metrics (another thread count changes float
             summation order, hence the numbers; so does the preset's ``amp="auto"``, which
             trains in bf16 or fp32 depending on the CPU: :func:`~nas.train.resolve_amp`).
-        device: ``cpu`` or ``cuda``.
+        device: ``cpu``, ``cuda`` or ``auto`` (CUDA when available, else CPU; untested on a
+            GPU so far).
         callback: ``callback(epoch, metrics)`` after each epoch (epochs count from 1).
         checkpoint_path: write the final checkpoint here (atomically).
         progress: show a tqdm bar on stderr.
@@ -195,7 +196,7 @@ def train(
     preset = get_preset(preset)
     task = get_task(task) if isinstance(task, str) else task
     check_compatible(spec, task, preset)
-    dev = _resolve_device(device)
+    dev = torch.device(resolve_device(device))
     with _torch_threads(threads if threads is not None else preset.threads):
         train_data, val_images, val_labels = _load_data(
             data_dir, task, preset, val_split, cache_dir, progress)
@@ -244,12 +245,18 @@ def train(
 
 # -- the steps of train() ---------------------------------------------------------------------
 
-def _resolve_device(device: str) -> torch.device:
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', but got device={device!r}")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> str:
+    """``cpu`` or ``cuda``: ``device`` itself (checked), or for ``auto`` CUDA if available."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, but got device={device!r}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' requested but torch.cuda.is_available() is False")
-    return torch.device(device)
+    return device
 
 
 @contextlib.contextmanager

@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="checkpoint path (default runs/NAME_TASK_PRESET.pth.tar)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto (default): cuda if available, else cpu")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     p.add_argument("--split", choices=("val", "test"), default="val",
                    help="evaluation split (test only for final reports)")
