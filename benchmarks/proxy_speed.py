@@ -6,11 +6,13 @@ resolution, in one process, it times optimiser steps of:
 - ``baseline``: the same model in NCHW float32, each batch decoded from the JPEG/PNG files
   (PIL), scaled, randomly cropped, normalised and folded per step, the loss on logits
   unfolded to label resolution: what a plain PyTorch loop does;
-- ``previous``: the trainer before the folded loss: frames from the integer cache, bf16
-  autocast, NCHW, loss on unfolded logits;
+- ``previous``: the trainer of commit 31da433, before this speed work: frames from the
+  integer cache, bf16 autocast whatever the CPU, NCHW, loss on unfolded logits;
 - ``trainer``: the trainer's own path (``nas.train``'s ``prepare_batch`` and
-  ``forward_logits``: cached frames, the preset's ``amp`` and ``channels_last``, loss and
-  labels in the folded layout).
+  ``forward_logits``: cached frames, the preset's ``amp`` resolved for this CPU
+  (``nas.train.resolve_amp``) and ``channels_last``, loss and labels in the folded layout);
+- ``trainer-cl`` / ``trainer-nchw`` (only with ``--variants``): the same with the layout
+  forced, to choose a preset's ``channels_last``.
 
 Variants take turns within each repeat; each repeat times ``--steps`` steps, and the table
 gives the median over ``--repeats``. Throughput is per CPU second of this process
@@ -18,7 +20,8 @@ gives the median over ``--repeats``. Throughput is per CPU second of this proces
 processes, which wall time does (wall-clock medians are in the CSV too). With one thread it
 is what a ``--jobs`` worker gets from its core.
 
-Writes ``benchmarks/results/proxy_speed_t<threads>.csv``, prints a Markdown table and, last,
+Writes ``benchmarks/results/proxy_speed_t<threads>.csv`` (or ``--out``) row by row, prints a
+Markdown table and, last,
 ``trainer vs fp32 eager: min N.NNx over the rows``. ``--profile STEPS`` instead prints where
 the trainer's step spends its time, per op.
 
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import os
 import statistics
 import time
 from pathlib import Path
@@ -43,12 +47,13 @@ from PIL import Image
 from nas.data import fold, get_task, load_split, normalize, random_crops, resolve_data_dir, unfold
 from nas.models import build_model
 from nas.spec import get_reference
-from nas.train import get_preset
+from nas.train import get_preset, resolve_amp
 from nas.train._data import prepare_batch
 from nas.train._trainer import forward_logits
 
 RESULTS = Path(__file__).parent / "results" / "proxy_speed_t{threads}.csv"
 VARIANTS = ("baseline", "previous", "trainer")
+EXTRA_VARIANTS = ("trainer-cl", "trainer-nchw")
 
 
 def _label_lut(root: Path, task) -> np.ndarray:
@@ -101,7 +106,8 @@ def make_step(ref: str, res: str, variant: str, args, task, splits):
     r = spec.fold_ratio
     torch.manual_seed(0)
     model = build_model(spec).train()
-    cl = variant == "trainer" and preset.channels_last
+    trainer = variant.startswith("trainer")
+    cl = {"trainer": preset.channels_last, "trainer-cl": True}.get(variant, False)
     if cl:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -117,7 +123,7 @@ def make_step(ref: str, res: str, variant: str, args, task, splits):
         return random_crops(sub, preset.crop, gen)
 
     def step() -> None:
-        if variant == "trainer":
+        if trainer:
             x, t = prepare_batch(*cached_crops(), r, torch.device("cpu"), cl)
             loss = F.cross_entropy(forward_logits(model, x, r, preset.amp), t,
                                    ignore_index=task.ignore_index)
@@ -181,11 +187,19 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--refs", default="ai85unetlarge,unetmysmall")
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help=f"comma list of {VARIANTS + EXTRA_VARIANTS}; baseline is required")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="CSV path (default benchmarks/results/proxy_speed_t<threads>.csv)")
     ap.add_argument("--resolutions", default="proxy,full")
     ap.add_argument("--profile", type=int, default=0, metavar="STEPS",
                     help="only profile this many trainer steps per row group (torch.profiler)")
     args = ap.parse_args()
-    args.variants = VARIANTS
+    args.variants = tuple(args.variants.split(","))
+    bad = [v for v in args.variants if v not in VARIANTS + EXTRA_VARIANTS]
+    if bad or "baseline" not in args.variants:
+        ap.error(f"--variants must include baseline and name only {VARIANTS + EXTRA_VARIANTS}, "
+                 f"but got {args.variants}")
     torch.set_num_threads(args.threads)
     args.root = resolve_data_dir(args.data_dir)
     task = get_task(args.task)
@@ -196,27 +210,35 @@ def main() -> None:
             for res in args.resolutions.split(","):
                 profile_trainer(ref, res, args, task, splits)
         return
-    rows = []
-    for ref in args.refs.split(","):
-        for res in args.resolutions.split(","):
-            preset = get_preset(args.proxy if res == "proxy" else args.full)
-            got = measure_group(ref, res, args, task, splits)
-            base = got["baseline"]
-            for v, ips in got.items():
-                rows.append({
-                    "model": ref, "resolution": f"{res} ({preset.crop} crop)", "variant": v,
-                    "images_per_cpu_s": round(ips["cpu"], 1),
-                    "images_per_wall_s": round(ips["wall"], 1),
-                    "ratio_cpu": round(ips["cpu"] / base["cpu"], 2),
-                    "ratio_wall": round(ips["wall"] / base["wall"], 2),
-                })
-                print(rows[-1], flush=True)
-    out = Path(str(RESULTS).format(threads=torch.get_num_threads()))
+    out = args.out or Path(str(RESULTS).format(threads=torch.get_num_threads()))
     out.parent.mkdir(parents=True, exist_ok=True)
+    load0 = os.getloadavg()[0]
+    rows: list[dict] = []
     with out.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+        w = None
+        for ref in args.refs.split(","):
+            for res in args.resolutions.split(","):
+                preset = get_preset(args.proxy if res == "proxy" else args.full)
+                got = measure_group(ref, res, args, task, splits)
+                base = got["baseline"]
+                for v, ips in got.items():
+                    rows.append({
+                        "model": ref, "resolution": f"{res} ({preset.crop} crop)",
+                        "variant": v, "images_per_cpu_s": round(ips["cpu"], 1),
+                        "images_per_wall_s": round(ips["wall"], 1),
+                        "ratio_cpu": round(ips["cpu"] / base["cpu"], 2),
+                        "ratio_wall": round(ips["wall"] / base["wall"], 2),
+                    })
+                    if w is None:
+                        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+                        w.writeheader()
+                    w.writerow(rows[-1])
+                    f.flush()
+                    print(rows[-1], flush=True)
+    amps = {res: resolve_amp(get_preset(args.proxy if res == "proxy" else args.full).amp)
+            for res in args.resolutions.split(",")}
+    print(f"\nCPU {torch.backends.cpu.get_cpu_capability()}, trainer amp {amps}, load average "
+          f"{load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, batch "
           f"{args.batch_size}, median of {args.repeats} repeats x {args.steps} steps after "
           f"{args.warmup} warm-up\n")
@@ -227,6 +249,11 @@ def main() -> None:
               f"{r['images_per_cpu_s']} | {r['ratio_cpu']} | {r['images_per_wall_s']} | "
               f"{r['ratio_wall']} |")
     worst = min(r["ratio_cpu"] for r in rows if r["variant"] == "trainer")
+    if "previous" in args.variants:
+        gain = min(t["ratio_cpu"] / p["ratio_cpu"] for t in rows if t["variant"] == "trainer"
+                   for p in rows if p["variant"] == "previous"
+                   and (p["model"], p["resolution"]) == (t["model"], t["resolution"]))
+        print(f"trainer vs previous trainer: min {gain:.2f}x over the rows")
     print(f"trainer vs fp32 eager: min {worst:.2f}x over the rows")
 
 
