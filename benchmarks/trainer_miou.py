@@ -10,6 +10,9 @@ decides which trainer runs::
         --label old --amp none --data-dir ../shared/datasets/camvid
     PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python benchmarks/trainer_miou.py \\
         --label new --data-dir ../shared/datasets/camvid
+
+With ``--epochs 2 --max-train-frames 32 --max-val-frames 4`` it is a one-minute check that
+two trainers compute the same losses (column ``losses``, per epoch).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from nas.spec import get_reference
 from nas.train import get_preset, train
 
 OUT = Path(__file__).parent / "results" / "trainer_miou.csv"
-FIELDS = ("label", "commit", "reference", "preset", "amp", "channels_last", "seed", "miou",
-          "pixel_accuracy", "cpu_s", "wall_s")
+FIELDS = ("label", "commit", "reference", "preset", "amp", "channels_last", "epochs", "seed",
+          "miou", "pixel_accuracy", "losses", "cpu_s", "wall_s")
 
 
 def main() -> None:
@@ -36,6 +39,11 @@ def main() -> None:
     ap.add_argument("--preset", default="proxy")
     ap.add_argument("--amp", default=None, help="override the preset's amp (none, bf16, auto)")
     ap.add_argument("--seeds", default="0", help="comma list")
+    ap.add_argument("--channels-last", choices=("preset", "on", "off"), default="preset")
+    # a short run whose per-epoch losses show whether two trainers compute the same thing
+    ap.add_argument("--epochs", type=int, default=None, help="override (evaluates each epoch)")
+    ap.add_argument("--max-train-frames", type=int, default=None)
+    ap.add_argument("--max-val-frames", type=int, default=None)
     ap.add_argument("--task", default="camvid4")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, default=OUT)
@@ -46,6 +54,12 @@ def main() -> None:
     preset = get_preset(args.preset)
     if args.amp is not None:
         preset = preset.replace(amp=args.amp)
+    if args.channels_last != "preset":
+        preset = preset.replace(channels_last=args.channels_last == "on")
+    if args.epochs is not None:
+        preset = preset.replace(epochs=args.epochs, eval_every=1,
+                                max_train_frames=args.max_train_frames,
+                                max_val_frames=args.max_val_frames)
     new_file = not args.out.exists()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a", newline="") as f:
@@ -60,8 +74,10 @@ def main() -> None:
                 w.writerow({
                     "label": args.label, "commit": commit, "reference": ref,
                     "preset": preset.name, "amp": preset.amp,
-                    "channels_last": preset.channels_last, "seed": seed,
-                    "miou": round(r.miou, 4), "pixel_accuracy": round(r.pixel_accuracy, 4),
+                    "channels_last": preset.channels_last, "epochs": preset.epochs,
+                    "seed": seed, "miou": round(r.miou, 4),
+                    "pixel_accuracy": round(r.pixel_accuracy, 4),
+                    "losses": ";".join(f"{h['loss']:.7f}" for h in r.history),
                     "cpu_s": round(time.process_time() - c0, 1), "wall_s": round(r.seconds, 1),
                 })
                 f.flush()
