@@ -46,9 +46,10 @@ class Preset:
             (:func:`resolve_amp`). On a CPU without them oneDNN has no bf16 convolution and
             PyTorch falls back to a generic one: 7-8x slower than fp32 on an AVX2 EPYC
             (BENCHMARKS.md, "Proxy training speed").
-        channels_last: NHWC memory format. Chosen per preset by measurement (bf16, one
-            thread, CPU time; BENCHMARKS.md): 4-8% faster at the proxies' 40x40 folded
-            input, 11-13% slower at 88x88, so on for ``proxy``/``proxy-fast`` only.
+        channels_last: NHWC memory format. Chosen per preset by measurement (one thread,
+            CPU time; BENCHMARKS.md): at the proxies' 40x40 folded input 4-8% faster in
+            bf16 and 8-16% faster in fp32 (AVX2 CPU), at 88x88 10-16% slower in both, so
+            on for ``proxy``/``proxy-fast`` only.
         threads: ``torch.set_num_threads`` value; None leaves PyTorch's default.
         deployment: trains at the deployment resolution: :meth:`at_input_size` sets ``crop``
             and ``eval_crop`` to ``fold_ratio x`` the folded chip input (352 for 88x88 at
