@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--artifact-dir", type=Path, default=None,
                    help="checkpoint store (default studies/NAME/artifacts)")
     p.add_argument("--checkpoint", type=Path, help="maxnas training checkpoint (.pth.tar)")
+    p.add_argument("--search-checkpoint", action="store_true",
+                   help="with --study: the search's checkpoint even when 'nas finalize' "
+                        "retrained the trial (its checkpoint is taken by default)")
     p.add_argument("--untrained", action="store_true",
                    help="random weights and a synthetic sample (hardware-only check)")
     p.add_argument("--out", type=Path, required=True, help="export folder")
@@ -75,8 +78,10 @@ def _source(args: argparse.Namespace):
 
         t = load_trial(args.study, args.trial, storage=args.storage,
                        studies_dir=args.studies_dir, artifact_dir=args.artifact_dir,
-                       need_checkpoint=not args.untrained)
-        return t.spec, t.checkpoint, f"study {t.study_name} trial {t.number}"
+                       need_checkpoint=not args.untrained,
+                       prefer_finalist=not args.search_checkpoint)
+        weights = f" ({t.checkpoint_source} checkpoint)" if t.checkpoint_source else ""
+        return t.spec, t.checkpoint, f"study {t.study_name} trial {t.number}{weights}"
     if not args.untrained and args.checkpoint is None:
         raise ValueError("no weights: pass --checkpoint FILE, or --untrained for random weights")
     if args.reference:
@@ -138,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"exported {spec.name} ({'trained' if result.trained else 'random weights'}) "
           f"to {result.out_dir}/")
+    print(f"  from {source}")
     for role, path in result.files.items():
         print(f"  {role:10s} {path.name}")
     p = result.predicted.get(args.device, {})
