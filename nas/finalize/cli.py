@@ -12,7 +12,9 @@ The checkpoints go to studies/NAME/finalists/, where 'python -m nas export --stu
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 
@@ -22,6 +24,16 @@ def _trial_list(text: str) -> tuple[int, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--trial takes trial numbers separated by commas, but got {text!r}") from None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (exit status 143)."""
+
+    signum = int(signal.SIGTERM)
+
+
+def _term(signum: int, frame: object) -> None:
+    raise Terminated("SIGTERM")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -78,12 +90,17 @@ def execute(args: argparse.Namespace) -> int:
                   f"{f.search_miou:.3f}  {f.spec.weight_count():,} weights")
         print(f"{len(jobs)} trainings to run, {len(skipped)} done already")
         return 0
+    old = signal.signal(signal.SIGTERM, _term) \
+        if threading.current_thread() is threading.main_thread() else None
     try:
         result = finalize(cfg, log=lambda s: print(s, flush=True))
     except KeyboardInterrupt:
         print(f"interrupted; finished rows are in {cfg.csv}, rerun the same command to resume",
               file=sys.stderr)
         raise
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
     print(f"{len(result.trained)} trained, {len(result.skipped)} done already")
     if result.paths:
         print((result.paths["md"]).read_text())

@@ -40,6 +40,7 @@ def fake_study(_study_template, fake_backend, tmp_path):
 def fake_backend(monkeypatch, tmp_path):
     (tmp_path / "data").mkdir()
     monkeypatch.delenv("MAXNAS_FAKE_CRASH_AT", raising=False)
+    monkeypatch.delenv("MAXNAS_FAKE_SIGTERM_AT", raising=False)
     search_fakes.CALLS.clear()
     fakes.CALLS.clear()
     return search_fakes

@@ -14,12 +14,18 @@ CALLS: list[tuple[str, int]] = []  # (spec name, seed) the fake trainer trained,
 def fake_train(spec, task, preset, data_dir=None, *, seed=0, checkpoint_path=None, **kw):
     """``tests.search.fakes.fake_train`` with a seed-dependent mIoU; optionally crashes.
 
-    ``MAXNAS_FAKE_CRASH_AT=N``: the N-th call (1-based, this process) raises.
+    ``MAXNAS_FAKE_CRASH_AT=N``: the N-th call (1-based, this process) raises;
+    ``MAXNAS_FAKE_SIGTERM_AT=N``: the N-th call sends this process SIGTERM.
     """
     CALLS.append((spec.name, seed))
     crash_at = int(os.environ.get("MAXNAS_FAKE_CRASH_AT", "0"))
     if crash_at and len(CALLS) == crash_at:
         raise RuntimeError("fake crash")
+    term_at = int(os.environ.get("MAXNAS_FAKE_SIGTERM_AT", "0"))
+    if term_at and len(CALLS) == term_at:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGTERM)  # as `timeout` or a batch scheduler would
     res = fakes.fake_train(spec, task, preset, data_dir, seed=seed,
                            checkpoint_path=checkpoint_path)
     res.miou += 0.01 * seed

@@ -120,6 +120,18 @@ def test_cli_runs_and_reruns(fake_study, tmp_path, capsys):
     assert "0 trainings to run, 5 done already" in capsys.readouterr().out
 
 
+def test_sigterm_stops_cleanly_and_keeps_finished_rows(fake_study, tmp_path, capsys,
+                                                      monkeypatch):
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setenv("MAXNAS_FAKE_SIGTERM_AT", "2")
+    assert main(_argv(fake_study, tmp_path, "--k", "1")) == 143
+    assert "rerun the same command to resume" in capsys.readouterr().err
+    assert len(pd.read_csv(fake_study.study_dir / "finalists.csv")) == 1
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler was restored
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     (["--k", "0"], "--k must be >= 1, but got k=0"),
     (["--seeds", "0"], "--seeds must be >= 1"),
