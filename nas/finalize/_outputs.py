@@ -71,7 +71,7 @@ def goal_lines(summary: pd.DataFrame) -> list[str]:
             b = ok.sort_values("weight_bytes").iloc[0]
             out.append(f"{b['name']} reaches {r['name']}'s test mIoU ({b['test_miou_mean']:.3f}"
                        f" >= {r['test_miou_mean']:.3f}) at {int(b['weight_bytes']):,} weight "
-                       f"bytes ({b['weight_bytes'] / r['weight_bytes']:.0%} of its)")
+                       f"bytes ({b['weight_bytes'] / r['weight_bytes']:.0%} of its weight bytes)")
     return out
 
 
