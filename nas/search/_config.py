@@ -101,6 +101,11 @@ class SearchConfig:
         progress: show the progress bar.
         weight_bits: weight widths the space samples per layer group (first layer and
             classifier stay 8-bit); ``(8,)`` = all 8-bit. A ``"8,4,2"`` string is parsed.
+        early_stop: stop a searched trial whose val mIoU plus ``early_stop_margin`` is below
+            the current front at its byte count (:mod:`nas.search._early_stop`); off by
+            default until the margin is calibrated on recorded learning curves.
+        early_stop_margin: mIoU a trial may still gain after an evaluated epoch.
+        early_stop_every: with early stop, evaluate val every this many epochs.
     """
 
     n_trials: int = 200
@@ -131,6 +136,9 @@ class SearchConfig:
     components: Callable[[SearchConfig], Components] | str = "nas.search._components:components"
     progress: bool = True
     weight_bits: tuple[int, ...] = (8, 4, 2)
+    early_stop: bool = False
+    early_stop_margin: float = 0.1
+    early_stop_every: int = 2
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise types once, here
@@ -190,6 +198,9 @@ class SearchConfig:
         if self.torch_device not in TORCH_DEVICES:
             raise ValueError(f"torch_device must be one of {TORCH_DEVICES}, but got "
                              f"torch_device={self.torch_device!r}")
+        from nas.search._early_stop import EarlyStop
+
+        EarlyStop(self.early_stop_margin, self.early_stop_every)  # ValueError naming the rule
 
     # -- derived paths ----------------------------------------------------------------------
     @property
