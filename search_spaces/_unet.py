@@ -434,8 +434,40 @@ class UNetSpace:
         if len(self.batchnorms) > 1:
             batchnorm = trial.suggest_categorical("batchnorm", self.batchnorms)
         budget = _Budget(self)
-        full = self.full_res_width()
+        # the order of the steps is the order of the parameters: it must not change
+        prep = self._sample_prep(trial, budget)
+        depth = trial.suggest_int("depth", *self.depth_range)
+        encoder, skips, ups = self._sample_encoder(trial, budget, depth)
+        decoder = self._sample_decoder(trial, budget, depth, encoder, skips, ups)
+        head = self._sample_head(trial, budget)
+        classifier_bits = self.classifier_bits
+        if classifier_bits is None:
+            classifier_bits = self._bits(trial, "classifier_bits")
+        if self.first_layer_bits is not None:
+            # the first layer sees the raw image: it keeps its own width
+            if prep:
+                prep[0] = dataclasses.replace(prep[0], bits=self.first_layer_bits)
+            else:
+                convs = encoder[0].convs
+                encoder[0] = EncoderLevel(
+                    (dataclasses.replace(convs[0], bits=self.first_layer_bits),) + convs[1:])
+        spec = ArchSpec(
+            name="unet",
+            num_classes=self.num_classes,
+            encoder=tuple(encoder),
+            decoder=tuple(decoder),
+            prep=tuple(prep),
+            head=tuple(head),
+            in_channels=self.in_channels,
+            fold_ratio=fold,
+            batchnorm=batchnorm,
+            classifier_bits=classifier_bits,
+        )
+        return dataclasses.replace(spec, name=_name_for(spec))
 
+    def _sample_prep(self, trial: BaseTrial, budget: _Budget) -> list[ConvSpec]:
+        """The 1x1 prep layers at full (folded) resolution."""
+        full = self.full_res_width()
         n_prep = trial.suggest_int("n_prep", 0, self.max_prep)
         prep_bits = self._bits(trial, "prep_bits") if self.max_prep else 8
         prep = []
@@ -444,8 +476,11 @@ class UNetSpace:
             sep, dw = self._separable(trial, f"prep{i}")
             if i < n_prep:
                 prep.append(ConvSpec(width, 1, separable=sep, depthwise=dw, bits=prep_bits))
+        return prep
 
-        depth = trial.suggest_int("depth", *self.depth_range)
+    def _sample_encoder(self, trial: BaseTrial, budget: _Budget, depth: int
+                        ) -> tuple[list[EncoderLevel], dict[int, bool], dict[int, int]]:
+        """The encoder levels, with each level's skip and upsampling width (by level)."""
         max_depth = self.depth_range[1]
         encoder: list[EncoderLevel] = []
         skips: dict[int, bool] = {}
@@ -477,8 +512,14 @@ class UNetSpace:
                 skips[level] = skip
                 ups[level] = width if skip else up
                 budget.add(level, width, skip, ups[level])
+        return encoder, skips, ups
+
+    def _sample_decoder(self, trial: BaseTrial, budget: _Budget, depth: int,
+                        encoder: list[EncoderLevel], skips: dict[int, bool],
+                        ups: dict[int, int]) -> list[DecoderLevel]:
+        """The decoder levels, deepest first."""
         decoder = []
-        for level in range(max_depth - 1, 0, -1):
+        for level in range(self.depth_range[1] - 1, 0, -1):
             used, p = level < depth, f"dec{level}"
             n = trial.suggest_int(f"{p}_n_convs", *self.n_convs_range)
             shapes = []
@@ -495,6 +536,11 @@ class UNetSpace:
                 decoder.append(DecoderLevel(ups[level], tuple(
                     ConvSpec(w, k, separable=sep, depthwise=dw, bits=bits) for w, k in shapes[:n]
                 ), skip=skips[level], up_bits=bits))
+        return decoder
+
+    def _sample_head(self, trial: BaseTrial, budget: _Budget) -> list[ConvSpec]:
+        """The 1x1 head layers before the classifier (the last one without ReLU)."""
+        full = self.full_res_width()
         n_head = trial.suggest_int("n_head", 0, self.max_head)
         head_bits = self._bits(trial, "head_bits") if self.max_head else 8
         head = []
@@ -504,30 +550,7 @@ class UNetSpace:
             if i < n_head:
                 head.append(ConvSpec(width, 1, relu=i < n_head - 1, separable=sep,
                                      depthwise=dw, bits=head_bits))
-        classifier_bits = self.classifier_bits
-        if classifier_bits is None:
-            classifier_bits = self._bits(trial, "classifier_bits")
-        if self.first_layer_bits is not None:
-            # the first layer sees the raw image: it keeps its own width
-            if prep:
-                prep[0] = dataclasses.replace(prep[0], bits=self.first_layer_bits)
-            else:
-                convs = encoder[0].convs
-                encoder[0] = EncoderLevel(
-                    (dataclasses.replace(convs[0], bits=self.first_layer_bits),) + convs[1:])
-        spec = ArchSpec(
-            name="unet",
-            num_classes=self.num_classes,
-            encoder=tuple(encoder),
-            decoder=tuple(decoder),
-            prep=tuple(prep),
-            head=tuple(head),
-            in_channels=self.in_channels,
-            fold_ratio=fold,
-            batchnorm=batchnorm,
-            classifier_bits=classifier_bits,
-        )
-        return dataclasses.replace(spec, name=_name_for(spec))
+        return head
 
     def _level_cap(self, level: int, encoder: bool = False) -> int | None:
         """Static widest choice of a level's width parameters (full-resolution limit)."""
