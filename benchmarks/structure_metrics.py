@@ -104,10 +104,13 @@ def _private(name: str) -> bool:
 
 
 def _own_private_names(trees: list[tuple[str, ast.Module]]) -> set[str]:
-    """Private names our code defines: functions, classes, attributes, modules, buffers."""
+    """Private names our code defines: functions, classes, attributes, buffers.
+
+    Module names are left out: ``study._storage`` is Optuna's, not ``nas/search/_storage.py``
+    (our code reaches its own private modules by ``from`` imports, not attribute access).
+    """
     names: set[str] = set()
-    for rel, tree in trees:
-        names.update(part.removesuffix(".py") for part in rel.split("/"))
+    for _, tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 names.add(node.name)

@@ -673,7 +673,7 @@ class UNetSpace:
             p |= group_bits("prep_bits", inner(spec.prep, first=True))
         for i in range(self.max_prep):
             c = spec.prep[i] if i < len(spec.prep) else None
-            p |= self._width_params(f"prep{i}_width", c and c.out, full, budget.full)
+            p |= self._width_params(f"prep{i}_width", c.out if c else None, full, budget.full)
             p |= self._separable_params(f"prep{i}", (c,) if c else ())
         p["depth"] = depth
         dec = {depth - 1 - k: lvl for k, lvl in enumerate(spec.decoder)}
@@ -685,7 +685,7 @@ class UNetSpace:
             if len(widths) > 1:
                 raise ValueError(f"{pre}: the space gives all convs of an encoder level one "
                                  f"width, but the spec has {sorted(widths)}")
-            p |= self._width_params(f"{pre}_width", lvl and lvl.width,
+            p |= self._width_params(f"{pre}_width", lvl.width if lvl else None,
                                     self._level_cap(level, encoder=True),
                                     budget.enc_cap(level, depth))
             p |= self._kernel_params(pre, convs)
@@ -697,6 +697,7 @@ class UNetSpace:
             p[f"{pre}_skip"] = bool(d and d.skip)
             up_cap = budget.up_cap(level)
             if d is not None:
+                assert lvl is not None  # a decoder level exists only above a used level
                 if budget.skip_blocked(level, lvl.width):
                     p[f"{pre}_skip"] = False
                     p[f"{pre}_skip_unfit"] = int(d.skip)
@@ -719,7 +720,7 @@ class UNetSpace:
             p |= self._kernel_params(pre, convs)
             for j in range(self.n_convs_range[1]):
                 c = convs[j] if j < len(convs) else None
-                p |= self._width_params(f"{pre}_conv{j}_width", c and c.out,
+                p |= self._width_params(f"{pre}_conv{j}_width", c.out if c else None,
                                         self._level_cap(level),
                                         budget.dec_cap(level, last=j == len(convs) - 1))
             blocked = d is not None and budget.separable_blocked(
@@ -731,7 +732,7 @@ class UNetSpace:
             p |= group_bits("head_bits", inner(spec.head))
         for i in range(self.max_head):
             c = spec.head[i] if i < len(spec.head) else None
-            p |= self._width_params(f"head{i}_width", c and c.out, full, budget.full)
+            p |= self._width_params(f"head{i}_width", c.out if c else None, full, budget.full)
             p |= self._separable_params(f"head{i}", (c,) if c else ())
         if self.classifier_bits is None:
             p["classifier_bits"] = spec.classifier_bits

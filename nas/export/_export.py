@@ -6,12 +6,13 @@ import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
+from nas.data import eval_tiles, fold, load_split, to_int8
 from nas.export import _hw
 from nas.export._ai8x_module import (
     QAT_START_EPOCH,
@@ -32,6 +33,7 @@ from nas.export._izer import izer_args
 from nas.export._readme import render_readme
 from nas.export._simulate import simulate_int8
 from nas.export._yaml import render_yaml
+from nas.models import FusedBlock, fold_bn
 from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec
 
 
@@ -59,14 +61,13 @@ class ExportResult:
 def model_layer_params(model: nn.Module) -> dict[str, LayerParams]:
     """Folded float parameters of a ``nas.models`` model, in layer order (the model is
     not modified)."""
-    from nas.models import fold_bn
-
     model = fold_bn(copy.deepcopy(model).cpu().float())
     blocks = getattr(model, "blocks", None)
     if not isinstance(blocks, nn.ModuleDict):
         raise ValueError("model must be built by nas.models.build_model (no .blocks)")
     out = {}
-    for name, block in blocks.items():
+    for name, module in blocks.items():
+        block = cast(FusedBlock, module)
         conv = block.conv
         bias = None if conv.bias is None else conv.bias.detach()
         out[name] = LayerParams(conv.weight.detach(), bias, int(block.layer.bits))
@@ -90,8 +91,6 @@ def camvid_sample(
     index: int = 0,
 ) -> np.ndarray:
     """One real validation crop, folded and scaled as the chip sees it (int64 CHW)."""
-    from nas.data import eval_tiles, fold, load_split, to_int8
-
     if input_size[0] != input_size[1]:
         raise ValueError(f"a CamVid sample needs a square input, but got {input_size}")
     crop = input_size[0] * spec.fold_ratio

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas.spec import ArchSpec
+from nas.studyio import checkpoint_path, default_artifact_dir, load_study
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,6 @@ def load_trial(
             infeasible, or (``need_checkpoint``) was not trained / its checkpoint is missing.
     """
     import optuna
-
-    from nas.studyio import checkpoint_path, default_artifact_dir, load_study
 
     study = load_study(study_name, storage, studies_dir)
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,7 +60,7 @@ def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | No
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.86, 0.14],
                         vertical_spacing=0.02)
     complete = df[df["state"] == "COMPLETE"] if not df.empty else df
-    refs_mask = complete["reference"].fillna("") != "" if not complete.empty else []
+    refs_mask: Any = complete["reference"].fillna("") != "" if not complete.empty else []
     refs = complete[refs_mask] if not complete.empty else complete
     plain = complete[~refs_mask] if not complete.empty else complete
     ok = plain[_is(plain["feasible"], True)] if not plain.empty else plain

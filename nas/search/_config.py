@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from nas.hardware import get_device
 from nas.spec import DEFAULT_INPUT_SIZE, input_size
+from nas.studyio import default_artifact_dir, default_storage_url
+from search_spaces import parse_weight_bits, validate_weight_bits
 
 if TYPE_CHECKING:
     from nas.search._protocols import Components, TrainFn
-
-from nas.studyio import default_artifact_dir, default_storage_url
 
 SAMPLERS = ("tpe", "nsga2", "random", "gp")
 OBJECTIVES = ("miou", "bytes", "latency")
@@ -148,7 +148,6 @@ class SearchConfig:
             elif not callable(value):
                 raise ValueError(f"{name} must be a function or 'module:function', "
                                  f"but got {value!r}")
-        from search_spaces import parse_weight_bits, validate_weight_bits
 
         wb = self.weight_bits
         set_(self, "weight_bits",
