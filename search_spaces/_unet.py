@@ -100,9 +100,9 @@ width of ``enc1`` (at most 32, i.e. one pass):
   level-1 skip needs 2 w1 <= 60.
 - With the level-1 skip, a narrow (<= 64-channel) concatenation at level 2 or 3 must fit
   beside ``enc1``: w1 + 2 w_l <= 64.
-- A separable level-2 decoder level whose input is a concatenation of more than 64 channels
-  writes a second 2-pass map beside the gapped 2-pass concatenation (4 x 7,744 B); measured,
-  none of 35 such specs with the level-1 skip fitted, 3 of 31 without.
+- (Gone.) A separable level-2 decoder level on a concatenation of more than 64 channels was
+  left out while only the greedy planner placed tensors (none of 35 such specs with the
+  level-1 skip got a greedy layout); the exact planner places them, so they are offered.
 
 A capped width keeps its parameter and distribution: the index i over the n ladder widths is
 squeezed onto the k widths the cap leaves, ``i * k // n``, so the order is kept (a larger index
@@ -261,12 +261,12 @@ class _Budget:
         return width <= PASS_WIDTH and not self.skip_offered(level, width)
 
     def separable_blocked(self, level: int, width: int, skip: bool) -> bool:
-        """A separable decoder level reading a concatenation of more than 64 channels writes
-        a second 2-pass map beside the gapped 2-pass concatenation; left out where an
-        instance cannot hold five 1-pass maps of the level (level 2 at 88x88 on MAX78000;
-        level 1 is left alone: measured, its wide concatenations fail with or without)."""
-        wide = skip and 2 * width > PASS_WIDTH
-        return wide and level > 1 and 5 * self.map_bytes(level) > self.space.instance_bytes
+        """Never: a separable decoder level on a concatenation of more than 64 channels was
+        left out at level 2 on MAX78000 while the greedy planner was the only one; the exact
+        planner places every such spec that the other caps admit (5 of 5 in 1,000 uncapped
+        samples, BENCHMARKS.md "Exact data-memory planner"), so the cap went. The method and
+        the ``dec{l}_separable_unfit`` flag stay so that parameter names stay stable."""
+        return False
 
     def add(self, level: int, width: int, skip: bool, up: int) -> None:
         if level == 1:
@@ -657,20 +657,12 @@ class UNetSpace:
         # the first layer's bits are the space's, not its group's
         fixed_first = self.first_layer_bits is not None
 
-        def group_bits(name: str, bits: list[int]) -> dict[str, int]:
-            if len(self.weight_bits) == 1:
-                return {}
-            if len(set(bits)) > 1:
-                raise ValueError(f"{name}: the space gives one weight width per layer group, "
-                                 f"but the spec has {sorted(set(bits))}")
-            return {name: bits[0] if bits else self.weight_bits[0]}
-
         def inner(convs: tuple[ConvSpec, ...], first: bool = False) -> list[int]:
             return [c.bits for c in convs[1 if first and fixed_first else 0:]]
 
         p["n_prep"] = len(spec.prep)
         if self.max_prep:
-            p |= group_bits("prep_bits", inner(spec.prep, first=True))
+            p |= self._group_bits("prep_bits", inner(spec.prep, first=True))
         for i in range(self.max_prep):
             c = spec.prep[i] if i < len(spec.prep) else None
             p |= self._width_params(f"prep{i}_width", c.out if c else None, full, budget.full)
@@ -690,7 +682,7 @@ class UNetSpace:
                                     budget.enc_cap(level, depth))
             p |= self._kernel_params(pre, convs)
             p |= self._separable_params(pre, convs)
-            p |= group_bits(f"{pre}_bits", inner(convs, first=level == 1 and not spec.prep))
+            p |= self._group_bits(f"{pre}_bits", inner(convs, first=level == 1 and not spec.prep))
             if level == max_depth:
                 break
             d, pre = dec.get(level), f"dec{level}"
@@ -726,10 +718,10 @@ class UNetSpace:
             blocked = d is not None and budget.separable_blocked(
                 level, spec.encoder[level - 1].width, d.skip)
             p |= self._separable_params(pre, convs, blocked)
-            p |= group_bits(f"{pre}_bits", inner(convs) + ([d.up_bits] if d else []))
+            p |= self._group_bits(f"{pre}_bits", inner(convs) + ([d.up_bits] if d else []))
         p["n_head"] = len(spec.head)
         if self.max_head:
-            p |= group_bits("head_bits", inner(spec.head))
+            p |= self._group_bits("head_bits", inner(spec.head))
         for i in range(self.max_head):
             c = spec.head[i] if i < len(spec.head) else None
             p |= self._width_params(f"head{i}_width", c.out if c else None, full, budget.full)
@@ -737,6 +729,15 @@ class UNetSpace:
         if self.classifier_bits is None:
             p["classifier_bits"] = spec.classifier_bits
         return p
+
+    def _group_bits(self, name: str, bits: list[int]) -> dict[str, int]:
+        """The group's weight-bits parameter (none when the space has one width)."""
+        if len(self.weight_bits) == 1:
+            return {}
+        if len(set(bits)) > 1:
+            raise ValueError(f"{name}: the space gives one weight width per layer group, "
+                             f"but the spec has {sorted(set(bits))}")
+        return {name: bits[0] if bits else self.weight_bits[0]}
 
     def _width_params(self, name: str, width: int | None, max_width: int | None = None,
                       cap: int | None = None) -> dict[str, int]:

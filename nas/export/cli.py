@@ -15,7 +15,7 @@ from nas._cli import SubParsers, add_input_size
 from nas.data import DatasetNotFoundError, get_task
 from nas.export._export import camvid_sample, export
 from nas.export._trial import load_trial
-from nas.spec import ArchSpec, get_reference
+from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec, get_reference
 from nas.train import load_checkpoint, model_from_checkpoint
 
 
@@ -40,9 +40,10 @@ def register(subparsers: SubParsers) -> None:
                    help="random weights and a synthetic sample (hardware-only check)")
     p.add_argument("--out", type=Path, required=True, help="export folder")
     p.add_argument("--force", action="store_true", help="overwrite an existing export folder")
-    p.add_argument("--device", choices=("MAX78000", "MAX78002"), default="MAX78000",
-                   help="chip the memory plan is made for (default MAX78000)")
-    add_input_size(p)
+    p.add_argument("--device", choices=("MAX78000", "MAX78002"), default=None,
+                   help="chip the memory plan is made for (default: the study's with --study, "
+                        "else MAX78000)")
+    add_input_size(p, default=None, note="the study's with --study, else ")
     p.add_argument("--task", default=None,
                    help="task (default: the checkpoint's, else camvid4)")
     p.add_argument("--data-dir", type=Path, default=None,
@@ -78,6 +79,10 @@ def _source(args: argparse.Namespace):
         t = load_trial(args.study, args.trial, storage=args.storage,
                        studies_dir=args.studies_dir, artifact_dir=args.artifact_dir,
                        need_checkpoint=not args.untrained)
+        # the study's device, input size and task unless the user gave others
+        args.device = args.device or t.device
+        args.input_size = args.input_size or t.input_size
+        args.task = args.task or t.task
         return t.spec, t.checkpoint, f"study {t.study_name} trial {t.number}"
     if not args.untrained and args.checkpoint is None:
         raise ValueError("no weights: pass --checkpoint FILE, or --untrained for random weights")
@@ -92,6 +97,8 @@ def _source(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     spec, ckpt_path, source = _source(args)
+    args.device = args.device or "MAX78000"
+    args.input_size = args.input_size or DEFAULT_INPUT_SIZE
     extras: dict[str, Any] = {}
     model, epoch, task = None, 0, args.task
     if ckpt_path is not None:
