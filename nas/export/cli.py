@@ -36,6 +36,9 @@ def register(subparsers: SubParsers) -> None:
     p.add_argument("--artifact-dir", type=Path, default=None,
                    help="checkpoint store (default studies/NAME/artifacts)")
     p.add_argument("--checkpoint", type=Path, help="maxnas training checkpoint (.pth.tar)")
+    p.add_argument("--search-checkpoint", action="store_true",
+                   help="with --study: the search's checkpoint even when 'nas finalize' "
+                        "retrained the trial (its checkpoint is taken by default)")
     p.add_argument("--untrained", action="store_true",
                    help="random weights and a synthetic sample (hardware-only check)")
     p.add_argument("--out", type=Path, required=True, help="export folder")
@@ -78,12 +81,14 @@ def _source(args: argparse.Namespace):
 
         t = load_trial(args.study, args.trial, storage=args.storage,
                        studies_dir=args.studies_dir, artifact_dir=args.artifact_dir,
-                       need_checkpoint=not args.untrained)
+                       need_checkpoint=not args.untrained,
+                       prefer_finalist=not args.search_checkpoint)
         # the study's device, input size and task unless the user gave others
         args.device = args.device or t.device
         args.input_size = args.input_size or t.input_size
         args.task = args.task or t.task
-        return t.spec, t.checkpoint, f"study {t.study_name} trial {t.number}"
+        weights = f" ({t.checkpoint_source} checkpoint)" if t.checkpoint_source else ""
+        return t.spec, t.checkpoint, f"study {t.study_name} trial {t.number}{weights}"
     if not args.untrained and args.checkpoint is None:
         raise ValueError("no weights: pass --checkpoint FILE, or --untrained for random weights")
     if args.reference:
@@ -140,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"exported {spec.name} ({'trained' if result.trained else 'random weights'}) "
           f"to {result.out_dir}/")
+    print(f"  from {source}")
     for role, path in result.files.items():
         print(f"  {role:10s} {path.name}")
     p = result.predicted.get(args.device, {})

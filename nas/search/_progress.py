@@ -114,6 +114,9 @@ def event_line(t: FrozenTrial, width: int) -> str | None:
     elif ua.get("trained") is False:
         why = (ua.get("violations") or ["infeasible"])[0]
         text = f"trial {t.number}{name} infeasible, not trained: {nbytes}; {why}"
+    elif ua.get("early_stopped"):
+        text = (f"trial {t.number}{name} stopped early at epoch {ua.get('epochs')}: val mIoU "
+                f"{t.values[0]:.3f} + margin < front, {nbytes}{took}")
     else:
         fits = "" if ua.get("feasible", True) else ", does not fit"
         text = (f"trial {t.number}{name} done: val mIoU {t.values[0]:.3f}, {nbytes}{fits}"

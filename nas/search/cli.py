@@ -93,6 +93,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grace-period", type=int, default=None,
                    help="seconds without heartbeat before a trial is failed and retried "
                         "(default: twice the interval)")
+    p.add_argument("--early-stop", action=argparse.BooleanOptionalAction, default=d.early_stop,
+                   help="stop a trial whose val mIoU + margin is below the current front at "
+                        "its bytes (it stays COMPLETE, user attribute early_stopped; default "
+                        "off)")
+    p.add_argument("--early-stop-margin", type=float, default=d.early_stop_margin,
+                   metavar="MIOU", help="mIoU a trial may still gain after an evaluated epoch "
+                                        "(default %(default)s)")
+    p.add_argument("--early-stop-every", type=int, default=d.early_stop_every, metavar="EPOCHS",
+                   help="with --early-stop, evaluate val every this many epochs "
+                        "(default %(default)s)")
     p.add_argument("--no-progress", action="store_true",
                    help="no status line: one line per event (as when stderr is not a terminal)")
     # tests: fakes, as "module:function"
@@ -113,6 +123,8 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         artifact_dir=args.artifact_dir, heartbeat_interval=args.heartbeat_interval,
         grace_period=args.grace_period, trainer=args.trainer, components=args.components,
         progress=not args.no_progress, weight_bits=args.weight_bits,
+        early_stop=args.early_stop, early_stop_margin=args.early_stop_margin,
+        early_stop_every=args.early_stop_every,
     )
 
 
