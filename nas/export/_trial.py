@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas.spec import ArchSpec
+from nas.studyio import checkpoint_path, default_artifact_dir, finalist_checkpoint, load_study
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,6 @@ def load_trial(
     seeds) is taken when there is one, else the search's.
     """
     import optuna
-
-    from nas.studyio import checkpoint_path, default_artifact_dir, finalist_checkpoint, load_study
 
     study = load_study(study_name, storage, studies_dir)
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}

@@ -7,7 +7,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from nas.search._config import _import
 from nas.studyio import FINALISTS_DIR, finalists_csv, study_folder
+from nas.train import get_preset
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,6 @@ class FinalizeConfig:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        from nas.search._config import _import
-        from nas.train import get_preset
-
         object.__setattr__(self, "studies_dir", Path(self.studies_dir))
         object.__setattr__(self, "trials", tuple(int(t) for t in self.trials))
         for name in ("k", "seeds", "jobs"):

@@ -8,7 +8,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nas._atomic import atomic_open
-from nas.studyio import FINALISTS_MD, FINALISTS_PLOT
+from nas.report import write_figure
+from nas.search import pareto_frame
+from nas.studyio import FINALISTS_CSV, FINALISTS_MD, FINALISTS_PLOT
 
 _FIRST = ["name", "role", "trial", "weight_bytes", "bias_bytes", "latency_cycles",
           "latency_ms", "fits", "search_miou"]
@@ -79,8 +81,6 @@ def figure(summary: pd.DataFrame, trials: pd.DataFrame | None = None,
            title: str = "Finalists: test mIoU vs weight bytes") -> go.Figure:
     """Mean test mIoU (error bars: std over seeds) against weight bytes, log axis; the
     search's front (its own mIoU) in grey for context."""
-    from nas.search import pareto_frame
-
     fig = go.Figure()
     if trials is not None and len(trials):
         searched = trials[trials["reference"].fillna("") == ""]
@@ -111,9 +111,6 @@ def figure(summary: pd.DataFrame, trials: pd.DataFrame | None = None,
 def write_outputs(rows: pd.DataFrame, trials: pd.DataFrame | None, folder: Path,
                   study_name: str) -> dict[str, Path]:
     """``finalists.md`` and the plot in ``folder``; returns their paths (CSV included)."""
-    from nas.report import write_figure
-    from nas.studyio import FINALISTS_CSV
-
     summary = summary_frame(rows)
     presets = sorted(set(rows["preset"].astype(str))) if "preset" in rows.columns else []
     md = folder / FINALISTS_MD

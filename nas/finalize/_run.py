@@ -19,11 +19,17 @@ from typing import Any
 
 import pandas as pd
 
+from nas.data import DatasetNotFoundError, get_task, resolve_data_dir
 from nas.finalize._config import FinalizeConfig
 from nas.finalize._outputs import summary_frame, write_outputs
 from nas.finalize._select import Finalist, select_finalists
 from nas.finalize._store import done_keys, merge_row, read_rows
+from nas.hardware import check
+from nas.report import trials_frame
+from nas.search._config import _import
 from nas.spec import DEFAULT_INPUT_SIZE
+from nas.studyio import load_study
+from nas.train import get_preset
 
 DEFAULT_STUDY_SETTINGS = {"task": "camvid4", "device": "MAX78000",
                           "input_size": list(DEFAULT_INPUT_SIZE)}
@@ -73,9 +79,6 @@ def study_settings(study: Any) -> dict[str, Any]:
 def plan(cfg: FinalizeConfig) -> tuple[list[Finalist], list[Job], list[tuple[str, int]],
                                         pd.DataFrame, dict[str, Any]]:
     """(finalists, jobs still to run, (name, seed) already done, trials frame, settings)."""
-    from nas.report import trials_frame
-    from nas.studyio import load_study
-
     study = load_study(cfg.study_name, cfg.storage, cfg.studies_dir)
     trials = trials_frame(study.get_trials(deepcopy=False))
     finalists = select_finalists(trials, cfg.k, cfg.trials)
@@ -111,11 +114,6 @@ def _check_same_preset(cfg: FinalizeConfig) -> None:
 
 def run_job(job: Job) -> dict[str, Any]:
     """Train one finalist with one seed, score test once, merge its row; returns the row."""
-    from nas.data import get_task
-    from nas.hardware import check
-    from nas.search._config import _import
-    from nas.train import get_preset
-
     f = job.finalist
     task = get_task(job.task)
     preset = get_preset(job.preset).at_input_size(job.input_size, f.spec.fold_ratio)
@@ -159,8 +157,6 @@ def finalize(cfg: FinalizeConfig, log: Callable[[str], None] = print) -> Finaliz
     for name, seed in skipped:
         log(f"{name} seed {seed}: in {cfg.csv.name} already, skipped")
     if cfg.data_dir is None and jobs:
-        from nas.data import DatasetNotFoundError, resolve_data_dir
-
         try:
             cfg = cfg.replace(data_dir=Path(resolve_data_dir(None)))
         except DatasetNotFoundError as e:  # one clean line, before any training

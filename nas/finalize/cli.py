@@ -17,6 +17,10 @@ import sys
 import threading
 from pathlib import Path
 
+from nas._cli import SubParsers
+from nas.finalize._config import FinalizeConfig
+from nas.finalize._run import finalize, plan
+
 
 def _trial_list(text: str) -> tuple[int, ...]:
     try:
@@ -37,7 +41,7 @@ def _term(signum: int, frame: object) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from nas.finalize._config import FinalizeConfig as d
+    d = FinalizeConfig  # its defaults are the options' defaults
 
     p.add_argument("--study", required=True, metavar="NAME", help="study name")
     p.add_argument("--k", type=int, default=d.k, help="knees of the front (default %(default)s)")
@@ -68,7 +72,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace):  # -> FinalizeConfig
-    from nas.finalize._config import FinalizeConfig
 
     return FinalizeConfig(
         study_name=args.study, k=args.k, seeds=args.seeds, preset=args.preset, jobs=args.jobs,
@@ -78,8 +81,6 @@ def config_from_args(args: argparse.Namespace):  # -> FinalizeConfig
 
 
 def execute(args: argparse.Namespace) -> int:
-    from nas.finalize._run import finalize, plan
-
     cfg = config_from_args(args)
     if args.dry_run:
         finalists, jobs, skipped, _, settings = plan(cfg)
@@ -109,7 +110,7 @@ def execute(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "finalize", help="retrain the knees of a study's front and its references, test split",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

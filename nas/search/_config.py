@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nas.hardware import get_device
+from nas.search._early_stop import EarlyStop
 from nas.spec import DEFAULT_INPUT_SIZE, input_size
+from nas.studyio import default_artifact_dir, default_storage_url
+from search_spaces import parse_weight_bits, validate_weight_bits
 
 if TYPE_CHECKING:
     from nas.search._protocols import Components, TrainFn
-
-from nas.studyio import default_artifact_dir, default_storage_url
 
 SAMPLERS = ("tpe", "nsga2", "random", "gp")
 OBJECTIVES = ("miou", "bytes", "latency")
@@ -158,7 +159,6 @@ class SearchConfig:
             elif not callable(value):
                 raise ValueError(f"{name} must be a function or 'module:function', "
                                  f"but got {value!r}")
-        from search_spaces import parse_weight_bits, validate_weight_bits
 
         wb = self.weight_bits
         set_(self, "weight_bits",
@@ -198,7 +198,6 @@ class SearchConfig:
         if self.torch_device not in TORCH_DEVICES:
             raise ValueError(f"torch_device must be one of {TORCH_DEVICES}, but got "
                              f"torch_device={self.torch_device!r}")
-        from nas.search._early_stop import EarlyStop
 
         EarlyStop(self.early_stop_margin, self.early_stop_every)  # ValueError naming the rule
 

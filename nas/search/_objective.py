@@ -47,6 +47,7 @@ from optuna.trial import TrialState
 from nas.search._config import SearchConfig
 from nas.search._early_stop import cannot_reach_front, front_miou_at, front_points
 from nas.search._protocols import ArtifactStore, CheckFn, SpaceFn, TaskLike, TrainFn
+from nas.search._storage import trial_storage
 from nas.spec import ArchSpec, get_reference
 from nas.train import get_preset
 
@@ -56,9 +57,10 @@ CONSTRAINT_NAMES = ("hardware", "weight_budget", "latency_budget")
 
 def set_dashboard_constraints(trial: optuna.Trial, constraints: list[float]) -> None:
     """The list form of the constraints that optuna-dashboard reads to draw infeasible trials
-    apart. Optuna 5 has no public setter for system attributes, so this is the one place the
-    objective uses its storage API with the trial's private id."""
-    trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, constraints)
+    apart. Optuna 5 has no public setter for system attributes: this writes through its
+    storage API (:func:`~nas.search._storage.trial_storage`)."""
+    storage, trial_id = trial_storage(trial.study, trial)
+    storage.set_trial_system_attr(trial_id, CONSTRAINTS_KEY, constraints)
 
 
 def arch_summary(spec: ArchSpec) -> str:

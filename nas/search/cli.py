@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nas._cli import add_input_size
+from nas._cli import SubParsers, add_input_size
 from nas.search._config import (
     DEFAULT_STUDY_NAME,
     OBJECTIVES,
@@ -20,6 +20,8 @@ from nas.search._config import (
     SearchConfig,
     default_jobs,
 )
+from nas.search._run import run, signal_of, summary
+from search_spaces import parse_weight_bits
 
 
 def _objectives(text: str) -> tuple[str, ...]:
@@ -32,8 +34,6 @@ def _objectives(text: str) -> tuple[str, ...]:
 
 
 def _weight_bits(text: str) -> tuple[int, ...]:
-    from search_spaces import parse_weight_bits
-
     try:
         return parse_weight_bits(text)
     except ValueError as e:
@@ -130,8 +130,6 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
 
 def execute(args: argparse.Namespace) -> int:
     """Run the search; 0 = done, 1 = a worker failed, 128 + signal when stopped by one."""
-    from nas.search._run import run, signal_of, summary
-
     try:
         result = run(config_from_args(args))
     except KeyboardInterrupt as e:  # before the first trial (loading, checking): nothing to save
@@ -141,7 +139,7 @@ def execute(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser("search", help="run or resume the architecture search",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -23,7 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas.data import get_task, random_crops
 from nas.metrics import ConfusionMatrix
+from nas.models import build_model, enable_qat
 from nas.spec import ArchSpec
 from nas.train._checkpoint import save_checkpoint
 from nas.train._data import load_frames, prepare_batch
@@ -197,8 +199,6 @@ def train(
         TrainingDivergedError: the loss became NaN or infinite.
         TrainingOutOfMemoryError: a batch did not fit in memory.
     """
-    from nas.data import get_task
-
     t_start = time.perf_counter()
     preset = get_preset(preset)
     task = get_task(task) if isinstance(task, str) else task
@@ -340,8 +340,6 @@ class _Run:
     @classmethod
     def start(cls, spec: ArchSpec, task: Any, preset: Preset, device: torch.device, seed: int,
               n_frames: int) -> _Run:
-        from nas.models import build_model
-
         torch.manual_seed(seed)
         model = _to_layout(build_model(spec).to(device), preset)
         weight = None
@@ -362,8 +360,6 @@ class _Run:
         that keeps Adam's moments, as ai8x's update_optimizer does: a fresh Adam moves every
         weight by ~lr in its first steps, which cost the 10-epoch proxy up to 0.16 mIoU at
         8 bits (BENCHMARKS.md, "Mixed-precision weights")."""
-        from nas.models import enable_qat
-
         old = self.optimizer
         self.model = _to_layout(enable_qat(self.model).to(self.device), self.preset)
         self.optimizer = _optimizer(self.model, self.preset)
@@ -430,8 +426,6 @@ def _optimizer(model: nn.Module, preset: Preset) -> torch.optim.Optimizer:
 def _epoch_crops(data: Any, preset: Preset, gen: torch.Generator
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """One random crop per frame (optionally flipped), uint8 ``[N,3,c,c]`` / ``[N,c,c]``."""
-    from nas.data import random_crops
-
     images, labels = random_crops(data, preset.crop, gen)
     if preset.hflip:
         flip = torch.rand(len(images), generator=gen) < 0.5
