@@ -5,7 +5,7 @@ import optuna
 import pytest
 from optuna.trial import FixedTrial
 
-from nas.spec import ArchSpec, get_reference, width_rule_ok
+from nas.spec import ArchSpec, get_reference, list_references, width_rule_ok
 from search_spaces import (
     UNetSpace,
     get_space,
@@ -288,6 +288,28 @@ def test_encoding_round_trips_every_reference_and_its_w4_variant(space_name, ref
     if 4 not in bits:
         with pytest.raises(ValueError, match="bits|cannot be reproduced"):
             space.params_for(_w4(get_reference(ref)))
+
+
+@pytest.mark.parametrize("ref", list_references())
+def test_every_registered_reference_round_trips(ref):
+    """Every reference the registry offers (a new one included) is rebuilt exactly by
+    params_for + FixedTrial in each space that can express it, and some space can."""
+    spaces = {"unet_max78000": get_space("unet_max78000").with_weight_bits((8, 4, 2, 1)),
+              "unet_max78002": get_space("unet_max78002").with_weight_bits((8, 4, 2, 1))}
+    spec = get_reference(ref)
+    expressed = []
+    for name, space in spaces.items():
+        try:
+            params = space.params_for(spec)
+        except ValueError:
+            continue  # e.g. depthwise convs on MAX78000
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert space(FixedTrial(params)) == spec, (ref, name)
+        expressed.append(name)
+    assert expressed, f"no space expresses {ref}"
+    if ref != "unetmysmall-x86":
+        assert "unet_max78000" in expressed
 
 
 def test_old_spec_jsons_are_read_and_expressed():
