@@ -100,9 +100,9 @@ width of ``enc1`` (at most 32, i.e. one pass):
   level-1 skip needs 2 w1 <= 60.
 - With the level-1 skip, a narrow (<= 64-channel) concatenation at level 2 or 3 must fit
   beside ``enc1``: w1 + 2 w_l <= 64.
-- A separable level-2 decoder level whose input is a concatenation of more than 64 channels
-  writes a second 2-pass map beside the gapped 2-pass concatenation (4 x 7,744 B); measured,
-  none of 35 such specs with the level-1 skip fitted, 3 of 31 without.
+- (Gone.) A separable level-2 decoder level on a concatenation of more than 64 channels was
+  left out while only the greedy planner placed tensors (none of 35 such specs with the
+  level-1 skip got a greedy layout); the exact planner places them, so they are offered.
 
 A capped width keeps its parameter and distribution: the index i over the n ladder widths is
 squeezed onto the k widths the cap leaves, ``i * k // n``, so the order is kept (a larger index
@@ -261,12 +261,12 @@ class _Budget:
         return width <= PASS_WIDTH and not self.skip_offered(level, width)
 
     def separable_blocked(self, level: int, width: int, skip: bool) -> bool:
-        """A separable decoder level reading a concatenation of more than 64 channels writes
-        a second 2-pass map beside the gapped 2-pass concatenation; left out where an
-        instance cannot hold five 1-pass maps of the level (level 2 at 88x88 on MAX78000;
-        level 1 is left alone: measured, its wide concatenations fail with or without)."""
-        wide = skip and 2 * width > PASS_WIDTH
-        return wide and level > 1 and 5 * self.map_bytes(level) > self.space.instance_bytes
+        """Never: a separable decoder level on a concatenation of more than 64 channels was
+        left out at level 2 on MAX78000 while the greedy planner was the only one; the exact
+        planner places every such spec that the other caps admit (5 of 5 in 1,000 uncapped
+        samples, BENCHMARKS.md "Exact data-memory planner"), so the cap went. The method and
+        the ``dec{l}_separable_unfit`` flag stay so that parameter names stay stable."""
+        return False
 
     def add(self, level: int, width: int, skip: bool, up: int) -> None:
         if level == 1:

@@ -22,6 +22,10 @@ class TrialSource:
     number: int
     spec: ArchSpec
     checkpoint: Path | None  # None when not needed (untrained export)
+    # what the study searched for (None for a study whose stored settings lack them)
+    device: str | None = None
+    input_size: tuple[int, int] | None = None
+    task: str | None = None
 
 
 def load_trial(
@@ -65,4 +69,7 @@ def load_trial(
         store = artifact_dir if artifact_dir is not None else \
             default_artifact_dir(studies_dir, study_name)
         ckpt = checkpoint_path(study, number, store)
-    return TrialSource(study_name, number, spec, ckpt)
+    config = study.user_attrs.get("config") or {}
+    size = config.get("input_size")
+    return TrialSource(study_name, number, spec, ckpt, device=config.get("device"),
+                       input_size=tuple(size) if size else None, task=config.get("task"))

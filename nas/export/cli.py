@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from nas._cli import add_input_size
+from nas.spec import DEFAULT_INPUT_SIZE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,9 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="random weights and a synthetic sample (hardware-only check)")
     p.add_argument("--out", type=Path, required=True, help="export folder")
     p.add_argument("--force", action="store_true", help="overwrite an existing export folder")
-    p.add_argument("--device", choices=("MAX78000", "MAX78002"), default="MAX78000",
-                   help="chip the memory plan is made for (default MAX78000)")
-    add_input_size(p)
+    p.add_argument("--device", choices=("MAX78000", "MAX78002"), default=None,
+                   help="chip the memory plan is made for (default: the study's with --study, "
+                        "else MAX78000)")
+    add_input_size(p, default=None, note="the study's with --study, else ")
     p.add_argument("--task", default=None,
                    help="task (default: the checkpoint's, else camvid4)")
     p.add_argument("--data-dir", type=Path, default=None,
@@ -76,6 +78,10 @@ def _source(args: argparse.Namespace):
         t = load_trial(args.study, args.trial, storage=args.storage,
                        studies_dir=args.studies_dir, artifact_dir=args.artifact_dir,
                        need_checkpoint=not args.untrained)
+        # the study's device, input size and task unless the user gave others
+        args.device = args.device or t.device
+        args.input_size = args.input_size or t.input_size
+        args.task = args.task or t.task
         return t.spec, t.checkpoint, f"study {t.study_name} trial {t.number}"
     if not args.untrained and args.checkpoint is None:
         raise ValueError("no weights: pass --checkpoint FILE, or --untrained for random weights")
@@ -94,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     from nas.export._export import camvid_sample, export
 
     spec, ckpt_path, source = _source(args)
+    args.device = args.device or "MAX78000"
+    args.input_size = args.input_size or DEFAULT_INPUT_SIZE
     model, epoch, extras, task = None, 0, {}, args.task
     if ckpt_path is not None:
         from nas.train import load_checkpoint, model_from_checkpoint

@@ -59,7 +59,7 @@ def format_report(report: HardwareReport, name: str = "", spec: ArchSpec | None 
             f"{'B':>4} {'in B':>6} {'out B':>6} {'in_off':>6} {'out_off':>7} {'gap':>3} "
             f"{'cycles':>9}")
     lines = [f"{name} on {report.device}, input {report.input_size[0]}x{report.input_size[1]}, "
-             f"passthrough={report.passthrough}", head, "-" * len(head)]
+             + _copy_layers_text(report.passthrough), head, "-" * len(head)]
     ops = {"conv2d": "conv", "convtranspose2d": "convT", "passthrough": "pass"}
     for i, (layer, f) in enumerate(zip(report.layers, report.figures, strict=True)):
         p = plan.get(layer.name)
@@ -107,3 +107,10 @@ def format_report(report: HardwareReport, name: str = "", spec: ArchSpec | None 
         lines.append(f"Feasible:      NO ({len(r.violations)} violation(s))")
         lines += [f"  - {v.message}" for v in r.violations]
     return "\n".join(lines) + "\n"
+
+
+def _copy_layers_text(passthrough: str) -> str:
+    """How the copy layers before > 64-channel concatenations run, in words."""
+    if passthrough == "fakept":
+        return "copy layers as 1x1 identity convolutions (izer's fakept passthrough)"
+    return "copy layers as izer passthrough layers (no weights)"

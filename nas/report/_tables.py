@@ -82,7 +82,8 @@ def read_trials_csv(path: str | Path) -> pd.DataFrame:
 
 def trial_counts(df: pd.DataFrame) -> dict[str, int]:
     """``total``, ``complete``, ``feasible``, ``infeasible`` (not trained), ``references``,
-    ``failed``, ``running`` and ``trained`` trials of a trials frame."""
+    ``failed``, ``running`` and ``trained`` trials of a trials frame. Feasible and infeasible
+    count searched trials only, so complete = feasible + infeasible + references."""
     if df.empty:
         return dict.fromkeys(("total", "complete", "feasible", "infeasible", "references",
                               "failed", "running", "trained"), 0)
@@ -91,7 +92,7 @@ def trial_counts(df: pd.DataFrame) -> dict[str, int]:
     return {
         "total": len(df),
         "complete": len(complete),
-        "feasible": int((complete["feasible"] == True).sum()),  # noqa: E712
+        "feasible": int(((complete["feasible"] == True) & ~refs).sum()),  # noqa: E712
         "infeasible": int(((complete["feasible"] != True) & ~refs).sum()),  # noqa: E712
         "references": int(refs.sum()),
         "failed": int((df["state"] == "FAIL").sum()),

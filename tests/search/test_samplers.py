@@ -23,7 +23,8 @@ def test_each_sampler_runs_a_study_past_its_startup(fake_backend, tmp_path, samp
     # needing scipy: a missing dependency would go unnoticed)
     cfg = SearchConfig(n_trials=PAST_STARTUP[sampler], study_name=f"s-{sampler}",
                        studies_dir=tmp_path / "studies", preset="smoke", progress=False,
-                       sampler=sampler, heartbeat_interval=1, references=(), **fakes.FAKE)
+                       sampler=sampler, jobs=1, heartbeat_interval=1, references=(),
+                       **fakes.FAKE)
     result = run(cfg)
     assert not result.worker_errors
     study = optuna.load_study(study_name=cfg.study_name, storage=cfg.storage_url)
