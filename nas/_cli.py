@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 from nas.spec import DEFAULT_INPUT_SIZE, input_size
 
+# What ArgumentParser.add_subparsers() returns; argparse has no public name for its type.
+SubParsers = argparse._SubParsersAction
+
 
 class _InputSize(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from nas._cli import add_input_size
+from nas._cli import SubParsers, add_input_size
 from nas.hardware._check import check
 from nas.hardware._device import list_devices
 from nas.hardware._layers import PASSTHROUGH_MODES
@@ -14,7 +14,7 @@ from nas.hardware._report import HardwareReport
 from nas.spec import ArchSpec, get_reference, list_references
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "check",
         help="check an architecture against MAX78000/MAX78002 limits (izer's rules)",

@@ -16,7 +16,8 @@ from nas.studyio import checkpoint_status
 PARAM_BYTES = "param bytes (weights + biases)"
 
 TRIAL_COLUMNS = [
-    "number", "state", "reference", "feasible", "trained", "miou", "param_bytes",
+    "number", "state", "reference", "feasible", "trained", "early_stopped", "miou",
+    "param_bytes",
     "weight_bytes", "bias_bytes", "latency_ms", "kernel_words_used", "pixel_accuracy",
     "train_seconds", "epochs", "arch", "violations", "checkpoint_artifact_id", "checkpoint",
     "fail_reason", "datetime_start", "duration_s",
@@ -34,6 +35,7 @@ def _row(t: FrozenTrial, artifact_dir: Path | None) -> dict:
         "reference": ua.get("reference", ""),
         "feasible": feasible,
         "trained": ua.get("trained", False),
+        "early_stopped": bool(ua.get("early_stopped", False)),
         "miou": t.values[0] if t.values else ua.get("miou"),
         "param_bytes": ua.get("param_bytes"),
         "weight_bytes": ua.get("weight_bytes"),
@@ -74,7 +76,7 @@ def read_trials_csv(path: str | Path) -> pd.DataFrame:
     for col in ("reference", "arch", "violations", "fail_reason", "spec"):
         if col in df.columns:
             df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
-    for col in ("feasible", "trained"):
+    for col in ("feasible", "trained", "early_stopped"):
         if col in df.columns:
             df[col] = df[col].map({True: True, False: False, "True": True, "False": False})
     return df
