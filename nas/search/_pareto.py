@@ -133,13 +133,15 @@ def log_hypervolume_frame(df: pd.DataFrame, device: str = "MAX78000",
     if df.empty:
         return pd.DataFrame(columns=["number", *ref_mious])
     d = df.sort_values("number")
-    ok = ((d["state"] == "COMPLETE") & (d["feasible"] == True)).to_numpy()  # noqa: E712
+    ok = (d["state"] == "COMPLETE") & (d["feasible"] == True)  # noqa: E712
+    if "early_stopped" in d.columns:  # partial mIoU: left out, as from the front
+        ok &= d["early_stopped"] != True  # noqa: E712
     miou = pd.to_numeric(d["miou"], errors="coerce").fillna(0.0).to_numpy(float)
     nbytes = pd.to_numeric(d["param_bytes"], errors="coerce").fillna(0.0).to_numpy(float)
-    out = {"number": d["number"].to_numpy()}
+    out: dict[object, np.ndarray] = {"number": d["number"].to_numpy()}
     ref_bytes = weight_memory_bytes(device)
     for ref in ref_mious:
-        out[ref] = log_hypervolume_curve(miou, nbytes, ok, ref, ref_bytes)
+        out[ref] = log_hypervolume_curve(miou, nbytes, ok.to_numpy(), ref, ref_bytes)
     return pd.DataFrame(out)
 
 
@@ -191,8 +193,11 @@ def front_quality(df: pd.DataFrame, device: str = "MAX78000",
                   ref_mious: Sequence[float] = REF_MIOUS,
                   reach_mious: Sequence[float] = REACH_MIOUS) -> FrontQuality:
     """:class:`FrontQuality` of the feasible complete trials of ``df`` (references included:
-    every study trains the same ones)."""
+    every study trains the same ones; early-stopped trials, whose mIoU is partial, left out as
+    from the front)."""
     ok = feasible_complete(df)
+    if "early_stopped" in ok.columns:
+        ok = ok[ok["early_stopped"] != True]  # noqa: E712
     miou = pd.to_numeric(ok["miou"], errors="coerce").fillna(0.0).to_numpy(float) \
         if len(ok) else np.zeros(0)
     nbytes = pd.to_numeric(ok["param_bytes"], errors="coerce").fillna(0.0).to_numpy(float) \

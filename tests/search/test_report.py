@@ -235,6 +235,10 @@ def test_front_quality_of_a_study_counts_feasible_trials_only():
     assert front_quality(frame(_quality_trials()[:1])).bytes_to_reach[0.75] == float("inf")
     # the reference bytes are the device's: MAX78002 holds more weights, so more area
     assert front_quality(df, "MAX78002").hypervolume[0.6] > q.hypervolume[0.6]
+    # an early-stopped trial's mIoU is partial: out of the metrics, as out of the front
+    stopped = df.assign(early_stopped=df["number"] == 1)
+    assert front_quality(stopped).bytes_to_reach[0.75] == float("inf")
+    assert log_hypervolume_frame(stopped)[0.7].max() == 0.0
     curve = log_hypervolume_frame(df)
     assert curve[0.6].tolist() == pytest.approx([0.1 * (top - 3), q.hypervolume[0.6],
                                                  q.hypervolume[0.6], q.hypervolume[0.6]])
