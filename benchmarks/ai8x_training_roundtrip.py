@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    # absolute: train.py and the tile dump run with the overlay as working directory
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     data_root = args.out / "data"
     data_root.mkdir(exist_ok=True)
