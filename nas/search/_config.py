@@ -161,6 +161,10 @@ class SearchConfig:
         wb = self.weight_bits
         set_(self, "weight_bits",
              parse_weight_bits(wb) if isinstance(wb, str) else validate_weight_bits(wb))
+        if self.references == DEFAULT_REFERENCES and 4 not in self.weight_bits:
+            # The -w4 references need 4-bit weights; a space without them cannot replay their
+            # parameters, and a parameterless trial leaves GP and NSGA-II no search space.
+            set_(self, "references", tuple(r for r in self.references if not r.endswith("-w4")))
         self.validate()
 
     def validate(self) -> None:
