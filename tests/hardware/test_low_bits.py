@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import dataclasses
+
+import pytest
 
 from nas.hardware import check, check_layers, izer_layers, kernel_length
 from nas.hardware._kernels import low_bit_unaligned
