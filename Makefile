@@ -36,6 +36,7 @@ test-postgres: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check nas search_spaces studies tests benchmarks run_search.py
+	$(PY) -m mypy nas
 
 dashboard: $(STAMP)
 	$(VENV)/bin/optuna-dashboard sqlite:///studies/maxnas.db --artifact-dir studies/maxnas/artifacts

@@ -55,11 +55,16 @@ def _memory_outcome(report) -> str:
 
 
 def _cap_that_cuts(space, spec) -> str:
-    """The first data-memory cap of ``space`` that leaves ``spec`` out ("(none)" if none)."""
+    """What of ``space`` leaves ``spec`` out ("(none)" if nothing): the field the capped space
+    cannot reproduce (a width above a data-memory cap), or the ``_unfit`` flag it sets."""
     try:
         params = space.params_for(spec)
-    except ValueError as e:  # the message starts with the parameter, e.g. enc2_width_max56=...
-        return re.sub(r"_max\d+", "_max*", re.split(r"[=:]", str(e))[0])
+    except ValueError as e:  # "spec 'x' is not in space 'y': field 'encoder' cannot be ..."
+        reason = str(e).split(": ", 1)[-1]
+        capped = re.match(r"(\w+)=\S+ does not fit", reason)
+        if capped:  # "enc2_width=56 does not fit the 20 processors data memory leaves it"
+            return f"{capped.group(1)} (processor cap)"
+        return re.sub(r"\s*\(.*", "", reason).replace(" cannot be reproduced", "") or reason
     unfit = [k for k, v in params.items() if k.endswith("_unfit") and v]
     return ", ".join(unfit) if unfit else "(none)"
 

@@ -20,6 +20,7 @@ COMMANDS = {
     "train": "nas.train.cli",
     "export": "nas.export.cli",
     "search": "nas.search.cli",
+    "finalize": "nas.finalize.cli",
 }
 
 
@@ -28,6 +29,7 @@ EPILOG = """\
 examples:
   python -m nas search --trials 200        the search (same as python run_search.py)
   python -m nas check --reference unetmysmall
+  python -m nas finalize --study maxnas --k 4 --seeds 3   knees + references, full recipe
   python -m nas export --study maxnas --trial 12 --out out/trial12
 
 'python -m nas COMMAND --help' describes a command. Exit status: 0 ok, 1 the command's

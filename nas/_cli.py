@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 from nas.spec import DEFAULT_INPUT_SIZE, input_size
 
+# What ArgumentParser.add_subparsers() returns; argparse has no public name for its type.
+SubParsers = argparse._SubParsersAction
+
 
 class _InputSize(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
@@ -21,12 +24,14 @@ class _InputSize(argparse.Action):
             parser.error(f"{option_string}: {e}")
 
 
-def add_input_size(parser: argparse.ArgumentParser) -> None:
-    """``--input-size H W`` (also ``HxW`` or ``N``): the folded chip input, default 88 88."""
+def add_input_size(parser: argparse.ArgumentParser, default: tuple[int, int] | None
+                   = DEFAULT_INPUT_SIZE, note: str = "") -> None:
+    """``--input-size H W`` (also ``HxW`` or ``N``): the folded chip input, default 88 88.
+    ``default=None`` leaves it unset so the caller can fill it in (``note`` says how)."""
     h, w = DEFAULT_INPUT_SIZE
     parser.add_argument(
-        "--input-size", nargs="+", action=_InputSize, default=DEFAULT_INPUT_SIZE,
+        "--input-size", nargs="+", action=_InputSize, default=default,
         metavar="H W",
-        help=f"folded chip input rows and columns (default {h} {w} = {4 * h}x{4 * w} RGB "
-             f"crops at fold 4); also HxW",
+        help=f"folded chip input rows and columns (default {note or ''}{h} {w} = "
+             f"{4 * h}x{4 * w} RGB crops at fold 4); also HxW",
     )

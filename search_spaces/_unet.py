@@ -100,9 +100,9 @@ width of ``enc1`` (at most 32, i.e. one pass):
   level-1 skip needs 2 w1 <= 60.
 - With the level-1 skip, a narrow (<= 64-channel) concatenation at level 2 or 3 must fit
   beside ``enc1``: w1 + 2 w_l <= 64.
-- A separable level-2 decoder level whose input is a concatenation of more than 64 channels
-  writes a second 2-pass map beside the gapped 2-pass concatenation (4 x 7,744 B); measured,
-  none of 35 such specs with the level-1 skip fitted, 3 of 31 without.
+- (Gone.) A separable level-2 decoder level on a concatenation of more than 64 channels was
+  left out while only the greedy planner placed tensors (none of 35 such specs with the
+  level-1 skip got a greedy layout); the exact planner places them, so they are offered.
 
 A capped width keeps its parameter and distribution: the index i over the n ladder widths is
 squeezed onto the k widths the cap leaves, ``i * k // n``, so the order is kept (a larger index
@@ -261,12 +261,12 @@ class _Budget:
         return width <= PASS_WIDTH and not self.skip_offered(level, width)
 
     def separable_blocked(self, level: int, width: int, skip: bool) -> bool:
-        """A separable decoder level reading a concatenation of more than 64 channels writes
-        a second 2-pass map beside the gapped 2-pass concatenation; left out where an
-        instance cannot hold five 1-pass maps of the level (level 2 at 88x88 on MAX78000;
-        level 1 is left alone: measured, its wide concatenations fail with or without)."""
-        wide = skip and 2 * width > PASS_WIDTH
-        return wide and level > 1 and 5 * self.map_bytes(level) > self.space.instance_bytes
+        """Never: a separable decoder level on a concatenation of more than 64 channels was
+        left out at level 2 on MAX78000 while the greedy planner was the only one; the exact
+        planner places every such spec that the other caps admit (5 of 5 in 1,000 uncapped
+        samples, BENCHMARKS.md "Exact data-memory planner"), so the cap went. The method and
+        the ``dec{l}_separable_unfit`` flag stay so that parameter names stay stable."""
+        return False
 
     def add(self, level: int, width: int, skip: bool, up: int) -> None:
         if level == 1:
@@ -434,8 +434,40 @@ class UNetSpace:
         if len(self.batchnorms) > 1:
             batchnorm = trial.suggest_categorical("batchnorm", self.batchnorms)
         budget = _Budget(self)
-        full = self.full_res_width()
+        # the order of the steps is the order of the parameters: it must not change
+        prep = self._sample_prep(trial, budget)
+        depth = trial.suggest_int("depth", *self.depth_range)
+        encoder, skips, ups = self._sample_encoder(trial, budget, depth)
+        decoder = self._sample_decoder(trial, budget, depth, encoder, skips, ups)
+        head = self._sample_head(trial, budget)
+        classifier_bits = self.classifier_bits
+        if classifier_bits is None:
+            classifier_bits = self._bits(trial, "classifier_bits")
+        if self.first_layer_bits is not None:
+            # the first layer sees the raw image: it keeps its own width
+            if prep:
+                prep[0] = dataclasses.replace(prep[0], bits=self.first_layer_bits)
+            else:
+                convs = encoder[0].convs
+                encoder[0] = EncoderLevel(
+                    (dataclasses.replace(convs[0], bits=self.first_layer_bits),) + convs[1:])
+        spec = ArchSpec(
+            name="unet",
+            num_classes=self.num_classes,
+            encoder=tuple(encoder),
+            decoder=tuple(decoder),
+            prep=tuple(prep),
+            head=tuple(head),
+            in_channels=self.in_channels,
+            fold_ratio=fold,
+            batchnorm=batchnorm,
+            classifier_bits=classifier_bits,
+        )
+        return dataclasses.replace(spec, name=_name_for(spec))
 
+    def _sample_prep(self, trial: BaseTrial, budget: _Budget) -> list[ConvSpec]:
+        """The 1x1 prep layers at full (folded) resolution."""
+        full = self.full_res_width()
         n_prep = trial.suggest_int("n_prep", 0, self.max_prep)
         prep_bits = self._bits(trial, "prep_bits") if self.max_prep else 8
         prep = []
@@ -444,8 +476,11 @@ class UNetSpace:
             sep, dw = self._separable(trial, f"prep{i}")
             if i < n_prep:
                 prep.append(ConvSpec(width, 1, separable=sep, depthwise=dw, bits=prep_bits))
+        return prep
 
-        depth = trial.suggest_int("depth", *self.depth_range)
+    def _sample_encoder(self, trial: BaseTrial, budget: _Budget, depth: int
+                        ) -> tuple[list[EncoderLevel], dict[int, bool], dict[int, int]]:
+        """The encoder levels, with each level's skip and upsampling width (by level)."""
         max_depth = self.depth_range[1]
         encoder: list[EncoderLevel] = []
         skips: dict[int, bool] = {}
@@ -477,8 +512,14 @@ class UNetSpace:
                 skips[level] = skip
                 ups[level] = width if skip else up
                 budget.add(level, width, skip, ups[level])
+        return encoder, skips, ups
+
+    def _sample_decoder(self, trial: BaseTrial, budget: _Budget, depth: int,
+                        encoder: list[EncoderLevel], skips: dict[int, bool],
+                        ups: dict[int, int]) -> list[DecoderLevel]:
+        """The decoder levels, deepest first."""
         decoder = []
-        for level in range(max_depth - 1, 0, -1):
+        for level in range(self.depth_range[1] - 1, 0, -1):
             used, p = level < depth, f"dec{level}"
             n = trial.suggest_int(f"{p}_n_convs", *self.n_convs_range)
             shapes = []
@@ -495,6 +536,11 @@ class UNetSpace:
                 decoder.append(DecoderLevel(ups[level], tuple(
                     ConvSpec(w, k, separable=sep, depthwise=dw, bits=bits) for w, k in shapes[:n]
                 ), skip=skips[level], up_bits=bits))
+        return decoder
+
+    def _sample_head(self, trial: BaseTrial, budget: _Budget) -> list[ConvSpec]:
+        """The 1x1 head layers before the classifier (the last one without ReLU)."""
+        full = self.full_res_width()
         n_head = trial.suggest_int("n_head", 0, self.max_head)
         head_bits = self._bits(trial, "head_bits") if self.max_head else 8
         head = []
@@ -504,30 +550,7 @@ class UNetSpace:
             if i < n_head:
                 head.append(ConvSpec(width, 1, relu=i < n_head - 1, separable=sep,
                                      depthwise=dw, bits=head_bits))
-        classifier_bits = self.classifier_bits
-        if classifier_bits is None:
-            classifier_bits = self._bits(trial, "classifier_bits")
-        if self.first_layer_bits is not None:
-            # the first layer sees the raw image: it keeps its own width
-            if prep:
-                prep[0] = dataclasses.replace(prep[0], bits=self.first_layer_bits)
-            else:
-                convs = encoder[0].convs
-                encoder[0] = EncoderLevel(
-                    (dataclasses.replace(convs[0], bits=self.first_layer_bits),) + convs[1:])
-        spec = ArchSpec(
-            name="unet",
-            num_classes=self.num_classes,
-            encoder=tuple(encoder),
-            decoder=tuple(decoder),
-            prep=tuple(prep),
-            head=tuple(head),
-            in_channels=self.in_channels,
-            fold_ratio=fold,
-            batchnorm=batchnorm,
-            classifier_bits=classifier_bits,
-        )
-        return dataclasses.replace(spec, name=_name_for(spec))
+        return head
 
     def _level_cap(self, level: int, encoder: bool = False) -> int | None:
         """Static widest choice of a level's width parameters (full-resolution limit)."""
@@ -634,23 +657,15 @@ class UNetSpace:
         # the first layer's bits are the space's, not its group's
         fixed_first = self.first_layer_bits is not None
 
-        def group_bits(name: str, bits: list[int]) -> dict[str, int]:
-            if len(self.weight_bits) == 1:
-                return {}
-            if len(set(bits)) > 1:
-                raise ValueError(f"{name}: the space gives one weight width per layer group, "
-                                 f"but the spec has {sorted(set(bits))}")
-            return {name: bits[0] if bits else self.weight_bits[0]}
-
         def inner(convs: tuple[ConvSpec, ...], first: bool = False) -> list[int]:
             return [c.bits for c in convs[1 if first and fixed_first else 0:]]
 
         p["n_prep"] = len(spec.prep)
         if self.max_prep:
-            p |= group_bits("prep_bits", inner(spec.prep, first=True))
+            p |= self._group_bits("prep_bits", inner(spec.prep, first=True))
         for i in range(self.max_prep):
             c = spec.prep[i] if i < len(spec.prep) else None
-            p |= self._width_params(f"prep{i}_width", c and c.out, full, budget.full)
+            p |= self._width_params(f"prep{i}_width", c.out if c else None, full, budget.full)
             p |= self._separable_params(f"prep{i}", (c,) if c else ())
         p["depth"] = depth
         dec = {depth - 1 - k: lvl for k, lvl in enumerate(spec.decoder)}
@@ -662,18 +677,19 @@ class UNetSpace:
             if len(widths) > 1:
                 raise ValueError(f"{pre}: the space gives all convs of an encoder level one "
                                  f"width, but the spec has {sorted(widths)}")
-            p |= self._width_params(f"{pre}_width", lvl and lvl.width,
+            p |= self._width_params(f"{pre}_width", lvl.width if lvl else None,
                                     self._level_cap(level, encoder=True),
                                     budget.enc_cap(level, depth))
             p |= self._kernel_params(pre, convs)
             p |= self._separable_params(pre, convs)
-            p |= group_bits(f"{pre}_bits", inner(convs, first=level == 1 and not spec.prep))
+            p |= self._group_bits(f"{pre}_bits", inner(convs, first=level == 1 and not spec.prep))
             if level == max_depth:
                 break
             d, pre = dec.get(level), f"dec{level}"
             p[f"{pre}_skip"] = bool(d and d.skip)
             up_cap = budget.up_cap(level)
             if d is not None:
+                assert lvl is not None  # a decoder level exists only above a used level
                 if budget.skip_blocked(level, lvl.width):
                     p[f"{pre}_skip"] = False
                     p[f"{pre}_skip_unfit"] = int(d.skip)
@@ -696,23 +712,32 @@ class UNetSpace:
             p |= self._kernel_params(pre, convs)
             for j in range(self.n_convs_range[1]):
                 c = convs[j] if j < len(convs) else None
-                p |= self._width_params(f"{pre}_conv{j}_width", c and c.out,
+                p |= self._width_params(f"{pre}_conv{j}_width", c.out if c else None,
                                         self._level_cap(level),
                                         budget.dec_cap(level, last=j == len(convs) - 1))
             blocked = d is not None and budget.separable_blocked(
                 level, spec.encoder[level - 1].width, d.skip)
             p |= self._separable_params(pre, convs, blocked)
-            p |= group_bits(f"{pre}_bits", inner(convs) + ([d.up_bits] if d else []))
+            p |= self._group_bits(f"{pre}_bits", inner(convs) + ([d.up_bits] if d else []))
         p["n_head"] = len(spec.head)
         if self.max_head:
-            p |= group_bits("head_bits", inner(spec.head))
+            p |= self._group_bits("head_bits", inner(spec.head))
         for i in range(self.max_head):
             c = spec.head[i] if i < len(spec.head) else None
-            p |= self._width_params(f"head{i}_width", c and c.out, full, budget.full)
+            p |= self._width_params(f"head{i}_width", c.out if c else None, full, budget.full)
             p |= self._separable_params(f"head{i}", (c,) if c else ())
         if self.classifier_bits is None:
             p["classifier_bits"] = spec.classifier_bits
         return p
+
+    def _group_bits(self, name: str, bits: list[int]) -> dict[str, int]:
+        """The group's weight-bits parameter (none when the space has one width)."""
+        if len(self.weight_bits) == 1:
+            return {}
+        if len(set(bits)) > 1:
+            raise ValueError(f"{name}: the space gives one weight width per layer group, "
+                             f"but the spec has {sorted(set(bits))}")
+        return {name: bits[0] if bits else self.weight_bits[0]}
 
     def _width_params(self, name: str, width: int | None, max_width: int | None = None,
                       cap: int | None = None) -> dict[str, int]:

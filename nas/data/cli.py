@@ -6,13 +6,15 @@ import argparse
 import os
 import time
 
+from nas._cli import SubParsers
 from nas.data._cache import cache_root
 from nas.data._dataset import DEFAULT_DATA_DIR, load_split, resolve_data_dir
 from nas.data._layouts import SPLITS, detect_layout
 from nas.data._tasks import get_task, list_tasks
+from nas.data.download import DEFAULT_URL, download_camvid
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "data",
         help="summarise CamVid (split sizes, class shares), filling the cache; or download it",
@@ -51,8 +53,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"removed {len(files)} cached arrays ({size / 1e6:.0f} MB) from {folder}")
         return 0
     if args.download:
-        from nas.data.download import DEFAULT_URL, download_camvid
-
         dest = args.data_dir or os.environ.get("CAMVID_DIR") or DEFAULT_DATA_DIR
         path = download_camvid(
             dest, url=args.url or DEFAULT_URL, sha256=args.sha256, progress=progress

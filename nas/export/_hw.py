@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Set as AbstractSet
+from typing import Any, cast
 
 from nas.export._checkpoint import CopyLayer
+from nas.hardware import bias_requests, check, get_device, groups_used, place_biases
 from nas.spec import ArchSpec
 
 _YAML_KEYS = ("in_offset", "out_offset", "processors", "output_processors", "operation",
@@ -15,9 +17,8 @@ _YAML_KEYS = ("in_offset", "out_offset", "processors", "output_processors", "ope
 def check_feasible(spec: ArchSpec, device: str, input_size: tuple[int, int]) -> Any:
     """``nas.hardware.check`` with the fakept copy layers; ValueError listing the violations
     when the spec does not fit or no memory plan exists."""
-    from nas.hardware import check
-
-    report = check(spec, device=device, input_size=tuple(input_size), passthrough="fakept")
+    size = cast("tuple[int, int]", tuple(input_size))
+    report = check(spec, device=device, input_size=size, passthrough="fakept")
     h, w = input_size
     if not report.feasible:
         why = "; ".join(v.message for v in report.violations) or "infeasible"
@@ -71,8 +72,6 @@ def bias_bytes_without(report: Any, zero_bias: set[str], device: str) -> int:
     """izer's "Bias memory" when the layers in ``zero_bias`` have all-zero (quantised)
     biases: izer stores none for them (kbias.py), which the weight-blind hardware model cannot
     know. Re-runs the hardware model's bias placement without those layers."""
-    from nas.hardware import bias_requests, get_device, groups_used, place_biases
-
     if not zero_bias:
         return int(report.bias_bytes)
     dev = get_device(device)
@@ -82,9 +81,10 @@ def bias_bytes_without(report: Any, zero_bias: set[str], device: str) -> int:
     return int(sum(result.group_bytes))
 
 
-def predicted(report: Any, zero_bias: set[str] = frozenset(), device: str = "") -> dict[str, Any]:
+def predicted(report: Any, zero_bias: AbstractSet[str] = frozenset(),
+              device: str = "") -> dict[str, Any]:
     """What izer's log should say, per our model (bias adjusted for all-zero bias layers)."""
-    out = {
+    out: dict[str, Any] = {
         "weight_bytes": int(report.weight_bytes),
         "bias_bytes": int(report.bias_bytes),
         "latency_cycles": None if report.latency_cycles is None else int(report.latency_cycles),

@@ -137,8 +137,6 @@ def _training_section(
         ds_line = f"export DATASET={dataset}"
     common = (f"--model {arch} --dataset $DATASET --data $DATA --out-fold-ratio {r} --use-bias "
               "\\\n    --device MAX78000 --qat-policy $EXPORT/" + files["qat_policy"].name)
-    epoch_note = (f"maxnas trained {epoch} epoch(s) (`extras['maxnas_epoch']`)"
-                  if epoch != ckpt_epoch else f"epoch {epoch}")
     return f"""## Use in ai8x-training
 
 Copy the module into ai8x-training's `models/`; the model is `--model {arch}` (the `maxnas_`
@@ -178,7 +176,14 @@ from the ai8x-synthesis root; on `$EXPORT/{files['float'].name}` this reproduces
 python quantize.py $EXPORT/{files['float'].name} /tmp/{arch}-q.pth.tar --device MAX78000
 ```
 
-Notes:
+{_training_notes(files, epoch, ckpt_epoch)}"""
+
+
+def _training_notes(files: dict[str, Path], epoch: int, ckpt_epoch: int) -> str:
+    """Notes on the ai8x-training commands: QAT policy, resume, Top-1, a known crash."""
+    epoch_note = (f"maxnas trained {epoch} epoch(s) (`extras['maxnas_epoch']`)"
+                  if epoch != ckpt_epoch else f"epoch {epoch}")
+    return f"""Notes:
 
 - **QAT policy.** The checkpoints' `epoch` is {ckpt_epoch} ({epoch_note}). train.py folds
   BatchNorm into a fresh model before loading only when the checkpoint's `epoch` is at least

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from nas._cli import add_input_size
+from nas._cli import SubParsers, add_input_size
+from nas.data import DatasetNotFoundError, get_task
+from nas.export._export import camvid_sample, export
+from nas.export._trial import load_trial
+from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec, get_reference
+from nas.train import load_checkpoint, model_from_checkpoint
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "export", help="export an architecture to ai8x-training / ai8x-synthesis (izer)",
         description="Write the ai8x-training model module, float and quantised checkpoints, "
@@ -30,13 +36,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--artifact-dir", type=Path, default=None,
                    help="checkpoint store (default studies/NAME/artifacts)")
     p.add_argument("--checkpoint", type=Path, help="maxnas training checkpoint (.pth.tar)")
+    p.add_argument("--search-checkpoint", action="store_true",
+                   help="with --study: the search's checkpoint even when 'nas finalize' "
+                        "retrained the trial (its checkpoint is taken by default)")
     p.add_argument("--untrained", action="store_true",
                    help="random weights and a synthetic sample (hardware-only check)")
     p.add_argument("--out", type=Path, required=True, help="export folder")
     p.add_argument("--force", action="store_true", help="overwrite an existing export folder")
-    p.add_argument("--device", choices=("MAX78000", "MAX78002"), default="MAX78000",
-                   help="chip the memory plan is made for (default MAX78000)")
-    add_input_size(p)
+    p.add_argument("--device", choices=("MAX78000", "MAX78002"), default=None,
+                   help="chip the memory plan is made for (default: the study's with --study, "
+                        "else MAX78000)")
+    add_input_size(p, default=None, note="the study's with --study, else ")
     p.add_argument("--task", default=None,
                    help="task (default: the checkpoint's, else camvid4)")
     p.add_argument("--data-dir", type=Path, default=None,
@@ -51,13 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _source(args: argparse.Namespace):
     """(spec, checkpoint path or None, description) from the mutually exclusive sources."""
-    from nas.spec import ArchSpec, get_reference
-
     given = [n for n, v in (("ARCH.json", args.arch), ("--reference", args.reference),
                             ("--study", args.study)) if v is not None]
     if not given and args.checkpoint is not None and not args.untrained:
         # a maxnas checkpoint stores its architecture: it is enough on its own
-        from nas.train import load_checkpoint
 
         spec = load_checkpoint(args.checkpoint)["spec"]
         return spec, args.checkpoint, "the architecture stored in the checkpoint"
@@ -71,19 +78,22 @@ def _source(args: argparse.Namespace):
     if args.study is not None:
         if args.checkpoint:
             raise ValueError("--checkpoint is not used with --study (the trial has one)")
-        from nas.export._trial import load_trial
 
         t = load_trial(args.study, args.trial, storage=args.storage,
                        studies_dir=args.studies_dir, artifact_dir=args.artifact_dir,
-                       need_checkpoint=not args.untrained)
-        return t.spec, t.checkpoint, f"study {t.study_name} trial {t.number}"
+                       need_checkpoint=not args.untrained,
+                       prefer_finalist=not args.search_checkpoint)
+        # the study's device, input size and task unless the user gave others
+        args.device = args.device or t.device
+        args.input_size = args.input_size or t.input_size
+        args.task = args.task or t.task
+        weights = f" ({t.checkpoint_source} checkpoint)" if t.checkpoint_source else ""
+        return t.spec, t.checkpoint, f"study {t.study_name} trial {t.number}{weights}"
     if not args.untrained and args.checkpoint is None:
         raise ValueError("no weights: pass --checkpoint FILE, or --untrained for random weights")
     if args.reference:
         num_classes = None
         if args.task:
-            from nas.data import get_task
-
             num_classes = get_task(args.task).num_classes
         spec = get_reference(args.reference, num_classes or 4)
         return spec, args.checkpoint, f"reference {args.reference}"
@@ -91,13 +101,12 @@ def _source(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from nas.export._export import camvid_sample, export
-
     spec, ckpt_path, source = _source(args)
-    model, epoch, extras, task = None, 0, {}, args.task
+    args.device = args.device or "MAX78000"
+    args.input_size = args.input_size or DEFAULT_INPUT_SIZE
+    extras: dict[str, Any] = {}
+    model, epoch, task = None, 0, args.task
     if ckpt_path is not None:
-        from nas.train import load_checkpoint, model_from_checkpoint
-
         ckpt = load_checkpoint(ckpt_path)
         if ckpt["spec"].to_dict() != spec.to_dict():
             raise ValueError(f"checkpoint {ckpt_path} was trained for architecture "
@@ -106,22 +115,20 @@ def run(args: argparse.Namespace) -> int:
         epoch = int(ckpt.get("epoch", 0))
         task = task or ckpt.get("task")
         metrics = ckpt.get("metrics", {}) or {}
-        extras = {"maxnas_task": str(ckpt.get("task")), "maxnas_preset": str(ckpt.get("preset"))}
+        extras = {"maxnas_task": str(ckpt.get("task")),
+                  "maxnas_preset": str(ckpt.get("preset"))}
         if "miou" in metrics:
             extras["maxnas_val_miou"] = float(metrics["miou"])
         if "pixel_accuracy" in metrics:  # ai8x's "top1" for segmentation is pixel accuracy
             extras["best_top1"] = 100.0 * float(metrics["pixel_accuracy"])
         source += f", checkpoint {Path(ckpt_path).name}"
     task = task or "camvid4"
-    from nas.data import get_task
 
     if get_task(task).num_classes != spec.num_classes:
         raise ValueError(f"task {task} has {get_task(task).num_classes} classes but the "
                          f"architecture has num_classes={spec.num_classes}")
     sample = None
     if model is not None and not args.synthetic_sample:
-        from nas.data import DatasetNotFoundError
-
         try:
             sample = camvid_sample(spec, task, args.input_size, args.data_dir,
                                    index=args.sample_index)
@@ -138,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"exported {spec.name} ({'trained' if result.trained else 'random weights'}) "
           f"to {result.out_dir}/")
+    print(f"  from {source}")
     for role, path in result.files.items():
         print(f"  {role:10s} {path.name}")
     p = result.predicted.get(args.device, {})

@@ -82,11 +82,11 @@ def _structure(layers: list[IzerLayer], dev: Device) -> list[Violation]:
                                      f"layer {n}: ConvTranspose2d must be 3x3, stride 2, "
                                      f"output_padding 1, pad 0-2 and unpooled"))
         if len(layer.inputs) > 1:
-            dims = {hw[i] for i in layer.inputs}
-            if len(dims) > 1:
-                out.append(Violation(n, "concat_shape", len(dims), 1,
+            sizes = {hw[i] for i in layer.inputs}
+            if len(sizes) > 1:
+                out.append(Violation(n, "concat_shape", len(sizes), 1,
                                      f"layer {n}: concatenated inputs {list(layer.inputs)} have "
-                                     f"different sizes {sorted(dims)}"))
+                                     f"different sizes {sorted(sizes)}"))
             for i in layer.inputs[:-1]:
                 if chans[i] % 4:
                     out.append(Violation(n, "concat_channels", chans[i] % 4, 0,

@@ -452,7 +452,7 @@ def plan_memory(
     budget = exact_budget_ms() if exact_ms is None else exact_ms
     if budget == 0:
         raise best
-    from nas.hardware._plan_exact import plan_exact_cached  # imports _plan
+    from nas.hardware._plan_exact import plan_exact_cached  # not at the top: it imports _plan
 
     result = plan_exact_cached(tuple(layers), device, input_channels, budget)
     if result.plan is not None:
@@ -633,6 +633,7 @@ def _emit(layers: list[IzerLayer], ts: _Tensors, device: Device,
             in_mask = mask(tensors[INPUT].lo, tensors[INPUT].n)
             in_seq = (-1,)
         in_offset = ins[0].offset
+        out_offset: int | None
         if layer.name in ts.part_of:
             consumer, slot, n_parts = ts.part_of[layer.name]
             out_t = tensors[f"cat:{consumer}"]

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from nas._cli import add_input_size
+from nas._cli import SubParsers, add_input_size
 from nas.hardware._check import check
 from nas.hardware._device import list_devices
 from nas.hardware._layers import PASSTHROUGH_MODES
@@ -14,7 +14,7 @@ from nas.hardware._report import HardwareReport
 from nas.spec import ArchSpec, get_reference, list_references
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "check",
         help="check an architecture against MAX78000/MAX78002 limits (izer's rules)",
@@ -59,7 +59,7 @@ def format_report(report: HardwareReport, name: str = "", spec: ArchSpec | None 
             f"{'B':>4} {'in B':>6} {'out B':>6} {'in_off':>6} {'out_off':>7} {'gap':>3} "
             f"{'cycles':>9}")
     lines = [f"{name} on {report.device}, input {report.input_size[0]}x{report.input_size[1]}, "
-             f"passthrough={report.passthrough}", head, "-" * len(head)]
+             + _copy_layers_text(report.passthrough), head, "-" * len(head)]
     ops = {"conv2d": "conv", "convtranspose2d": "convT", "passthrough": "pass"}
     for i, (layer, f) in enumerate(zip(report.layers, report.figures, strict=True)):
         p = plan.get(layer.name)
@@ -107,3 +107,10 @@ def format_report(report: HardwareReport, name: str = "", spec: ArchSpec | None 
         lines.append(f"Feasible:      NO ({len(r.violations)} violation(s))")
         lines += [f"  - {v.message}" for v in r.violations]
     return "\n".join(lines) + "\n"
+
+
+def _copy_layers_text(passthrough: str) -> str:
+    """How the copy layers before > 64-channel concatenations run, in words."""
+    if passthrough == "fakept":
+        return "copy layers as 1x1 identity convolutions (izer's fakept passthrough)"
+    return "copy layers as izer passthrough layers (no weights)"

@@ -18,6 +18,8 @@ ai8x layer applies. The ai8x details kept here, because they change the trained 
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -81,6 +83,8 @@ class FusedBlock(nn.Module):
         relu: whether ReLU follows.
         qat: fake-quantise weights and activations (set by :func:`nas.models.enable_qat`).
     """
+
+    _bn_quarter: torch.Tensor  # a buffer (registered in __init__)
 
     def __init__(self, layer: Layer, batchnorm: str = "noaffine") -> None:
         super().__init__()
@@ -155,7 +159,7 @@ class FusedBlock(nn.Module):
             else:
                 weight, bias = self._bn_quarter, None
             x = F.batch_norm(x, bn.running_mean, bn.running_var, weight, bias, self.training,
-                             bn.momentum, bn.eps)
+                             cast(float, bn.momentum), bn.eps)
         # ReLU and the int8 clamp are one op: clamp to [0, 127/128] or [-1, 127/128].
         x = F.hardtanh(x, self._lo, ACT_MAX, inplace=True)
         if self.qat:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nas._cli import SubParsers
 from nas.spec import ArchSpec, get_reference, list_references
+from search_spaces import get_space, sample_specs
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "sample", help="write N random architectures from a search space as JSON",
         description="Write N random specs from a search space as JSON files "
@@ -35,8 +37,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from search_spaces import get_space, sample_specs
-
     specs = sample_specs(get_space(args.space), args.n, args.seed, args.num_classes)
     args.out.mkdir(parents=True, exist_ok=True)
     for i, spec in enumerate(specs):

@@ -49,6 +49,8 @@ def fold_bn(model: nn.Module) -> nn.Module:
         if bn is None:
             continue
         conv = block.conv
+        # BN layers are built with running statistics (track_running_stats)
+        assert bn.running_var is not None and bn.running_mean is not None
         inv_std = torch.rsqrt(bn.running_var + bn.eps)
         gamma = bn.weight if bn.affine else torch.ones_like(inv_std)
         beta = bn.bias if bn.affine else torch.zeros_like(inv_std)

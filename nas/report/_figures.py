@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,12 +60,32 @@ def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | No
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.86, 0.14],
                         vertical_spacing=0.02)
     complete = df[df["state"] == "COMPLETE"] if not df.empty else df
-    refs_mask = complete["reference"].fillna("") != "" if not complete.empty else []
+    refs_mask: Any = complete["reference"].fillna("") != "" if not complete.empty else []
     refs = complete[refs_mask] if not complete.empty else complete
     plain = complete[~refs_mask] if not complete.empty else complete
     ok = plain[_is(plain["feasible"], True)] if not plain.empty else plain
     bad = plain[_is(plain["feasible"], False)] if not plain.empty else plain
 
+    labelled = _add_traces(fig, complete, ok, bad, refs, front, knees)
+    x0, x1, y0, y1 = _axis_ranges(complete, ok, refs, limit_bytes)
+    if limit_bytes:
+        for row in (1, 2):
+            fig.add_vline(x=limit_bytes, line=dict(color="#999", dash="dot"), row=row, col=1)
+        fig.add_annotation(x=math.log10(limit_bytes), y=y1, xref="x", yref="y",
+                           text=limit_label, showarrow=False, xanchor="right", yanchor="top",
+                           font=dict(size=11, color="#777"))
+    _add_labels(fig, labelled, (x0, x1, y0, y1), width_px)
+    _layout(fig, title, (x0, x1, y0, y1))
+    return fig
+
+
+def _add_traces(fig: go.Figure, complete: pd.DataFrame, ok: pd.DataFrame, bad: pd.DataFrame,
+                refs: pd.DataFrame, front: pd.DataFrame,
+                knees: pd.DataFrame | None) -> list[tuple[float, float, str]]:
+    """Feasible trials, front, knees and references above; infeasible trials in the strip.
+
+    Returns the points to label: (param bytes, mIoU, text).
+    """
     fig.add_trace(go.Scatter(
         x=ok.get("param_bytes", []), y=ok.get("miou", []), mode="markers",
         name="feasible trials", marker=dict(color=_COLORS["trial"], size=7, opacity=0.6),
@@ -104,8 +125,13 @@ def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | No
             name=f"infeasible, not trained ({len(bad)})",
             marker=dict(symbol="x", color=_COLORS["infeasible"], size=7),
             hovertext=_hover(bad), hoverinfo="text"), row=2, col=1)
+    return labelled
 
-    # Axis ranges: every trial's bytes on a log axis; mIoU of the trained ones only.
+
+def _axis_ranges(complete: pd.DataFrame, ok: pd.DataFrame, refs: pd.DataFrame,
+                 limit_bytes: float | None) -> tuple[float, float, float, float]:
+    """(x0, x1) in log10 bytes and (y0, y1) in mIoU of the upper plot."""
+    # Every trial's bytes on a log axis; mIoU of the trained ones only.
     all_bytes = complete["param_bytes"].dropna().astype(float) if not complete.empty else []
     all_bytes = [b for b in all_bytes if b > 0] + ([limit_bytes] if limit_bytes else [])
     x0, x1 = (math.log10(min(all_bytes)) - 0.08, math.log10(max(all_bytes)) + 0.08) \
@@ -115,15 +141,13 @@ def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | No
     y0, y1 = (float(ys.min()), float(ys.max())) if len(ys) else (0.0, 1.0)
     pad = max(0.02, 0.08 * (y1 - y0))
     y0, y1 = y0 - pad, y1 + 2.5 * pad  # room for labels above the top points
+    return x0, x1, y0, y1
 
-    if limit_bytes:
-        for row in (1, 2):
-            fig.add_vline(x=limit_bytes, line=dict(color="#999", dash="dot"), row=row, col=1)
-        fig.add_annotation(x=math.log10(limit_bytes), y=y1, xref="x", yref="y",
-                           text=limit_label, showarrow=False, xanchor="right", yanchor="top",
-                           font=dict(size=11, color="#777"))
 
-    # Labels placed in pixels of the upper plot so that none overlaps another.
+def _add_labels(fig: go.Figure, labelled: list[tuple[float, float, str]],
+                ranges: tuple[float, float, float, float], width_px: int) -> None:
+    """Labels placed in pixels of the upper plot so that none overlaps another."""
+    x0, x1, y0, y1 = ranges
     plot_w = width_px - _MARGIN["l"] - _MARGIN["r"]
     plot_h = (FRONT_HEIGHT_PX - _MARGIN["t"] - _MARGIN["b"]) * 0.86
     px = [((math.log10(x) - x0) / (x1 - x0) * plot_w, (y1 - y) / (y1 - y0) * plot_h)
@@ -135,6 +159,10 @@ def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | No
                            showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="#555",
                            font=dict(size=12), bgcolor="rgba(255,255,255,0.8)")
 
+
+def _layout(fig: go.Figure, title: str, ranges: tuple[float, float, float, float]) -> None:
+    """Log byte axis with 1-2-5 ticks, the mIoU axis, the strip's axis and the legend."""
+    x0, x1, y0, y1 = ranges
     ticks = [m * 10**e for e in range(0, 10) for m in (1, 2, 5)
              if x0 <= math.log10(m * 10**e) <= x1]
     fig.update_xaxes(type="log", range=[x0, x1], tickvals=ticks, row=1, col=1)
@@ -151,7 +179,6 @@ def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | No
                       legend=dict(x=0.01, y=0.99, xanchor="left", yanchor="top",
                                   bgcolor="rgba(255,255,255,0.85)", bordercolor="#ddd",
                                   borderwidth=1))
-    return fig
 
 
 def hypervolume_figure(hv: pd.DataFrame, ref_miou: float, ref_bytes: float) -> go.Figure:

@@ -63,7 +63,9 @@ def report_html(*, title: str, figures: Sequence[go.Figure], front: pd.DataFrame
         generated_at: when (default: now, UTC).
         notes: a paragraph of plain text under the figures.
     """
-    when = (generated_at or datetime.datetime.now(datetime.UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    # timezone.utc, not datetime.UTC: that is Python 3.11+ and the project supports 3.10
+    now = generated_at or datetime.datetime.now(datetime.timezone.utc)
+    when = now.strftime("%Y-%m-%d %H:%M UTC")
     parts = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
              f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",

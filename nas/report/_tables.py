@@ -16,7 +16,8 @@ from nas.studyio import checkpoint_status
 PARAM_BYTES = "param bytes (weights + biases)"
 
 TRIAL_COLUMNS = [
-    "number", "state", "reference", "feasible", "trained", "miou", "param_bytes",
+    "number", "state", "reference", "feasible", "trained", "early_stopped", "miou",
+    "param_bytes",
     "weight_bytes", "bias_bytes", "latency_ms", "kernel_words_used", "pixel_accuracy",
     "train_seconds", "epochs", "arch", "violations", "checkpoint_artifact_id", "checkpoint",
     "fail_reason", "datetime_start", "duration_s",
@@ -34,6 +35,7 @@ def _row(t: FrozenTrial, artifact_dir: Path | None) -> dict:
         "reference": ua.get("reference", ""),
         "feasible": feasible,
         "trained": ua.get("trained", False),
+        "early_stopped": bool(ua.get("early_stopped", False)),
         "miou": t.values[0] if t.values else ua.get("miou"),
         "param_bytes": ua.get("param_bytes"),
         "weight_bytes": ua.get("weight_bytes"),
@@ -74,7 +76,7 @@ def read_trials_csv(path: str | Path) -> pd.DataFrame:
     for col in ("reference", "arch", "violations", "fail_reason", "spec"):
         if col in df.columns:
             df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
-    for col in ("feasible", "trained"):
+    for col in ("feasible", "trained", "early_stopped"):
         if col in df.columns:
             df[col] = df[col].map({True: True, False: False, "True": True, "False": False})
     return df
@@ -82,7 +84,8 @@ def read_trials_csv(path: str | Path) -> pd.DataFrame:
 
 def trial_counts(df: pd.DataFrame) -> dict[str, int]:
     """``total``, ``complete``, ``feasible``, ``infeasible`` (not trained), ``references``,
-    ``failed``, ``running`` and ``trained`` trials of a trials frame."""
+    ``failed``, ``running`` and ``trained`` trials of a trials frame. Feasible and infeasible
+    count searched trials only, so complete = feasible + infeasible + references."""
     if df.empty:
         return dict.fromkeys(("total", "complete", "feasible", "infeasible", "references",
                               "failed", "running", "trained"), 0)
@@ -91,7 +94,7 @@ def trial_counts(df: pd.DataFrame) -> dict[str, int]:
     return {
         "total": len(df),
         "complete": len(complete),
-        "feasible": int((complete["feasible"] == True).sum()),  # noqa: E712
+        "feasible": int(((complete["feasible"] == True) & ~refs).sum()),  # noqa: E712
         "infeasible": int(((complete["feasible"] != True) & ~refs).sum()),  # noqa: E712
         "references": int(refs.sum()),
         "failed": int((df["state"] == "FAIL").sum()),

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nas.hardware import get_device
+from nas.search._early_stop import EarlyStop
 from nas.spec import DEFAULT_INPUT_SIZE, input_size
+from nas.studyio import default_artifact_dir, default_storage_url
+from search_spaces import parse_weight_bits, validate_weight_bits
 
 if TYPE_CHECKING:
     from nas.search._protocols import Components, TrainFn
-
-from nas.studyio import default_artifact_dir, default_storage_url
 
 SAMPLERS = ("tpe", "nsga2", "random", "gp")
 OBJECTIVES = ("miou", "bytes", "latency")
@@ -99,6 +100,11 @@ class SearchConfig:
         progress: show the progress bar.
         weight_bits: weight widths the space samples per layer group (first layer and
             classifier stay 8-bit); ``(8,)`` = all 8-bit. A ``"8,4,2"`` string is parsed.
+        early_stop: stop a searched trial whose val mIoU plus ``early_stop_margin`` is below
+            the current front at its byte count (:mod:`nas.search._early_stop`); off by
+            default until the margin is calibrated on recorded learning curves.
+        early_stop_margin: mIoU a trial may still gain after an evaluated epoch.
+        early_stop_every: with early stop, evaluate val every this many epochs.
     """
 
     n_trials: int = 200
@@ -131,6 +137,9 @@ class SearchConfig:
     # 2 and 1 bits are opt-in: not shown to train on the proxy (BENCHMARKS.md, "Mixed-precision
     # weights"); search_spaces.DEFAULT_WEIGHT_BITS is the same set
     weight_bits: tuple[int, ...] = (8, 4)
+    early_stop: bool = False
+    early_stop_margin: float = 0.1
+    early_stop_every: int = 2
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise types once, here
@@ -150,7 +159,6 @@ class SearchConfig:
             elif not callable(value):
                 raise ValueError(f"{name} must be a function or 'module:function', "
                                  f"but got {value!r}")
-        from search_spaces import parse_weight_bits, validate_weight_bits
 
         wb = self.weight_bits
         set_(self, "weight_bits",
@@ -187,6 +195,8 @@ class SearchConfig:
         if self.max_retry < 0:
             raise ValueError(f"max_retry must be >= 0, but got max_retry={self.max_retry}")
         _positive("torch_threads", self.torch_threads)
+
+        EarlyStop(self.early_stop_margin, self.early_stop_every)  # ValueError naming the rule
 
     # -- derived paths ----------------------------------------------------------------------
     @property

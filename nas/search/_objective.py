@@ -9,6 +9,19 @@ An infeasible architecture is never trained. It is completed with the objective 
 - ``study.best_trials``, our fronts and optuna-dashboard's front leave it out (they filter on
   constraints), and mIoU 0 keeps it off any front built from raw values as well.
 
+Early stop (``--early-stop``, off by default): a searched trial whose val mIoU plus a margin
+cannot reach the current front at its byte count stops (:mod:`nas.search._early_stop`). It is
+completed, not PRUNED, with its partial mIoU and ``early_stopped=True``:
+
+- multi-objective Optuna has no pruners, and NSGA-II and GP ignore PRUNED trials, so a pruned
+  trial would teach those samplers nothing about its (bad) region, whereas a COMPLETE one with
+  a dominated value tells every sampler the region is worse than the front, which is true by
+  the stop rule (its mIoU is below the front by more than the margin);
+- it counts towards ``--trials`` like an infeasible trial, so the budget stays a count of
+  architectures judged, and a resumed study does not redraw it;
+- the fronts, knees and finalize leave it out (its mIoU is partial), and the points an early
+  stop is judged against exclude it too, so a partial mIoU never lowers the bar.
+
 Constraint values are written twice: named, with Optuna 5's ``trial.set_constraint``, and as the
 list under the system attribute ``"constraints"``, the only form optuna-dashboard 0.21 reads
 (``_serializer.CONSTRAINTS_KEY``). Optuna merges both forms, so each value appears twice in
@@ -32,7 +45,9 @@ from optuna.artifacts import upload_artifact
 from optuna.trial import TrialState
 
 from nas.search._config import SearchConfig
+from nas.search._early_stop import cannot_reach_front, front_miou_at, front_points
 from nas.search._protocols import ArtifactStore, CheckFn, SpaceFn, TaskLike, TrainFn
+from nas.search._storage import trial_storage
 from nas.spec import ArchSpec, get_reference
 from nas.train import get_preset
 
@@ -42,9 +57,10 @@ CONSTRAINT_NAMES = ("hardware", "weight_budget", "latency_budget")
 
 def set_dashboard_constraints(trial: optuna.Trial, constraints: list[float]) -> None:
     """The list form of the constraints that optuna-dashboard reads to draw infeasible trials
-    apart. Optuna 5 has no public setter for system attributes, so this is the one place the
-    objective uses its storage API with the trial's private id."""
-    trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, constraints)
+    apart. Optuna 5 has no public setter for system attributes: this writes through its
+    storage API (:func:`~nas.search._storage.trial_storage`)."""
+    storage, trial_id = trial_storage(trial.study, trial)
+    storage.set_trial_system_attr(trial_id, CONSTRAINTS_KEY, constraints)
 
 
 def arch_summary(spec: ArchSpec) -> str:
@@ -183,17 +199,29 @@ class Objective:
 
         tmp = cfg.study_dir / "tmp" / f"trial{trial.number}-{uuid.uuid4().hex[:8]}.pt"
         tmp.parent.mkdir(parents=True, exist_ok=True)
+        # crops follow the deployment input, so training sees what check() checked
+        preset = get_preset(cfg.preset).at_input_size(cfg.input_size, spec.fold_ratio)
+        can_stop = cfg.early_stop and not is_reference  # references are the yardstick
+        if can_stop:
+            preset = preset.replace(eval_every=min(preset.eval_every, cfg.early_stop_every))
 
-        def callback(epoch: int, metrics: dict) -> None:
+        def callback(epoch: int, metrics: dict) -> bool:
             if "miou" in metrics:
                 trial.set_user_attr("last_epoch", {"epoch": epoch, "miou": metrics["miou"]})
             if self.on_epoch is not None:
                 self.on_epoch(trial.number, epoch, metrics)
+            if not can_stop or "miou" not in metrics:
+                return False
+            done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            points = front_points(done)
+            if cannot_reach_front(float(metrics["miou"]), param_bytes, points,
+                                  cfg.early_stop_margin):
+                trial.set_user_attr("early_stop_front_miou", front_miou_at(points, param_bytes))
+                return True
+            return False
 
         start = time.monotonic()
         try:
-            # crops follow the deployment input, so training sees what check() checked
-            preset = get_preset(cfg.preset).at_input_size(cfg.input_size, spec.fold_ratio)
             result = self.train(
                 spec, self.task, preset, self.data_dir, seed=cfg.seed,
                 device=cfg.torch_device, callback=callback, checkpoint_path=tmp,
@@ -206,6 +234,11 @@ class Objective:
             trial.set_user_attr("pixel_accuracy", float(result.pixel_accuracy))
             trial.set_user_attr("train_seconds", float(result.seconds))
             trial.set_user_attr("epochs", int(result.epochs))
+            if cfg.early_stop and not is_reference:
+                stopped = bool(getattr(result, "stopped_early", False))
+                trial.set_user_attr("early_stopped", stopped)
+                trial.set_user_attr("early_stop_margin", cfg.early_stop_margin)
+                trial.set_user_attr("preset_epochs", int(preset.epochs))
             artifact_id = upload_artifact(
                 artifact_store=self.store, file_path=str(tmp), study_or_trial=trial,
                 mimetype="application/octet-stream",

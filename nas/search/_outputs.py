@@ -48,6 +48,8 @@ def settings_of(cfg: SearchConfig, storage: str | None = None) -> dict[str, obje
         "objectives": ", ".join(cfg.objectives),
         "budgets": ", ".join(b for b in budgets if b) or "none (the device's limits only)",
         "target": f"{cfg.n_trials} complete trials, {cfg.jobs} worker(s) on this host",
+        "early stop": (f"margin {cfg.early_stop_margin} mIoU, val every "
+                       f"{cfg.early_stop_every} epochs" if cfg.early_stop else "off"),
     }
 
 

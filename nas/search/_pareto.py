@@ -39,8 +39,11 @@ def feasible_complete(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto_frame(df: pd.DataFrame, objectives: Sequence[str] = ("miou", "bytes")) -> pd.DataFrame:
-    """The feasible, complete, non-dominated trials, sorted by bytes."""
+    """The feasible, complete, non-dominated trials, sorted by bytes (early-stopped trials,
+    whose mIoU is partial, left out)."""
     ok = feasible_complete(df)
+    if "early_stopped" in ok.columns:
+        ok = ok[ok["early_stopped"] != True]  # noqa: E712
     if ok.empty:
         return pd.DataFrame(columns=FRONT_COLUMNS)
     if "spec" in ok.columns:  # a re-sampled architecture appears once (its first trial)

@@ -38,9 +38,10 @@ def study_stats(trials: list[FrozenTrial] | optuna.Study) -> dict[str, float]:
         miou = np.array([t.values[0] for t in ok])
         costs = np.array([t.values[1:] for t in ok], dtype=float)
         front = int(pareto_mask(miou, costs).sum())
-    recent = sorted((t for t in done if t.datetime_complete and t.datetime_start),
-                    key=lambda t: t.datetime_complete)[-ETA_WINDOW:]
-    durations = [(t.datetime_complete - t.datetime_start).total_seconds() for t in recent]
+    spans = [(t.datetime_start, t.datetime_complete) for t in done
+             if t.datetime_complete and t.datetime_start]
+    recent = sorted(spans, key=lambda span: span[1])[-ETA_WINDOW:]
+    durations = [(end - start).total_seconds() for start, end in recent]
     return {
         "complete": len(done),
         "feasible": len(ok),
@@ -113,6 +114,9 @@ def event_line(t: FrozenTrial, width: int) -> str | None:
     elif ua.get("trained") is False:
         why = (ua.get("violations") or ["infeasible"])[0]
         text = f"trial {t.number}{name} infeasible, not trained: {nbytes}; {why}"
+    elif ua.get("early_stopped"):
+        text = (f"trial {t.number}{name} stopped early at epoch {ua.get('epochs')}: val mIoU "
+                f"{t.values[0]:.3f} + margin < front, {nbytes}{took}")
     else:
         fits = "" if ua.get("feasible", True) else ", does not fit"
         text = (f"trial {t.number}{name} done: val mIoU {t.values[0]:.3f}, {nbytes}{fits}"

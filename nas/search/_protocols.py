@@ -82,7 +82,7 @@ class TrainFn(Protocol):
 
     def __call__(self, spec: ArchSpec, task: Any, preset: Any,
                  data_dir: str | Path | None = None, *, seed: int = ...,
-                 device: str = ..., callback: Callable[[int, dict], None] | None = ...,
+                 device: str = ..., callback: Callable[[int, dict], bool | None] | None = ...,
                  checkpoint_path: str | Path | None = ..., progress: bool = ...,
                  threads: int | None = ...) -> TrainResultLike: ...
 

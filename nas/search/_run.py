@@ -29,14 +29,16 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import optuna
 import pandas as pd
 
+import nas.data
+from nas.hardware import get_device
 from nas.report import summary_text, trials_frame
 from nas.report import trial_counts as table_counts
 from nas.search._config import SearchConfig
@@ -44,9 +46,10 @@ from nas.search._objective import Objective
 from nas.search._outputs import N_KNEES, settings_of, write_reports
 from nas.search._pareto import knee_points, pareto_frame
 from nas.search._progress import Progress, study_stats
-from nas.search._protocols import Components
-from nas.search._storage import artifact_store, display_url, open_storage
+from nas.search._protocols import Components, TrainFn
+from nas.search._storage import artifact_store, display_url, open_storage, trial_storage
 from nas.search._study import create_or_load_study, make_sampler, trial_counts, worker_seed
+from nas.spec import REFERENCES
 
 # A worker gives up after this many failed trials in a row (a broken setup, not bad luck).
 MAX_CONSECUTIVE_FAILURES = 5
@@ -178,13 +181,13 @@ def worker_id(pid: int | None = None) -> str:
 def fail_running(study: optuna.Study, workers: set[str], reason: str) -> list[int]:
     """FAIL the RUNNING trials whose ``worker`` is in ``workers`` (after an interrupt)."""
     failed = []
-    storage = study._storage
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         if t.user_attrs.get("worker") not in workers:
             continue
+        storage, trial_id = trial_storage(study, t)
         try:
-            storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
-            if storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL):
+            storage.set_trial_user_attr(trial_id, "fail_reason", reason)
+            if storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL):
                 failed.append(t.number)
         except optuna.exceptions.UpdateFinishedTrialError:
             pass  # it finished meanwhile
@@ -193,14 +196,10 @@ def fail_running(study: optuna.Study, workers: set[str], reason: str) -> list[in
 
 def resolve_data_dir(data_dir: Path | None) -> Path:
     """CamVid folder from the flag, ``$CAMVID_DIR`` or ``data/CamVid`` (ValueError if none)."""
-    from nas.data import resolve_data_dir as resolve
-
-    return Path(resolve(data_dir))
+    return Path(nas.data.resolve_data_dir(data_dir))
 
 
 def _validate_references(cfg: SearchConfig) -> None:
-    from nas.spec import REFERENCES
-
     bad = [r for r in cfg.references if r not in REFERENCES]
     if bad:
         raise ValueError(f"unknown reference(s) {bad}; available: {sorted(REFERENCES)}")
@@ -209,10 +208,8 @@ def _validate_references(cfg: SearchConfig) -> None:
 def prepare(cfg: SearchConfig) -> tuple[SearchConfig, optuna.Study, Components]:
     """Everything that can fail on bad input, before any trial: names, data, storage, study."""
     _validate_references(cfg)
-    comps = cfg.components(cfg)
+    comps = _components(cfg)
     if cfg.latency_objective or cfg.max_latency_ms is not None:
-        from nas.hardware import get_device
-
         if not get_device(cfg.device).latency_model:
             raise ValueError(f"--objectives latency / --max-latency-ms need a latency model, "
                              f"which the hardware model does not have for {cfg.device}")
@@ -301,14 +298,14 @@ def fail_orphans(study: optuna.Study, cfg: SearchConfig) -> list[int]:
     grace = cfg.grace_period or 2 * cfg.heartbeat_interval
     limit = datetime.datetime.now() - datetime.timedelta(seconds=grace + 60)
     failed = []
-    storage = study._storage
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         if "worker" in t.user_attrs or t.datetime_start is None or t.datetime_start > limit:
             continue
+        storage, trial_id = trial_storage(study, t)
         try:
-            storage.set_trial_user_attr(t._trial_id, "fail_reason",
+            storage.set_trial_user_attr(trial_id, "fail_reason",
                                         "orphaned: its worker died before starting it")
-            if storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL):
+            if storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL):
                 failed.append(t.number)
         except optuna.exceptions.UpdateFinishedTrialError:
             pass  # another worker got there first
@@ -335,11 +332,21 @@ class _Reporter:
         _write_reports(self.cfg, study)
 
 
+def _components(cfg: SearchConfig) -> Components:
+    """``cfg.components(cfg)``; SearchConfig has imported a ``"module:function"`` already."""
+    return cast("Callable[[SearchConfig], Components]", cfg.components)(cfg)
+
+
+def _trainer(cfg: SearchConfig) -> TrainFn:
+    """``cfg.trainer``; SearchConfig has imported a ``"module:function"`` already."""
+    return cast(TrainFn, cfg.trainer)
+
+
 def _make_objective(cfg: SearchConfig, comps: Components,
                     progress: Progress | None = None) -> Objective:
     return Objective(
         cfg=cfg, space=comps.space, task=comps.task, check=comps.check,
-        train=cfg.trainer, data_dir=cfg.data_dir, store=artifact_store(cfg),
+        train=_trainer(cfg), data_dir=cfg.data_dir, store=artifact_store(cfg),
         on_epoch=progress.epoch if progress is not None else None,
     )
 
@@ -360,7 +367,7 @@ def worker_main(cfg: SearchConfig, worker: int, n_existing: int,
     try:
         quiet_optuna()
         _set_threads(cfg)
-        comps = cfg.components(cfg)
+        comps = _components(cfg)
         storage = open_storage(cfg)
         seed = worker_seed(cfg, worker, n_existing)
         study = optuna.load_study(study_name=cfg.study_name, storage=storage,
@@ -397,8 +404,8 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
             if not alive:
                 break
             if sig is not None:
-                for p in alive:
-                    os.kill(p.pid, sig)
+                for pid in (p.pid for p in alive if p.pid is not None):
+                    os.kill(pid, sig)
             end = time.time() + wait
             for p in alive:
                 p.join(timeout=max(0.0, end - time.time()))

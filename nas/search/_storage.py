@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from nas.search._config import SearchConfig
 
@@ -191,3 +191,15 @@ def artifact_store(cfg: SearchConfig) -> optuna.artifacts.FileSystemArtifactStor
     path = cfg.artifact_path
     path.mkdir(parents=True, exist_ok=True)
     return optuna.artifacts.FileSystemArtifactStore(str(path))
+
+
+def trial_storage(study: optuna.Study,
+                  trial: optuna.Trial | optuna.trial.FrozenTrial) -> tuple[BaseStorage, int]:
+    """The study's storage and ``trial``'s id in it.
+
+    Optuna's public API cannot write a system attribute (optuna-dashboard's constraints list)
+    nor FAIL, with a reason, a trial another process runs; its storage API can, given the
+    trial's id. Optuna exposes neither the storage of a study nor a trial's id publicly: this
+    is the one place that reads them.
+    """
+    return study._storage, trial._trial_id

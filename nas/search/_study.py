@@ -45,9 +45,12 @@ def make_sampler(cfg: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
         # Multi-objective TPE (MOTPE). multivariate + group models the joint shape of the
         # U-Net per group of parameters that occur together (only the rare _per_pass and
         # _unfit flags are conditional). constant_liar keeps parallel workers from proposing
-        # the same architecture.
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
-                                          constant_liar=True)
+        # the same architecture. Its experimental-option warnings would repeat once per
+        # worker on the user's screen; the choice is deliberate (BENCHMARKS.md, samplers).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
+                                              constant_liar=True)
     if cfg.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
     if cfg.sampler == "random":

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nas._cli import add_input_size
+from nas._cli import SubParsers, add_input_size
 from nas.search._config import (
     DEFAULT_STUDY_NAME,
     OBJECTIVES,
@@ -20,6 +20,8 @@ from nas.search._config import (
     SearchConfig,
     default_jobs,
 )
+from nas.search._run import run, signal_of, summary
+from search_spaces import parse_weight_bits
 
 
 def _objectives(text: str) -> tuple[str, ...]:
@@ -32,8 +34,6 @@ def _objectives(text: str) -> tuple[str, ...]:
 
 
 def _weight_bits(text: str) -> tuple[int, ...]:
-    from search_spaces import parse_weight_bits
-
     try:
         return parse_weight_bits(text)
     except ValueError as e:
@@ -94,6 +94,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grace-period", type=int, default=None,
                    help="seconds without heartbeat before a trial is failed and retried "
                         "(default: twice the interval)")
+    p.add_argument("--early-stop", action=argparse.BooleanOptionalAction, default=d.early_stop,
+                   help="stop a trial whose val mIoU + margin is below the current front at "
+                        "its bytes (it stays COMPLETE, user attribute early_stopped; default "
+                        "off)")
+    p.add_argument("--early-stop-margin", type=float, default=d.early_stop_margin,
+                   metavar="MIOU", help="mIoU a trial may still gain after an evaluated epoch "
+                                        "(default %(default)s)")
+    p.add_argument("--early-stop-every", type=int, default=d.early_stop_every, metavar="EPOCHS",
+                   help="with --early-stop, evaluate val every this many epochs "
+                        "(default %(default)s)")
     p.add_argument("--no-progress", action="store_true",
                    help="no status line: one line per event (as when stderr is not a terminal)")
     # tests: fakes, as "module:function"
@@ -114,13 +124,13 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         artifact_dir=args.artifact_dir, heartbeat_interval=args.heartbeat_interval,
         grace_period=args.grace_period, trainer=args.trainer, components=args.components,
         progress=not args.no_progress, weight_bits=args.weight_bits,
+        early_stop=args.early_stop, early_stop_margin=args.early_stop_margin,
+        early_stop_every=args.early_stop_every,
     )
 
 
 def execute(args: argparse.Namespace) -> int:
     """Run the search; 0 = done, 1 = a worker failed, 128 + signal when stopped by one."""
-    from nas.search._run import run, signal_of, summary
-
     try:
         result = run(config_from_args(args))
     except KeyboardInterrupt as e:  # before the first trial (loading, checking): nothing to save
@@ -130,7 +140,7 @@ def execute(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser("search", help="run or resume the architecture search",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)

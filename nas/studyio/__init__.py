@@ -5,13 +5,29 @@ never imports the search.
 """
 
 from nas.studyio._checkpoints import TORCH_ZIP_MAGIC, checkpoint_path, checkpoint_status
+from nas.studyio._finalists import (
+    FINALISTS_CSV,
+    FINALISTS_DIR,
+    FINALISTS_MD,
+    FINALISTS_PLOT,
+    finalist_checkpoint,
+    finalists_csv,
+    study_folder,
+)
 from nas.studyio._paths import default_artifact_dir, default_storage_url, load_study
 
 __all__ = [
+    "FINALISTS_CSV",
+    "FINALISTS_DIR",
+    "FINALISTS_MD",
+    "FINALISTS_PLOT",
     "TORCH_ZIP_MAGIC",
     "checkpoint_path",
     "checkpoint_status",
     "default_artifact_dir",
     "default_storage_url",
+    "finalist_checkpoint",
+    "finalists_csv",
     "load_study",
+    "study_folder",
 ]

@@ -44,4 +44,4 @@ def checkpoint_path(study: optuna.Study, number: int, artifact_dir: str | Path) 
             f"trial {number}: checkpoint artifact {artifact_id} is {status} in {artifact_dir}; "
             "retrain this trial (the other trials are unaffected)"
         )
-    return Path(artifact_dir) / artifact_id
+    return Path(artifact_dir) / str(artifact_id)

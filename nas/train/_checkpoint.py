@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from nas._atomic import atomic_open
+from nas.models import build_model, enable_qat
 from nas.spec import ArchSpec
 
 REQUIRED_KEYS = ("spec", "state_dict", "task", "preset", "metrics", "epoch")
@@ -63,8 +64,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def model_from_checkpoint(ckpt: dict[str, Any] | str | Path) -> nn.Module:
     """Rebuild the trained model (QAT-enabled if it was trained with QAT) in eval mode."""
-    from nas.models import build_model, enable_qat
-
     if not isinstance(ckpt, dict):
         ckpt = load_checkpoint(ckpt)
     model = build_model(ckpt["spec"])

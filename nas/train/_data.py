@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from nas.data import eval_tiles, fold, load_split, normalize, resolve_data_dir
+
 # Decoded splits kept in memory across train() calls of one process (a search runs hundreds
 # of trials on the same data): key -> SplitData. Small: a few hundred MB at most.
 _MEMO: OrderedDict[tuple, Any] = OrderedDict()
@@ -17,8 +19,6 @@ _MEMO_SIZE = 4
 
 def _load_split(data_dir: str | Path | None, split: str, task: Any, scale: float,
                 cache_dir: str | Path | None, progress: bool) -> Any:
-    from nas.data import load_split, resolve_data_dir
-
     root = resolve_data_dir(data_dir)
     key = (str(Path(root).resolve()), split, task.name, float(scale),
            str(cache_dir) if cache_dir is not None else None)
@@ -51,7 +51,6 @@ def load_frames(data_dir: str | Path | None, split: str, task: Any, scale: float
     data = subset(_load_split(data_dir, split, task, scale, cache_dir, progress), max_frames)
     if tiles is None:
         return data
-    from nas.data import eval_tiles
 
     return eval_tiles(data, tiles)
 
@@ -75,8 +74,6 @@ def prepare_batch(images: torch.Tensor, labels: torch.Tensor, fold_ratio: int,
 
     The labels come folded (:func:`fold_labels`) to match the trainer's folded logits.
     """
-    from nas.data import fold, normalize
-
     x = fold(normalize(images), fold_ratio).to(device, non_blocking=True)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)

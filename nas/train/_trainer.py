@@ -1,6 +1,8 @@
 """The trainer: Adam + LR schedule + cross-entropy on the unfolded logits, optional QAT.
 
-It knows nothing about the search: progress is reported through ``callback(epoch, metrics)``.
+It knows nothing about the search: progress is reported through ``callback(epoch, metrics)``,
+and a callback that returns ``True`` stops the training after that epoch (a caller's early
+stop: the search stops trials that cannot reach its front).
 Per epoch every training frame gives one random crop (optionally flipped), which is
 normalised like ai8x, folded to the chip's input and fed in shuffled batches. Evaluation
 runs on deterministic tiles covering each val frame, with the logits unfolded back to the
@@ -21,14 +23,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas.data import get_task, random_crops
 from nas.metrics import ConfusionMatrix
+from nas.models import build_model, enable_qat
 from nas.spec import ArchSpec
 from nas.train._checkpoint import save_checkpoint
 from nas.train._data import load_frames, prepare_batch
 from nas.train._errors import TrainingDivergedError, TrainingOutOfMemoryError
 from nas.train._presets import Preset, get_preset
 
-Callback = Callable[[int, dict[str, Any]], None]
+Callback = Callable[[int, dict[str, Any]], bool | None]
 
 
 @dataclass
@@ -40,7 +44,7 @@ class TrainResult:
         per_class_iou: class name -> IoU (NaN for a class absent from labels and predictions).
         pixel_accuracy: correct / labelled pixels.
         seconds: wall time of the whole call (data loading included), in seconds.
-        epochs: epochs trained.
+        epochs: epochs trained (fewer than the preset's when the callback stopped it).
         history: one dict per epoch (``loss``, ``lr``, ``seconds`` and, when evaluated,
             ``miou``, ``pixel_accuracy``, ``per_class_iou``).
         checkpoint_path: where the checkpoint was written, or None.
@@ -54,12 +58,14 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     checkpoint_path: Path | None = None
     train_images_per_second: float = 0.0
+    stopped_early: bool = False  # the callback asked to stop before the last epoch
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "miou": self.miou, "per_class_iou": self.per_class_iou,
             "pixel_accuracy": self.pixel_accuracy, "seconds": self.seconds,
             "epochs": self.epochs, "train_images_per_second": self.train_images_per_second,
+            "stopped_early": self.stopped_early,
             "checkpoint_path": str(self.checkpoint_path) if self.checkpoint_path else None,
         }
 
@@ -176,7 +182,10 @@ def train(
             and thread count give identical metrics (another thread count changes float
             summation order, hence the numbers).
         device: ``cpu`` or ``cuda``.
-        callback: ``callback(epoch, metrics)`` after each epoch (epochs count from 1).
+        callback: ``callback(epoch, metrics)`` after each epoch (epochs count from 1);
+            returning ``True`` stops the training there. The result then holds that epoch's
+            val metrics (evaluated now if the preset's ``eval_every`` skipped it), the
+            checkpoint that epoch's model, and ``stopped_early`` is set.
         checkpoint_path: write the final checkpoint here (atomically).
         progress: show a tqdm bar on stderr.
         val_split: ``val`` for the search; ``test`` only for final reports.
@@ -188,8 +197,6 @@ def train(
         TrainingDivergedError: the loss became NaN or infinite.
         TrainingOutOfMemoryError: a batch did not fit in memory.
     """
-    from nas.data import get_task
-
     t_start = time.perf_counter()
     preset = get_preset(preset)
     task = get_task(task) if isinstance(task, str) else task
@@ -202,24 +209,33 @@ def train(
         bar = _progress_bar(run.total_steps, f"{spec.name} [{preset.name}]", progress)
         history: list[dict[str, Any]] = []
         cm: ConfusionMatrix | None = None
+        stopped, epoch = False, 0
+
+        def evaluate_now() -> ConfusionMatrix:
+            return evaluate(run.model, spec, val_images, val_labels,
+                            num_classes=task.num_classes, ignore_index=task.ignore_index,
+                            batch_size=max(preset.batch_size, 16), amp=preset.amp,
+                            channels_last=preset.channels_last, device=dev)
+
         for epoch in range(1, preset.epochs + 1):
             t_epoch = time.perf_counter()
             if epoch == run.qat_from:
                 run.switch_to_qat()
             metrics = run.train_epoch(epoch, train_data, bar)
-            if epoch % preset.eval_every == 0 or epoch == preset.epochs:
-                cm = evaluate(run.model, spec, val_images, val_labels,
-                              num_classes=task.num_classes, ignore_index=task.ignore_index,
-                              batch_size=max(preset.batch_size, 16), amp=preset.amp,
-                              channels_last=preset.channels_last, device=dev)
+            evaluated = epoch % preset.eval_every == 0 or epoch == preset.epochs
+            if evaluated:
+                cm = evaluate_now()
                 metrics.update(cm.summary(task.class_names))
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}", miou=f"{metrics['miou']:.3f}")
             else:
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}")
             metrics["seconds"] = time.perf_counter() - t_epoch
             history.append(metrics)
-            if callback is not None:
-                callback(epoch, metrics)
+            if callback is not None and callback(epoch, metrics) and epoch < preset.epochs:
+                stopped = True
+                if not evaluated:  # the result must describe the model it returns
+                    cm = evaluate_now()
+                break
         bar.close()
         if cm is None:  # unreachable: the last epoch is always evaluated
             raise RuntimeError("no evaluation ran")
@@ -229,15 +245,16 @@ def train(
         if checkpoint_path is not None:
             ckpt = save_checkpoint(
                 checkpoint_path, spec=spec, model=run.model, task=task.name, preset=preset.name,
-                metrics={**final, "seconds": seconds}, epoch=preset.epochs, qat=run.qat,
+                metrics={**final, "seconds": seconds}, epoch=epoch, qat=run.qat,
                 seed=seed, preset_values=preset.to_dict(),
             )
-        n_images = len(train_data.images) * preset.epochs
+        n_images = len(train_data.images) * epoch
         return TrainResult(
             miou=final["miou"], per_class_iou=final["per_class_iou"],
-            pixel_accuracy=final["pixel_accuracy"], seconds=seconds, epochs=preset.epochs,
+            pixel_accuracy=final["pixel_accuracy"], seconds=seconds, epochs=epoch,
             history=history, checkpoint_path=ckpt,
             train_images_per_second=n_images / max(run.train_seconds, 1e-9),
+            stopped_early=stopped,
         )
 
 
@@ -315,8 +332,6 @@ class _Run:
     @classmethod
     def start(cls, spec: ArchSpec, task: Any, preset: Preset, device: torch.device, seed: int,
               n_frames: int) -> _Run:
-        from nas.models import build_model
-
         torch.manual_seed(seed)
         model = _to_layout(build_model(spec).to(device), preset)
         weight = None
@@ -337,8 +352,6 @@ class _Run:
         that keeps Adam's moments, as ai8x's update_optimizer does: a fresh Adam moves every
         weight by ~lr in its first steps, which cost the 10-epoch proxy up to 0.16 mIoU at
         8 bits (BENCHMARKS.md, "Mixed-precision weights")."""
-        from nas.models import enable_qat
-
         old = self.optimizer
         self.model = _to_layout(enable_qat(self.model).to(self.device), self.preset)
         self.optimizer = _optimizer(self.model, self.preset)
@@ -405,8 +418,6 @@ def _optimizer(model: nn.Module, preset: Preset) -> torch.optim.Optimizer:
 def _epoch_crops(data: Any, preset: Preset, gen: torch.Generator
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """One random crop per frame (optionally flipped), uint8 ``[N,3,c,c]`` / ``[N,c,c]``."""
-    from nas.data import random_crops
-
     images, labels = random_crops(data, preset.crop, gen)
     if preset.hflip:
         flip = torch.rand(len(images), generator=gen) < 0.5

@@ -7,10 +7,14 @@ import json
 import math
 from pathlib import Path
 
+from nas._cli import SubParsers
+from nas.data import get_task
+from nas.spec import ArchSpec, get_reference
+from nas.train._presets import get_preset, list_presets
+from nas.train._trainer import train
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    from nas.train._presets import list_presets
 
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "train", help="train an architecture (ArchSpec JSON or a reference) with a preset",
         description="Train an ArchSpec on CamVid with a named preset, print mIoU, per-class "
@@ -37,11 +41,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nas.data import get_task
-    from nas.spec import ArchSpec, get_reference
-    from nas.train._presets import get_preset
-    from nas.train._trainer import train
-
     task = get_task(args.task)
     preset = get_preset(args.preset)
     if args.reference:

@@ -132,3 +132,23 @@ def test_study_trial_export(tmp_path, capsys):
     assert main(["export", "--study", "nope", "--trial", "0", "--studies-dir", str(studies),
                  "--untrained", "--out", str(tmp_path / "y")]) == 2
     assert "no study database" in capsys.readouterr().err
+
+
+def test_study_export_takes_the_studys_device_and_input_size(tmp_path, capsys):
+    """Without --device / --input-size, a study's trial is exported for what it was searched
+    for (its stored config), not for the CLI defaults (MAX78000, 88x88)."""
+    studies = _study(tmp_path)
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{studies / 's'}.db")
+    study.set_user_attr("config", {"device": "MAX78002", "input_size": [16, 16],
+                                   "task": "camvid4"})
+    out = tmp_path / "e"
+    assert main(["export", "--study", "s", "--studies-dir", str(studies), "--trial", "4",
+                 "--untrained", "--out", str(out)]) == 0
+    meta = json.loads((out / "export.json").read_text())
+    assert (meta["device"], meta["input_size"]) == ("MAX78002", [16, 16])
+    # an explicit flag still wins
+    assert main(["export", "--study", "s", "--studies-dir", str(studies), "--trial", "4",
+                 "--untrained", "--device", "MAX78000", "--input-size", "24",
+                 "--out", str(tmp_path / "f")]) == 0
+    meta = json.loads((tmp_path / "f" / "export.json").read_text())
+    assert (meta["device"], meta["input_size"]) == ("MAX78000", [24, 24])

@@ -85,6 +85,7 @@ class FakeResult:
     pixel_accuracy: float
     seconds: float
     epochs: int = 1
+    stopped_early: bool = False
 
 
 def fake_train(spec, task, preset, data_dir=None, *, seed=0, callback=None,
@@ -98,6 +99,42 @@ def fake_train(spec, task, preset, data_dir=None, *, seed=0, callback=None,
         torch.save({"spec": spec.to_dict(), "state_dict": {}, "metrics": {"miou": miou}},
                    checkpoint_path)
     return FakeResult(miou, {n: miou for n in task.class_names}, 0.5 + miou / 2, 0.01)
+
+
+CURVE_EPOCHS = 6
+
+
+def curve_final(spec: ArchSpec) -> float:
+    """The fake learning curve's last mIoU: fake_train's, 0.3 lower for depth-3 nets (so they
+    are dominated by depth-2 nets of fewer bytes)."""
+    base = min(0.9, 0.1 + 0.05 * torch.log2(torch.tensor(float(spec.weight_count()))).item() / 2)
+    return base - (0.3 if spec.depth == 3 else 0.0)
+
+
+def curve_miou(spec: ArchSpec, epoch: int) -> float:
+    """mIoU after ``epoch`` of :data:`CURVE_EPOCHS`: rises linearly from half the final."""
+    return curve_final(spec) * (0.5 + 0.5 * epoch / CURVE_EPOCHS)
+
+
+def curve_train(spec, task, preset, data_dir=None, *, seed=0, callback=None,
+                checkpoint_path=None, **kw) -> FakeResult:
+    """A trainer with a learning curve over :data:`CURVE_EPOCHS` epochs that honours the
+    callback's stop (like ``nas.train.train``), evaluated every ``preset.eval_every``."""
+    CALLS.append(spec.name)
+    stopped, miou = False, 0.0
+    for epoch in range(1, CURVE_EPOCHS + 1):
+        miou = curve_miou(spec, epoch)
+        metrics: dict = {"loss": 1.0}
+        if epoch % preset.eval_every == 0 or epoch == CURVE_EPOCHS:
+            metrics["miou"] = miou
+        if callback is not None and callback(epoch, metrics) and epoch < CURVE_EPOCHS:
+            stopped = True
+            break
+    if checkpoint_path is not None:
+        torch.save({"spec": spec.to_dict(), "state_dict": {}, "metrics": {"miou": miou}},
+                   checkpoint_path)
+    return FakeResult(miou, {n: miou for n in task.class_names}, 0.5, 0.01, epochs=epoch,
+                      stopped_early=stopped)
 
 
 def slow_fake_train(*args, **kwargs) -> FakeResult:

@@ -148,7 +148,7 @@ def test_report_page_is_self_explanatory():
     assert page.startswith("<!DOCTYPE html>")
     assert "Generated 2026-12-01 01:02 UTC from sqlite:///p.db" in page
     assert "tpe / 0" in page
-    assert "12 complete trials (9 feasible, 2 infeasible and not trained, 2 references)" in page
+    assert "12 complete trials (8 feasible, 2 infeasible and not trained, 2 references)" in page
     # the front figure: log bytes; the infeasible trials in their own strip (row 2), so the
     # mIoU axis is not stretched down to their 0
     assert fig.layout.xaxis.type == "log" and fig.layout.xaxis2.type == "log"

@@ -20,7 +20,7 @@ PAST_STARTUP = {"tpe": 13, "gp": 13, "random": 4, "nsga2": 53}
 def test_each_sampler_runs_a_study_past_its_startup(fake_backend, tmp_path, sampler):
     cfg = SearchConfig(n_trials=PAST_STARTUP[sampler], study_name=f"s-{sampler}",
                        studies_dir=tmp_path / "studies", preset="smoke", progress=False,
-                       sampler=sampler, heartbeat_interval=1, **fakes.FAKE)
+                       sampler=sampler, jobs=1, heartbeat_interval=1, **fakes.FAKE)
     result = run(cfg)
     assert not result.worker_errors
     study = optuna.load_study(study_name=cfg.study_name, storage=cfg.storage_url)

@@ -37,6 +37,29 @@ def test_callback_gets_val_metrics_each_epoch(synth_root, cache_dir, spec):
     assert all(0.0 <= m["miou"] <= 1.0 and "per_class_iou" in m for _, m in seen)
 
 
+def test_callback_returning_true_stops_after_that_epoch(synth_root, cache_dir, spec, tmp_path):
+    from nas.train import load_checkpoint
+
+    seen = []
+    preset = get_preset("smoke").replace(epochs=5, eval_every=5)  # epoch 2 is not evaluated
+
+    def stop_at_2(epoch, metrics):
+        seen.append((epoch, "miou" in metrics))
+        return epoch == 2
+
+    ckpt = tmp_path / "c.pt"
+    result = train(spec, "camvid4", preset, synth_root, progress=False, cache_dir=cache_dir,
+                   callback=stop_at_2, checkpoint_path=ckpt)
+    assert seen == [(1, False), (2, False)]
+    assert result.stopped_early and result.epochs == 2 and len(result.history) == 2
+    assert 0.0 <= result.miou <= 1.0  # evaluated at the stop although eval_every skipped it
+    assert load_checkpoint(ckpt)["epoch"] == 2
+    # a stop asked at the last epoch is not an early stop
+    last = train(spec, "camvid4", preset.replace(epochs=2), synth_root, progress=False,
+                 cache_dir=cache_dir, callback=lambda e, m: e == 2)
+    assert not last.stopped_early and last.epochs == 2
+
+
 def test_infinite_lr_diverges_with_clear_error(synth_root, cache_dir, spec):
     preset = get_preset("smoke").replace(epochs=3, lr=math.inf)
     with pytest.raises(TrainingDivergedError, match=r"loss became nan at epoch \d+/3, step"):

@@ -1,0 +1,80 @@
+"""`FinalizeConfig`: one finalize run, validated at construction."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from nas.search._config import _import
+from nas.studyio import FINALISTS_DIR, finalists_csv, study_folder
+from nas.train import get_preset
+
+
+@dataclass(frozen=True)
+class FinalizeConfig:
+    """What to retrain, how, and where the results go.
+
+    Attributes:
+        study_name: the study (``studies/<name>.db`` unless ``storage``).
+        k: knees to take from the front (fewer if the front is smaller).
+        seeds: seeds per model: ``0 .. seeds-1``.
+        preset: training preset (``full``: 352 crops, 100 epochs, the last 20 QAT).
+        jobs: trainings at once, each a process with ``threads`` PyTorch threads.
+        storage: Optuna storage URL; ``None`` = SQLite in ``studies_dir``.
+        studies_dir: folder of the study's database and reports.
+        data_dir: CamVid root; ``None`` = ``$CAMVID_DIR`` or ``data/CamVid``.
+        trials: retrain these trial numbers instead of knees.
+        torch_device: ``cpu`` or ``cuda``.
+        threads: PyTorch threads per training; ``None`` = CPU cores // jobs.
+        trainer: ``"module:function"`` with :func:`nas.train.train`'s signature (tests: a fake).
+        tester: ``"module:function"`` with :func:`nas.finalize.score_test`'s signature.
+        progress: a tqdm bar per training.
+    """
+
+    study_name: str
+    k: int = 4
+    seeds: int = 1
+    preset: str = "full"
+    jobs: int = 1
+    storage: str | None = None
+    studies_dir: Path = Path("studies")
+    data_dir: Path | None = None
+    trials: tuple[int, ...] = ()
+    torch_device: str = "cpu"
+    threads: int | None = None
+    trainer: str = "nas.train:train"
+    tester: str = "nas.finalize._scoring:score_test"
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "studies_dir", Path(self.studies_dir))
+        object.__setattr__(self, "trials", tuple(int(t) for t in self.trials))
+        for name in ("k", "seeds", "jobs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be >= 1, but got {name}={getattr(self, name)}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"--threads must be >= 1, but got threads={self.threads}")
+        get_preset(self.preset)  # unknown names list the valid ones
+        _import("trainer", self.trainer)
+        _import("tester", self.tester)
+
+    @property
+    def folder(self) -> Path:
+        return study_folder(self.studies_dir, self.study_name)
+
+    @property
+    def csv(self) -> Path:
+        return finalists_csv(self.studies_dir, self.study_name)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.folder / FINALISTS_DIR
+
+    @property
+    def threads_per_job(self) -> int:
+        return self.threads or max(1, (os.cpu_count() or 1) // self.jobs)
+
+    def replace(self, **changes: object) -> FinalizeConfig:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,121 @@
+"""The finalize summary: mean ± std over seeds (``finalists.md``) and the plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from nas._atomic import atomic_open
+from nas.report import write_figure
+from nas.search import pareto_frame
+from nas.studyio import FINALISTS_CSV, FINALISTS_MD, FINALISTS_PLOT
+
+_FIRST = ["name", "role", "trial", "weight_bytes", "bias_bytes", "latency_cycles",
+          "latency_ms", "fits", "search_miou"]
+
+
+def summary_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per model: seeds, mean and std (ddof 1; 0 for one seed) of val / test mIoU."""
+    out = []
+    for _, g in rows.groupby("name", sort=False):
+        first = g.iloc[0]
+        rec = {c: first.get(c) for c in _FIRST if c in g.columns}
+        rec["seeds"] = len(g)
+        for m in ("val_miou", "test_miou"):
+            rec[f"{m}_mean"] = float(g[m].mean())
+            rec[f"{m}_std"] = float(g[m].std(ddof=1)) if len(g) > 1 else 0.0
+        out.append(rec)
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _pm(mean: float, std: float, n: int) -> str:
+    return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
+
+
+def markdown(summary: pd.DataFrame, preset: str = "") -> str:
+    """The table of :func:`summary_frame` and the goal lines against each 8-bit reference."""
+    head = ["model", "role", "trial", "seeds", "search mIoU", "val mIoU", "**test mIoU**",
+            "weight B", "bias B", "latency cycles", "fits"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in summary.to_dict("records"):
+        n = int(r["seeds"])
+        lat = r.get("latency_cycles")
+        cells = [str(r["name"]), str(r["role"]), str(r["trial"]), str(n),
+                 f"{r['search_miou']:.3f}" if pd.notna(r.get("search_miou")) else "-",
+                 _pm(r["val_miou_mean"], r["val_miou_std"], n),
+                 f"**{_pm(r['test_miou_mean'], r['test_miou_std'], n)}**",
+                 f"{int(r['weight_bytes']):,}", f"{int(r['bias_bytes']):,}",
+                 f"{int(lat):,}" if pd.notna(lat) else "-", "yes" if r["fits"] else "no"]
+        lines.append("| " + " | ".join(cells) + " |")
+    title = f"Finalists{f' ({preset} preset)' if preset else ''}: mean ± std over seeds\n\n"
+    goals = goal_lines(summary)
+    return title + "\n".join(lines) + "\n" + ("\n" + "\n".join(f"- {g}" for g in goals) + "\n"
+                                              if goals else "")
+
+
+def goal_lines(summary: pd.DataFrame) -> list[str]:
+    """Is there a knee with >= a reference's mean test mIoU at <= half its weight bytes?"""
+    out = []
+    knees = summary[summary["role"] != "reference"]
+    refs = summary[summary["role"] == "reference"]
+    for r in refs.to_dict("records"):
+        if str(r["name"]).endswith("-w4"):  # the low-bit references are already ~half
+            continue
+        half = r["weight_bytes"] / 2
+        ok = knees[(knees["test_miou_mean"] >= r["test_miou_mean"])
+                   & (knees["weight_bytes"] <= half)]
+        if ok.empty:
+            out.append(f"no knee reaches {r['name']}'s test mIoU {r['test_miou_mean']:.3f} at "
+                       f"<= half its {int(r['weight_bytes']):,} weight bytes")
+        else:
+            b = ok.sort_values("weight_bytes").iloc[0]
+            out.append(f"{b['name']} reaches {r['name']}'s test mIoU ({b['test_miou_mean']:.3f}"
+                       f" >= {r['test_miou_mean']:.3f}) at {int(b['weight_bytes']):,} weight "
+                       f"bytes ({b['weight_bytes'] / r['weight_bytes']:.0%} of its weight bytes)")
+    return out
+
+
+def figure(summary: pd.DataFrame, trials: pd.DataFrame | None = None,
+           title: str = "Finalists: test mIoU vs weight bytes") -> go.Figure:
+    """Mean test mIoU (error bars: std over seeds) against weight bytes, log axis; the
+    search's front (its own mIoU) in grey for context."""
+    fig = go.Figure()
+    if trials is not None and len(trials):
+        searched = trials[trials["reference"].fillna("") == ""]
+        front = pareto_frame(searched)
+        if len(front):
+            front = front.merge(trials[["number", "weight_bytes"]], on="number")
+            fig.add_scatter(x=front["weight_bytes"], y=front["miou"], mode="lines+markers",
+                            line={"shape": "hv", "color": "lightgrey"}, marker={"size": 5},
+                            name="search front (search mIoU, val)")
+    for role, sym, colour in (("knee", "circle", "#1f77b4"), ("chosen", "circle", "#1f77b4"),
+                              ("reference", "diamond", "#d62728")):
+        d = summary[summary["role"] == role]
+        if d.empty:
+            continue
+        labels = [f"{n}{'' if fits else ' (does not fit)'}"
+                  for n, fits in zip(d["name"], d["fits"], strict=True)]
+        fig.add_scatter(x=d["weight_bytes"], y=d["test_miou_mean"], mode="markers+text",
+                        text=labels, textposition="top center",
+                        error_y={"type": "data", "array": d["test_miou_std"], "visible": True},
+                        marker={"symbol": sym, "size": 12, "color": colour},
+                        name=f"{role}s: test mIoU (mean ± std over seeds)")
+    fig.update_layout(title=title, xaxis={"title": "weight bytes (log)", "type": "log"},
+                      yaxis={"title": "mIoU"}, width=1000, height=600,
+                      template="plotly_white", legend={"x": 0.99, "xanchor": "right", "y": 0.01})
+    return fig
+
+
+def write_outputs(rows: pd.DataFrame, trials: pd.DataFrame | None, folder: Path,
+                  study_name: str) -> dict[str, Path]:
+    """``finalists.md`` and the plot in ``folder``; returns their paths (CSV included)."""
+    summary = summary_frame(rows)
+    presets = sorted(set(rows["preset"].astype(str))) if "preset" in rows.columns else []
+    md = folder / FINALISTS_MD
+    with atomic_open(md, "w", encoding="utf-8") as fh:
+        fh.write(f"# Study {study_name}: " + markdown(summary, ", ".join(presets)))
+    plot = write_figure(figure(summary, trials, f"Study {study_name}: finalists, test mIoU vs "
+                                                f"weight bytes"), folder / FINALISTS_PLOT)
+    return {"csv": folder / FINALISTS_CSV, "md": md, "plot": plot}

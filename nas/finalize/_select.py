@@ -1,0 +1,135 @@
+"""Which models a study's finalize trains: K knees of its front and the study's references."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nas.search import knee_points, pareto_frame
+from nas.spec import ArchSpec
+
+
+@dataclass(frozen=True)
+class Finalist:
+    """One model to retrain.
+
+    Attributes:
+        name: ``trial<N>`` for a searched net, the reference's name for a reference.
+        role: ``knee`` (or ``chosen`` for one named with ``--trial``) or ``reference``.
+        trial: its trial number in the study (references are trials too).
+        search_miou: the mIoU the search scored it with (the highest rung it reached).
+        spec: the architecture, as the trial stored it.
+    """
+
+    name: str
+    role: str
+    trial: int
+    search_miou: float
+    spec: ArchSpec
+
+
+def search_miou_column(df: pd.DataFrame) -> str:
+    """The column holding each trial's best-fidelity mIoU: ``miou`` (the search's objective).
+
+    One place to change when a study holds several fidelities: the front and the knees
+    are then read at the highest one.
+    """
+    return "miou"
+
+
+def pick_knees(front: pd.DataFrame, k: int) -> pd.DataFrame:
+    """``k`` points of a front: its knees (:func:`nas.search.knee_points`), topped up.
+
+    ``knee_points`` returns fewer than ``k`` points when a byte bin holds no interior point
+    (and none on a front of fewer than 3). The rest is filled with the remaining front points
+    by knee score (height above the chord; by mIoU on a front of 1-2), so a small front still
+    gives ``min(k, len(front))`` finalists.
+
+    Raises:
+        ValueError: if ``k`` < 1.
+    """
+    if k < 1:
+        raise ValueError(f"--k must be >= 1, but got k={k}")
+    knees = knee_points(front, k)
+    if len(knees) >= k or len(knees) == len(front):
+        return knees.drop(columns="knee_score", errors="ignore").reset_index(drop=True)
+    f = front.sort_values("param_bytes").reset_index(drop=True)
+    if len(f) >= 3:  # the knee score of every point: height above the chord (0 at the ends)
+        x = np.log10(f["param_bytes"].to_numpy(float))
+        y = f["miou"].to_numpy(float)
+        score = ((y - y[0]) / max(y[-1] - y[0], 1e-12)
+                 - (x - x[0]) / max(x[-1] - x[0], 1e-12))
+    else:
+        score = f["miou"].to_numpy(float)
+    rest = f.assign(_score=score)[~f["number"].isin(knees["number"])]
+    rest = rest.sort_values("_score", ascending=False).drop(columns="_score")
+    picked = pd.concat([knees.drop(columns="knee_score", errors="ignore"),
+                        rest.head(k - len(knees))])
+    return picked.reset_index(drop=True)
+
+
+def select_finalists(df: pd.DataFrame, k: int,
+                     trials: Sequence[int] | None = None) -> list[Finalist]:
+    """The finalists of a trials frame (:func:`nas.report.trials_frame`).
+
+    Args:
+        df: every trial of the study.
+        k: knees to take from the front of the feasible, complete, non-reference trials.
+        trials: train these trial numbers instead of knees (``--trial``).
+
+    Returns:
+        The knees (or chosen trials) by bytes, then every reference the study trained
+        (the 4-bit ``-w4`` ones included), by name.
+
+    Raises:
+        ValueError: ``k`` < 1, no complete trials, no feasible trained trial to pick knees
+            from, or a chosen trial that is unknown, not complete or was never trained.
+    """
+    if k < 1:
+        raise ValueError(f"--k must be >= 1, but got k={k}")
+    complete = df[df["state"] == "COMPLETE"] if len(df) else df
+    if complete.empty:
+        raise ValueError("the study has no complete trials; run the search first")
+    col = search_miou_column(df)
+    refs = complete["reference"].fillna("").astype(str)
+    out: list[Finalist] = []
+    if trials:
+        for n in trials:
+            row = df[df["number"] == n]
+            if row.empty:
+                raise ValueError(f"--trial {n}: the study has no trial {n}")
+            r = row.iloc[0]
+            if r["state"] != "COMPLETE":
+                raise ValueError(f"--trial {n}: the trial is {r['state']}, not COMPLETE")
+            if r.get("trained") is not True or not r.get("spec"):
+                why = "; ".join(filter(None, [str(r.get("violations") or "")])) or "not trained"
+                raise ValueError(f"--trial {n}: the trial has no checkpoint (it was never "
+                                 f"trained: {why}); pick a trained trial")
+            out.append(_finalist(r, "chosen", col))
+    else:
+        searched = complete[refs == ""]
+        front = pareto_frame(searched.assign(miou=searched[col]))
+        if front.empty:
+            raise ValueError("the study has no feasible trained trial to pick knees from "
+                             f"({len(complete)} complete trials)")
+        for number in pick_knees(front, k)["number"]:
+            out.append(_finalist(df[df["number"] == number].iloc[0], "knee", col))
+        out.sort(key=lambda f: (f.spec.weight_count(), f.trial))
+    names = {f.name for f in out}
+    trained_refs = complete[(refs != "") & (complete["trained"] == True)]  # noqa: E712
+    for _, r in trained_refs.sort_values("number").iterrows():
+        if r["reference"] not in names and r.get("spec"):
+            names.add(r["reference"])
+            out.append(_finalist(r, "reference", col))
+    return out
+
+
+def _finalist(row: pd.Series, role: str, col: str) -> Finalist:
+    ref = str(row.get("reference") or "")
+    number = int(row["number"])
+    return Finalist(name=ref if role == "reference" else f"trial{number}", role=role,
+                    trial=number, search_miou=float(row[col]),
+                    spec=ArchSpec.from_json(row["spec"]))

@@ -1,0 +1,185 @@
+"""finalize on a fake study: selection, CSV, resume after a crash, export's lookup, errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from nas.__main__ import main
+from nas.finalize import KEY_COLUMNS, FinalizeConfig, finalize, pick_knees
+from nas.search import DEFAULT_REFERENCES
+from tests.finalize import fakes
+
+
+def _cfg(study_cfg, tmp_path, **kw) -> FinalizeConfig:
+    base = dict(study_name=study_cfg.study_name, k=2, seeds=2, preset="smoke",
+                studies_dir=study_cfg.studies_dir, data_dir=tmp_path / "data",
+                trainer=fakes.TRAINER, tester=fakes.TESTER)
+    base.update(kw)
+    return FinalizeConfig(**base)
+
+
+def _argv(study_cfg, tmp_path, *extra: str) -> list[str]:
+    return ["finalize", "--study", study_cfg.study_name, "--studies-dir",
+            str(study_cfg.studies_dir), "--data-dir", str(tmp_path / "data"), "--preset",
+            "smoke", "--trainer", fakes.TRAINER, "--tester", fakes.TESTER, *extra]
+
+
+def test_csv_has_every_model_and_seed(fake_study, tmp_path):
+    result = finalize(_cfg(fake_study, tmp_path))
+    df = pd.read_csv(fake_study.study_dir / "finalists.csv")
+    assert list(df.columns[:len(KEY_COLUMNS)]) == KEY_COLUMNS
+    knees = df[df["role"] == "knee"]["name"].unique()
+    assert len(knees) == 2 and all(n.startswith("trial") for n in knees)
+    assert set(df[df["role"] == "reference"]["name"]) == set(DEFAULT_REFERENCES)  # -w4 too
+    assert len(df) == (2 + len(DEFAULT_REFERENCES)) * 2
+    assert sorted(df["seed"].unique()) == [0, 1]
+    # one test score per (model, seed), from that seed's own checkpoint
+    assert not df.duplicated(["name", "seed"]).any()
+    assert (df["test_miou"] - df["val_miou"]).round(6).eq(-0.02).all()
+    s1 = df[(df["name"] == knees[0]) & (df["seed"] == 1)]["val_miou"].iloc[0]
+    s0 = df[(df["name"] == knees[0]) & (df["seed"] == 0)]["val_miou"].iloc[0]
+    assert s1 == pytest.approx(s0 + 0.01)
+    for rel in df["checkpoint"]:
+        assert (fake_study.study_dir / rel).is_file()
+    md = (fake_study.study_dir / "finalists.md").read_text()
+    assert "± 0.007" in md and "ai85unetlarge-w4" in md  # std of (x, x + 0.01), ddof 1
+    assert result.paths["plot"].is_file()
+    assert len(result.trained) == len(df) and not result.skipped
+
+
+def test_knees_come_from_the_front_of_searched_trials(fake_study, tmp_path):
+    from nas.finalize import plan
+    from nas.report import trials_frame
+    from nas.search import pareto_frame
+    from nas.studyio import load_study
+
+    finalists = plan(_cfg(fake_study, tmp_path, k=3))[0]
+    study = load_study("s", studies_dir=fake_study.studies_dir)
+    df = trials_frame(study.get_trials())
+    front = set(pareto_frame(df[df["reference"] == ""])["number"])
+    knees = [f for f in finalists if f.role == "knee"]
+    assert knees and {f.trial for f in knees} <= front
+
+
+def test_rerun_skips_done_rows_and_a_crash_loses_only_the_running_one(
+        fake_study, tmp_path, monkeypatch):
+    cfg = _cfg(fake_study, tmp_path, seeds=1)
+    n_models = 2 + len(DEFAULT_REFERENCES)
+    monkeypatch.setenv("MAXNAS_FAKE_CRASH_AT", "4")
+    with pytest.raises(RuntimeError, match="fake crash"):
+        finalize(cfg)
+    done = pd.read_csv(cfg.csv)
+    assert len(done) == 3  # the three before the crash are kept
+    monkeypatch.delenv("MAXNAS_FAKE_CRASH_AT")
+    fakes.CALLS.clear()
+    result = finalize(cfg)
+    assert len(fakes.CALLS) == n_models - 3  # only the missing ones
+    assert len(result.skipped) == 3
+    assert len(pd.read_csv(cfg.csv)) == n_models
+    fakes.CALLS.clear()
+    again = finalize(cfg)
+    assert fakes.CALLS == [] and len(again.skipped) == n_models
+    # more seeds later: only the new seed is trained
+    finalize(cfg.replace(seeds=2))
+    assert sorted({s for _, s in fakes.CALLS}) == [1] and len(fakes.CALLS) == n_models
+
+
+@pytest.mark.slow  # two spawned workers import torch: ~30 s on a busy 2-core machine
+def test_parallel_jobs_write_every_row(fake_study, tmp_path):
+    cfg = _cfg(fake_study, tmp_path, k=1, seeds=1, jobs=2, threads=1)
+    finalize(cfg)
+    df = pd.read_csv(cfg.csv)
+    assert len(df) == 1 + len(DEFAULT_REFERENCES)
+    assert not df.duplicated(["name", "seed"]).any()
+
+
+def test_export_prefers_the_finalize_checkpoint(fake_study, tmp_path):
+    from nas.export._trial import load_trial
+
+    finalize(_cfg(fake_study, tmp_path, k=1))
+    df = pd.read_csv(fake_study.study_dir / "finalists.csv")
+    knee = df[df["role"] == "knee"].sort_values("val_miou").iloc[-1]
+    src = load_trial("s", int(knee["trial"]), studies_dir=fake_study.studies_dir)
+    assert src.checkpoint == fake_study.study_dir / knee["checkpoint"]
+    assert src.checkpoint.name.endswith("seed1.pt")  # the better val mIoU of two seeds
+    assert src.checkpoint_source.startswith("finalize")
+    proxy = load_trial("s", int(knee["trial"]), studies_dir=fake_study.studies_dir,
+                       prefer_finalist=False)
+    assert proxy.checkpoint_source == "search" and "artifacts" in str(proxy.checkpoint)
+
+
+def test_cli_runs_and_reruns(fake_study, tmp_path, capsys):
+    argv = _argv(fake_study, tmp_path, "--k", "1")
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "5 trained, 0 done already" in out and "finalists.md" in out
+    assert main(argv) == 0
+    assert "0 trained, 5 done already" in capsys.readouterr().out
+    assert main([*argv, "--dry-run"]) == 0
+    assert "0 trainings to run, 5 done already" in capsys.readouterr().out
+
+
+def test_sigterm_stops_cleanly_and_keeps_finished_rows(fake_study, tmp_path, capsys,
+                                                      monkeypatch):
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setenv("MAXNAS_FAKE_SIGTERM_AT", "2")
+    assert main(_argv(fake_study, tmp_path, "--k", "1")) == 143
+    assert "rerun the same command to resume" in capsys.readouterr().err
+    assert len(pd.read_csv(fake_study.study_dir / "finalists.csv")) == 1
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler was restored
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--k", "0"], "--k must be >= 1, but got k=0"),
+    (["--seeds", "0"], "--seeds must be >= 1"),
+    (["--preset", "nope"], "unknown preset 'nope'; available:"),
+    (["--trial", "999"], "the study has no trial 999"),
+])
+def test_bad_input_is_one_clean_error(fake_study, tmp_path, capsys, extra, message):
+    assert main(_argv(fake_study, tmp_path, *extra)) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_trial_without_checkpoint_is_refused(fake_study, tmp_path, capsys):
+    from nas.studyio import load_study
+
+    study = load_study("s", studies_dir=fake_study.studies_dir)
+    untrained = [t.number for t in study.get_trials() if t.user_attrs.get("trained") is False]
+    assert main(_argv(fake_study, tmp_path, "--trial", str(untrained[0]))) == 2
+    assert "has no checkpoint (it was never trained" in capsys.readouterr().err
+
+
+def test_no_complete_trials_and_unknown_study(fake_backend, tmp_path, capsys):
+    import optuna
+
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    optuna.create_study(study_name="empty", storage=f"sqlite:///{studies}/empty.db",
+                        directions=["maximize", "minimize"])
+    base = ["finalize", "--studies-dir", str(studies), "--preset", "smoke",
+            "--trainer", fakes.TRAINER, "--tester", fakes.TESTER]
+    assert main([*base, "--study", "empty"]) == 2
+    assert "no complete trials" in capsys.readouterr().err
+    assert main([*base, "--study", "nope"]) == 2
+    assert "no study database" in capsys.readouterr().err
+
+
+def test_another_preset_in_the_csv_is_refused(fake_study, tmp_path):
+    finalize(_cfg(fake_study, tmp_path, k=1, seeds=1))
+    with pytest.raises(ValueError, match="holds rows trained with preset 'smoke'"):
+        finalize(_cfg(fake_study, tmp_path, k=1, seeds=1, preset="proxy"))
+
+
+def test_pick_knees_tops_up_a_small_front():
+    front = pd.DataFrame({"number": [1, 2, 3, 4], "miou": [0.3, 0.5, 0.55, 0.6],
+                          "param_bytes": [1_000, 2_000, 50_000, 100_000]})
+    two = pick_knees(front, 2)
+    assert len(two) == 2 and 2 in set(two["number"])  # the clear knee
+    assert len(pick_knees(front, 10)) == 4  # never more than the front
+    assert set(pick_knees(front.iloc[:2], 3)["number"]) == {1, 2}
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        pick_knees(front, 0)
