@@ -81,7 +81,8 @@ def test_a_fold_2_search_checks_and_trains_the_size_it_deploys(tmp_path):
     """Fold 2 at 64x64: check() sees 64x64, the trainer crops 2 x 64 = 128 pixels."""
     SEEN["check"].clear()
     SEEN["train"].clear()
-    cfg = SearchConfig(n_trials=4, study_name="f2", studies_dir=tmp_path, preset="full",
+    # 10 random trials: enough for a feasible one whichever weight widths the space draws
+    cfg = SearchConfig(n_trials=10, study_name="f2", studies_dir=tmp_path, preset="full",
                        data_dir=tmp_path,
                        input_size=(64, 64), sampler="random", references=(), progress=False,
                        jobs=1,

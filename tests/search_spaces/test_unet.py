@@ -337,7 +337,7 @@ def test_old_spec_jsons_are_read_and_expressed():
 # -- weight bits -----------------------------------------------------------------------------
 def test_sampled_specs_mix_weight_bits_per_group(sampled):
     bits = [layer.bits for s in sampled for layer in s.layers()]
-    assert set(bits) == {8, 4, 2}
+    assert set(bits) == set(SPACE.weight_bits) == {8, 4}
     for spec in sampled:
         layers = spec.layers()
         assert layers[0].bits == 8 and spec.classifier_bits == 8, spec.name
@@ -346,6 +346,13 @@ def test_sampled_specs_mix_weight_bits_per_group(sampled):
             assert len({c.bits for c in inner}) <= 1
         for lvl in spec.decoder:
             assert {c.bits for c in lvl.convs} == {lvl.up_bits}
+
+
+def test_search_default_weight_bits_is_the_space_default():
+    from nas.search import SearchConfig
+    from search_spaces import DEFAULT_WEIGHT_BITS
+
+    assert SearchConfig().weight_bits == DEFAULT_WEIGHT_BITS
 
 
 def test_eight_bit_space_draws_no_bits_parameters():
