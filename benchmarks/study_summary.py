@@ -15,7 +15,7 @@ import optuna
 import pandas as pd
 
 from nas.report import trials_frame
-from nas.search import hypervolume_frame, pareto_frame
+from nas.search import front_quality, hypervolume_frame, log_hypervolume_frame, pareto_frame
 
 
 def main() -> None:
@@ -24,6 +24,8 @@ def main() -> None:
     ap.add_argument("--storage", help="Optuna storage URL (default sqlite:///studies/NAME.db)")
     ap.add_argument("--at", type=int, nargs="*", default=[50, 100, 200],
                     help="report the hypervolume after this many trials")
+    ap.add_argument("--device", default="MAX78000",
+                    help="whose weight memory bounds the log-bytes hypervolume")
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = args.storage or f"sqlite:///studies/{args.study}.db"
@@ -48,6 +50,13 @@ def main() -> None:
         if n <= len(hv):
             print(f"hypervolume after {n} complete trials: {hv['hypervolume'].iloc[n - 1]:.0f}")
     print(f"hypervolume at the end ({len(hv)} trials): {hv['hypervolume'].iloc[-1]:.0f}")
+    # the metric that tells samplers apart: (mIoU, log10 bytes), reference mIoU 0.5/0.6/0.7
+    log_hv = log_hypervolume_frame(complete.reset_index(drop=True), args.device)
+    for n in [*[n for n in args.at if n <= len(log_hv)], len(log_hv)]:
+        row = log_hv.iloc[n - 1]
+        print(f"log-bytes hypervolume after {n} trials: " + ", ".join(
+            f"ref. mIoU {r}: {row[r]:.4f}" for r in log_hv.columns if r != "number"))
+    print("\n".join(front_quality(df, args.device).lines()))
     print(f"front ({len(front)} trials):")
     with pd.option_context("display.width", 160, "display.max_colwidth", 70):
         print(front[["number", "reference", "miou", "param_bytes", "latency_ms", "arch"]]

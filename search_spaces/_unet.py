@@ -43,7 +43,7 @@ samplers always draw their one value.
 the conv is separable. Kernels of prep and head layers are 1x1; convs have biases.
 
 **Weight bits.** The chip runs 8-, 4-, 2- and 1-bit weights; fewer bits pack more weights
-into kernel memory. Each layer group draws its width from ``weight_bits`` (default 8, 4, 2;
+into kernel memory. Each layer group draws its width from ``weight_bits`` (default 8, 4;
 ``(8,)`` gives an all-8-bit space with no bits parameters). The network's first layer (it
 reads the raw image) and the classifier stay 8-bit (``first_layer_bits``,
 ``classifier_bits``; ``None`` samples them too).
@@ -160,7 +160,7 @@ from nas.spec._arch import WEIGHT_BITS
 PASS_WIDTH = 64  # processors per pass
 DEFAULT_WIDTHS = tuple(range(4, 65, 4)) + (128, 192, 256)
 WEIGHT_BITS_CHOICES = (8, 4, 2, 1)  # weight widths the chip runs, widest first
-DEFAULT_WEIGHT_BITS = (8, 4, 2)
+DEFAULT_WEIGHT_BITS = (8, 4)  # 2 and 1 bits opt-in (BENCHMARKS.md, "Mixed-precision weights")
 
 
 def arch_digest(spec: ArchSpec) -> str:

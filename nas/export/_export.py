@@ -29,7 +29,7 @@ from nas.export._checkpoint import (
     quantized_state_dict,
     random_layer_params,
 )
-from nas.export._izer import izer_args
+from nas.export._izer import QAT_POLICY_FILE, izer_args
 from nas.export._readme import render_readme
 from nas.export._simulate import simulate_int8
 from nas.export._yaml import render_yaml
@@ -207,7 +207,7 @@ def _export_files(spec: ArchSpec, out_dir: Path, arch: str, dataset: str) -> dic
         "module": out_dir / module_filename(spec),
         "float": out_dir / f"{arch}.pth.tar",
         "quantized": out_dir / f"{arch}-q.pth.tar",
-        "qat_policy": out_dir / "qat_policy.yaml",
+        "qat_policy": out_dir / QAT_POLICY_FILE,
         "yaml": out_dir / f"{arch}.yaml",
         "sample": out_dir / f"sample_{dataset.lower()}.npy",
         "expected": out_dir / "expected_output.npy",

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+QAT_POLICY_FILE = "qat_policy.yaml"  # written next to the network YAML by nas.export.export
+
 # izer's data memory addressing (izer/tornadocnn.py, izer/unload.py), 8-bit output.
 _ADDRESSING = {
     # device: (APB base + C_SRAM_BASE, words per quad of processors, group offset in bytes)
@@ -127,7 +129,8 @@ def run_izer(
         raise ValueError(f"{synthesis_dir} is not an ai8x-synthesis checkout (no ai8xize.py)")
 
     def one(pattern: str) -> str:
-        found = sorted(export_dir.glob(pattern))
+        # the export's qat_policy.yaml is for ai8x-training, not izer's network description
+        found = [p for p in sorted(export_dir.glob(pattern)) if p.name != QAT_POLICY_FILE]
         if len(found) != 1:
             raise ValueError(f"expected one {pattern} in {export_dir}, found {len(found)}")
         return str(found[0])

@@ -181,14 +181,27 @@ def _layout(fig: go.Figure, title: str, ranges: tuple[float, float, float, float
                                   borderwidth=1))
 
 
-def hypervolume_figure(hv: pd.DataFrame, ref_miou: float, ref_bytes: float) -> go.Figure:
-    """Hypervolume of the feasible front after each trial (``hv``: number, hypervolume)."""
-    fig = go.Figure(go.Scatter(x=hv["number"], y=hv["hypervolume"], mode="lines",
-                               name="hypervolume"))
+def hypervolume_figure(hv: pd.DataFrame, ref_bytes: float, headline: float | None = None,
+                       device: str = "") -> go.Figure:
+    """Hypervolume in (mIoU, log10 bytes) of the feasible front after each trial.
+
+    Args:
+        hv: column ``number`` and one column per reference mIoU (the column name is the mIoU).
+        ref_bytes: the reference bytes (the device's weight memory).
+        headline: the reference mIoU drawn bold.
+        device: named in the subtitle.
+    """
+    fig = go.Figure()
+    for ref in [c for c in hv.columns if c != "number"]:
+        bold = ref == headline
+        fig.add_trace(go.Scatter(x=hv["number"], y=hv[ref], mode="lines",
+                                 name=f"ref. mIoU {ref}" + (" (headline)" if bold else ""),
+                                 line=dict(width=3 if bold else 1.5)))
+    where = f"{ref_bytes:,.0f} param bytes" + (f" ({device} weight memory)" if device else "")
     fig.update_layout(
-        title=f"Hypervolume after each trial<br><sup>reference point: mIoU {ref_miou}, "
-              f"{ref_bytes:,.0f} param bytes</sup>",
-        xaxis_title="trial", yaxis_title="hypervolume (mIoU x param bytes)",
+        title=f"Hypervolume after each trial, bytes on a log axis<br><sup>reference point: "
+              f"the mIoU named in the legend, {where}</sup>",
+        xaxis_title="trial", yaxis_title="hypervolume (mIoU x decades of bytes)",
         template="plotly_white", height=HV_HEIGHT_PX, margin=_MARGIN)
     return fig
 

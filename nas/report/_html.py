@@ -23,7 +23,7 @@ table.settings td.key:first-child { padding-left: 0; }
 .note { color: #555; font-size: 0.9em; max-width: 70em; }
 """
 
-_NUMERIC = ("trial", "val mIoU", PARAM_BYTES, "latency ms")
+_NUMERIC = ("trial", "val mIoU", PARAM_BYTES, "latency ms", "value")
 
 
 def _table(df: pd.DataFrame, cls: str = "") -> str:
@@ -52,7 +52,7 @@ def _settings_table(settings: Mapping[str, object], per_row: int = 2) -> str:
 def report_html(*, title: str, figures: Sequence[go.Figure], front: pd.DataFrame,
                 counts: Mapping[str, int], settings: Mapping[str, object] | None = None,
                 source: str = "", generated_at: datetime.datetime | None = None,
-                notes: str = "") -> str:
+                notes: str = "", quality: Sequence[tuple[str, str]] = ()) -> str:
     """The report page (plotly.js inlined: works offline).
 
     Args:
@@ -62,6 +62,8 @@ def report_html(*, title: str, figures: Sequence[go.Figure], front: pd.DataFrame
         source: where the trials came from (a storage URL or a file), shown under the title.
         generated_at: when (default: now, UTC).
         notes: a paragraph of plain text under the figures.
+        quality: (what, value) rows on the front's quality (hypervolume, bytes to reach an
+            mIoU), shown as a table above the figures.
     """
     # timezone.utc, not datetime.UTC: that is Python 3.11+ and the project supports 3.10
     now = generated_at or datetime.datetime.now(datetime.timezone.utc)
@@ -74,6 +76,9 @@ def report_html(*, title: str, figures: Sequence[go.Figure], front: pd.DataFrame
              + html.escape(counts_text(dict(counts))) + ".</p>"]
     if settings:
         parts.append(_settings_table(settings))
+    if quality:
+        parts.append(_table(pd.DataFrame(list(quality), columns=["front quality", "value"]),
+                            "quality"))
     for i, fig in enumerate(figures):
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0),
                                  config={"displaylogo": False}))

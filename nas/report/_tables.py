@@ -141,8 +141,10 @@ def front_table(front: pd.DataFrame, knees: pd.DataFrame | None = None,
 
 
 def summary_text(front: pd.DataFrame, paths: dict[str, Path], counts: dict[str, int],
-                 knees: pd.DataFrame | None = None, max_rows: int = 12) -> str:
-    """The closing screen (fits 80 columns): counts, the front as a table, the files written.
+                 knees: pd.DataFrame | None = None, max_rows: int = 12,
+                 quality: Sequence[str] = ()) -> str:
+    """The closing screen (fits 80 columns): counts, the front as a table, its quality
+    (``quality``: lines of at most 80 columns), the files written.
 
     ``counts`` is :func:`trial_counts`'s dict.
     """
@@ -162,5 +164,6 @@ def summary_text(front: pd.DataFrame, paths: dict[str, Path], counts: dict[str, 
         lines.append(table.to_string(index=False))
         if len(show) < len(front):
             lines.append(f"  ({len(front) - len(show)} more in pareto.csv)")
+    lines += list(quality)
     lines += [f"{name:>8}: {path}" for name, path in paths.items()]
     return "\n".join(lines)

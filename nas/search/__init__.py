@@ -12,12 +12,24 @@ from nas.search._config import (
     SAMPLERS,
     SearchConfig,
 )
+from nas.search._hypervolume import (
+    HEADLINE_REF_MIOU,
+    REACH_MIOUS,
+    REF_MIOUS,
+    bytes_to_reach,
+    log_hypervolume,
+    log_hypervolume_curve,
+    weight_memory_bytes,
+)
 from nas.search._objective import Objective, arch_summary
 from nas.search._outputs import build_report, settings_of, write_reports
 from nas.search._pareto import (
+    FrontQuality,
+    front_quality,
     hypervolume_2d,
     hypervolume_frame,
     knee_points,
+    log_hypervolume_frame,
     pareto_frame,
     pareto_mask,
 )
@@ -27,22 +39,31 @@ from nas.search._study import create_or_load_study, make_sampler, trial_counts
 
 __all__ = [
     "DEFAULT_REFERENCES",
+    "FrontQuality",
+    "HEADLINE_REF_MIOU",
     "HV_REFERENCE_BYTES",
     "HV_REFERENCE_MIOU",
     "OBJECTIVES",
+    "REACH_MIOUS",
+    "REF_MIOUS",
     "Objective",
     "SAMPLERS",
     "SearchConfig",
     "SearchResult",
     "arch_summary",
     "build_report",
+    "bytes_to_reach",
     "artifact_store",
     "check_storage_url",
     "create_or_load_study",
     "finish",
+    "front_quality",
     "hypervolume_2d",
     "hypervolume_frame",
     "knee_points",
+    "log_hypervolume",
+    "log_hypervolume_curve",
+    "log_hypervolume_frame",
     "make_sampler",
     "open_storage",
     "pareto_frame",
@@ -52,6 +73,7 @@ __all__ = [
     "settings_of",
     "summary",
     "trial_counts",
+    "weight_memory_bytes",
     "work",
     "write_reports",
 ]

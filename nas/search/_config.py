@@ -136,7 +136,9 @@ class SearchConfig:
     trainer: TrainFn | str = "nas.train:train"
     components: Callable[[SearchConfig], Components] | str = "nas.search._components:components"
     progress: bool = True
-    weight_bits: tuple[int, ...] = (8, 4, 2)
+    # 2 and 1 bits are opt-in: not shown to train on the proxy (BENCHMARKS.md, "Mixed-precision
+    # weights"); search_spaces.DEFAULT_WEIGHT_BITS is the same set
+    weight_bits: tuple[int, ...] = (8, 4)
     early_stop: bool = False
     early_stop_margin: float = 0.1
     early_stop_every: int = 2
@@ -163,6 +165,10 @@ class SearchConfig:
         wb = self.weight_bits
         set_(self, "weight_bits",
              parse_weight_bits(wb) if isinstance(wb, str) else validate_weight_bits(wb))
+        if self.references == DEFAULT_REFERENCES and 4 not in self.weight_bits:
+            # The -w4 references need 4-bit weights; a space without them cannot replay their
+            # parameters, and a parameterless trial leaves GP and NSGA-II no search space.
+            set_(self, "references", tuple(r for r in self.references if not r.endswith("-w4")))
         self.validate()
 
     def validate(self) -> None:

@@ -52,7 +52,7 @@ def log_hypervolume(
         if mk > best:
             hv += (mk - best) * (log_ref - math.log10(bk))
             best = mk
-    return hv
+    return float(hv)
 
 
 def log_hypervolume_curve(
@@ -69,6 +69,9 @@ def log_hypervolume_curve(
     ok = np.asarray(feasible, dtype=bool)
     out = np.zeros(len(m))
     for k in range(len(m)):
+        if k and not ok[k]:  # the front only changes when a feasible point arrives
+            out[k] = out[k - 1]
+            continue
         sel = ok[: k + 1]
         out[k] = log_hypervolume(m[: k + 1][sel], b[: k + 1][sel], ref_miou, ref_bytes)
     return out

@@ -21,8 +21,14 @@ from nas.report import (
     trial_counts,
     trials_frame,
 )
-from nas.search._config import HV_REFERENCE_BYTES, HV_REFERENCE_MIOU, SearchConfig
-from nas.search._pareto import hypervolume_frame, knee_points, pareto_frame
+from nas.search._config import SearchConfig
+from nas.search._hypervolume import HEADLINE_REF_MIOU, weight_memory_bytes
+from nas.search._pareto import (
+    front_quality,
+    knee_points,
+    log_hypervolume_frame,
+    pareto_frame,
+)
 
 N_KNEES = 4  # knees labelled in the report (the finalists benchmark retrains 4)
 NOTES = (
@@ -55,18 +61,25 @@ def settings_of(cfg: SearchConfig, storage: str | None = None) -> dict[str, obje
 
 def build_report(df: pd.DataFrame, *, title: str, objectives: Sequence[str] = ("miou", "bytes"),
                  settings: Mapping[str, object] | None = None, source: str = "",
-                 generated_at: datetime.datetime | None = None
+                 generated_at: datetime.datetime | None = None, device: str = "MAX78000"
                  ) -> tuple[str, list[go.Figure], pd.DataFrame]:
-    """The report of a trials frame: ``(html, [front figure, hypervolume figure], front)``."""
+    """The report of a trials frame: ``(html, [front figure, hypervolume figure], front)``.
+
+    The hypervolume (figure and the front-quality table) is taken in (mIoU, log10 bytes) up to
+    ``device``'s weight memory, as ``benchmarks/sampler_seeds.py`` compares samplers.
+    """
     front = pareto_frame(df, objectives)
     knees = knee_points(front, N_KNEES)
     subtitle = f"<br><sup>val mIoU vs {PARAM_BYTES}</sup>"
+    ref_bytes = weight_memory_bytes(device)
     figs = [front_figure(df, front, knees, title=title + subtitle,
-                         limit_bytes=HV_REFERENCE_BYTES, limit_label="MAX78000 weight memory"),
-            hypervolume_figure(hypervolume_frame(df), HV_REFERENCE_MIOU, HV_REFERENCE_BYTES)]
+                         limit_bytes=ref_bytes, limit_label=f"{device} weight memory"),
+            hypervolume_figure(log_hypervolume_frame(df, device), ref_bytes,
+                               HEADLINE_REF_MIOU, device)]
     page = report_html(title=title, figures=figs, front=front_table(front, knees),
                        counts=trial_counts(df), settings=settings, source=source,
-                       generated_at=generated_at, notes=NOTES)
+                       generated_at=generated_at, notes=NOTES,
+                       quality=front_quality(df, device).rows())
     return page, figs, front
 
 
@@ -80,7 +93,7 @@ def write_reports(study: optuna.Study, out_dir: str | Path, *,
                   objectives: Sequence[str] = ("miou", "bytes"),
                   artifact_dir: Path | None = None, dashboard: bool = True,
                   settings: Mapping[str, object] | None = None,
-                  source: str = "") -> dict[str, Path]:
+                  source: str = "", device: str = "MAX78000") -> dict[str, Path]:
     """Write ``trials.csv``, ``pareto.csv`` and ``report.html``; push figures to the dashboard.
 
     Returns:
@@ -89,7 +102,8 @@ def write_reports(study: optuna.Study, out_dir: str | Path, *,
     out_dir = Path(out_dir)
     df = trials_frame(study.get_trials(deepcopy=False), artifact_dir)
     page, figs, front = build_report(df, title=f"maxnas study {study.study_name}",
-                                     objectives=objectives, settings=settings, source=source)
+                                     objectives=objectives, settings=settings, source=source,
+                                     device=device)
     paths = {
         "trials": _write_text(out_dir / "trials.csv", df.to_csv(index=False)),
         "pareto": _write_text(out_dir / "pareto.csv", front.to_csv(index=False)),

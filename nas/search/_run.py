@@ -44,7 +44,7 @@ from nas.report import trial_counts as table_counts
 from nas.search._config import SearchConfig
 from nas.search._objective import Objective
 from nas.search._outputs import N_KNEES, settings_of, write_reports
-from nas.search._pareto import knee_points, pareto_frame
+from nas.search._pareto import FrontQuality, front_quality, knee_points, pareto_frame
 from nas.search._progress import Progress, study_stats
 from nas.search._protocols import Components, TrainFn
 from nas.search._storage import artifact_store, display_url, open_storage, trial_storage
@@ -72,6 +72,7 @@ class SearchResult:
     signal: int | None = None  # the signal that stopped the run
     knees: pd.DataFrame | None = None
     table_counts: dict[str, int] = field(default_factory=dict)  # nas.report.trial_counts
+    quality: FrontQuality | None = None  # log-bytes hypervolume, bytes to reach an mIoU
 
     @property
     def exit_status(self) -> int:
@@ -316,7 +317,7 @@ def _write_reports(cfg: SearchConfig, study: optuna.Study) -> dict[str, Path]:
     url = display_url(cfg.storage_url)
     return write_reports(study, cfg.study_dir, objectives=cfg.objectives,
                          artifact_dir=cfg.artifact_path, settings=settings_of(cfg, url),
-                         source=url)
+                         source=url, device=cfg.device)
 
 
 class _Reporter:
@@ -484,6 +485,7 @@ def finish(cfg: SearchConfig, study: optuna.Study, interrupted: bool = False,
         n_feasible=int(stats["feasible"]), front=front, paths=paths,
         interrupted=interrupted, worker_errors=list(errors or []),
         knees=knee_points(front, N_KNEES), table_counts=table_counts(df),
+        quality=front_quality(df, cfg.device),
     )
 
 
@@ -495,7 +497,8 @@ def summary(result: SearchResult) -> str:
     else:
         head = ""
     text = f"{head}study {result.study_name!r} in {result.storage}\n" + summary_text(
-        result.front, result.paths, result.table_counts, result.knees)
+        result.front, result.paths, result.table_counts, result.knees,
+        quality=result.quality.lines() if result.quality is not None else ())
     if result.worker_errors:
         text += "\nworker errors:\n" + "\n".join(f"  {e}" for e in result.worker_errors)
     return text

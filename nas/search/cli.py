@@ -66,7 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="sampler and training seed (default %(default)s)")
     p.add_argument("--weight-bits", type=_weight_bits, default=d.weight_bits, metavar="LIST",
                    help="weight widths sampled per layer group, from 8,4,2,1; the first layer "
-                        "and the classifier stay 8-bit (default 8,4,2; 8 = all 8-bit)")
+                        "and the classifier stay 8-bit (default "
+                        f"{','.join(map(str, d.weight_bits))}; 8 = all 8-bit)")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="CamVid folder (default: $CAMVID_DIR, else data/CamVid)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",

@@ -185,9 +185,14 @@ register_preset(Preset(
 # The search default (chosen by measurement: benchmarks/proxy_speed.py and
 # benchmarks/proxy_fidelity.py, see BENCHMARKS.md): half-scale frames (240x180), 160 px crops
 # (40x40 folded), 10 epochs of one crop per frame, a high peak LR, evaluated once at the end.
+# Nets with weights below 8 bits train their last LOW_BIT_QAT_EPOCHS quantisation-aware, so the
+# search scores them at their real width (float training would score them as 8-bit nets);
+# measured in BENCHMARKS.md, "Mixed-precision weights".
+PROXY_LOW_BIT_QAT_EPOCHS = 2
 register_preset(Preset(
     name="proxy", scale=0.5, crop=160, epochs=10, batch_size=16, lr=4e-3,
     schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=10, channels_last=True,
+    low_bit_qat_epochs=PROXY_LOW_BIT_QAT_EPOCHS,
 ))
 
 # A cheaper proxy (half the training pixels of `proxy`) for large searches; its fidelity is in
@@ -195,6 +200,7 @@ register_preset(Preset(
 register_preset(Preset(
     name="proxy-fast", scale=0.5, crop=128, epochs=8, batch_size=16, lr=4e-3,
     schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=8, channels_last=True,
+    low_bit_qat_epochs=PROXY_LOW_BIT_QAT_EPOCHS,
 ))
 
 # The final recipe at the deployment resolution: 352 crops of full frames (48x88x88 folded),

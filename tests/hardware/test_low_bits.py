@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from nas.hardware import check, kernel_length
+from nas.hardware import check, check_layers, izer_layers, kernel_length
 from nas.hardware._kernels import low_bit_unaligned
-from nas.spec import get_reference, with_inner_bits
+from nas.spec import (
+    ArchSpec,
+    ConvSpec,
+    DecoderLevel,
+    EncoderLevel,
+    get_reference,
+    with_inner_bits,
+)
 
 ALL = (1 << 64) - 1
 P28 = (1 << 28) - 1
@@ -50,6 +59,52 @@ def test_low_bit_unaligned_is_izers_warning_condition():
     assert low_bit_unaligned(1, 1 << 33, 4)
     assert not low_bit_unaligned(4, 0b11110000, 4)
     assert not low_bit_unaligned(8, 0b1110, 4)  # 8-bit layers may start anywhere
+
+
+def _skip_net(channels: int, up_bits: int):
+    """Hand-made izer layers of a one-level U-Net whose skip and upsampling output have
+    ``channels`` channels each (izer wants equal concat parts).
+
+    ai8x stacks a narrow concat from processor 63 down: the skip at ``64 - c``, the upsampling
+    output right below it at ``64 - 2c``, which is unaligned for odd ``c``. Specs only have
+    multiples of 4 channels, and every planner starts tensors at multiples of 4, so a valid
+    spec never reaches the rule; the odd concat part also breaks ``concat_channels``."""
+    spec = ArchSpec(name="t", num_classes=4,
+                    encoder=(EncoderLevel(convs=(ConvSpec(8),)),
+                             EncoderLevel(convs=(ConvSpec(16),))),
+                    decoder=(DecoderLevel(up=8, convs=(ConvSpec(8),), up_bits=up_bits),))
+    layers = izer_layers(spec, (16, 16))
+    assert [x.name for x in layers] == ["enc1", "bneck", "upconv1", "dec1", "conv"]
+    enc1, bneck, up, dec1, conv = layers
+    layers = [dataclasses.replace(enc1, out_channels=channels),
+              dataclasses.replace(bneck, in_channels=channels),
+              dataclasses.replace(up, out_channels=channels),
+              dataclasses.replace(dec1, in_channels=2 * channels), conv]
+    return check_layers(layers, "MAX78000", spec.input_channels)
+
+
+@pytest.mark.parametrize("channels, up_bits, first_out, reported", [
+    (5, 4, 54, True),    # 4-bit layer from processor 54: 54 % 4 = 2 -> izer warns
+    (3, 2, 58, True),
+    (5, 1, 54, True),
+    (5, 8, 54, False),   # 8-bit layers may start anywhere
+    (6, 4, 52, False),   # aligned: 64 - 2 * 6 = 52
+    (8, 2, 48, False),
+])
+def test_low_bit_alignment_violation_reported(channels, up_bits, first_out, reported):
+    r = _skip_net(channels, up_bits)
+    up = next(f for f in r.figures if f.name == "upconv1")
+    assert up.output_processors == ((1 << channels) - 1) << first_out
+    found = [v for v in r.violations if v.limit == "low_bit_alignment"]
+    if reported:
+        assert [(v.layer, v.value) for v in found] == [("upconv1", first_out % 4)]
+        assert f"{up_bits}-bit weights" in found[0].message
+        assert f"processor {first_out}" in found[0].message
+        assert not r.feasible
+    else:
+        assert found == []
+    if channels % 4 == 0:  # a valid layout: nothing else in the way
+        assert r.feasible, [v.message for v in r.violations]
 
 
 @pytest.mark.parametrize("name, ref, expected", [

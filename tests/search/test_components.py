@@ -81,7 +81,8 @@ def test_a_fold_2_search_checks_and_trains_the_size_it_deploys(tmp_path):
     """Fold 2 at 64x64: check() sees 64x64, the trainer crops 2 x 64 = 128 pixels."""
     SEEN["check"].clear()
     SEEN["train"].clear()
-    cfg = SearchConfig(n_trials=4, study_name="f2", studies_dir=tmp_path, preset="full",
+    # 10 random trials: enough for a feasible one whichever weight widths the space draws
+    cfg = SearchConfig(n_trials=10, study_name="f2", studies_dir=tmp_path, preset="full",
                        data_dir=tmp_path,
                        input_size=(64, 64), sampler="random", references=(), progress=False,
                        jobs=1,
@@ -90,3 +91,15 @@ def test_a_fold_2_search_checks_and_trains_the_size_it_deploys(tmp_path):
     assert SEEN["check"] and {s for _, s in SEEN["check"]} == {(64, 64)}
     assert {f for f, _ in SEEN["check"]} == {2}
     assert SEEN["train"] and set(SEEN["train"]) == {(2, 128, 128)}
+
+
+def test_an_8_bit_search_leaves_the_4_bit_references_out():
+    """--weight-bits 8 cannot replay the -w4 references' parameters; a parameterless trial
+    would leave GP and NSGA-II no search space, so they are not enqueued by default."""
+    from nas.search import DEFAULT_REFERENCES
+
+    assert SearchConfig(weight_bits=(8,)).references == ("ai85unetlarge", "unetmysmall")
+    assert SearchConfig(weight_bits=(8, 4)).references == DEFAULT_REFERENCES
+    # references the user names are kept as given
+    assert SearchConfig(weight_bits=(8,), references=("unetmysmall-w4",)).references == (
+        "unetmysmall-w4",)

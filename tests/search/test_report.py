@@ -195,3 +195,71 @@ def test_labels_keep_off_obstacles():
     legend = (0.0, 0.0, 200.0, 110.0)
     (dx, dy), = place_labels([(60.0, 60.0)], ["knee: trial 93"], 1100, 400, [legend])
     assert not overlaps(label_box(60 + dx, 60 + dy, "knee: trial 93"), legend)
+
+
+# -- the sampler-comparison metrics: hypervolume in (mIoU, log10 bytes), bytes to reach --------
+def test_log_hypervolume_hand_checked():
+    from nas.search import bytes_to_reach, log_hypervolume
+
+    # (0.7, 1 kB) adds 0.1 x (5 - 3) decades; (0.8, 10 kB) then adds 0.1 x (5 - 4)
+    assert log_hypervolume([0.7, 0.8], [1_000, 10_000], 0.6, 100_000) == pytest.approx(0.3)
+    # below the reference mIoU, at/above the reference bytes, dominated: nothing more
+    more = log_hypervolume([0.7, 0.8, 0.55, 0.95, 0.65], [1_000, 10_000, 10, 100_000, 20_000],
+                           0.6, 100_000)
+    assert more == pytest.approx(0.3)
+    assert bytes_to_reach([0.7, 0.8, 0.9], [1_000, 10_000, 500], 0.75) == 500
+    assert bytes_to_reach([0.7], [1_000], 0.75) == float("inf")
+
+
+def _quality_trials():
+    return [_trial(0, 0.7, 1_000), _trial(1, 0.8, 10_000), _trial(2, 0.95, 500, feasible=False),
+            _trial(3, 0.55, 800)]
+
+
+def test_front_quality_of_a_study_counts_feasible_trials_only():
+    import math
+
+    from nas.report import trials_frame as frame
+    from nas.search import front_quality, log_hypervolume_frame
+
+    df = frame(_quality_trials())
+    q = front_quality(df)  # MAX78000: 442,368 B of weight memory
+    top = math.log10(442_368)
+    assert q.ref_bytes == 442_368
+    assert q.hypervolume[0.6] == pytest.approx(0.1 * (top - 3) + 0.1 * (top - 4))
+    # at 0.5 trial 3 (0.55, 800 B) counts too
+    assert q.hypervolume[0.5] == pytest.approx(0.05 * (top - math.log10(800))
+                                               + 0.15 * (top - 3) + 0.1 * (top - 4))
+    assert q.hypervolume[0.7] == pytest.approx(0.1 * (top - 4))
+    assert q.bytes_to_reach == {0.6: 1_000, 0.7: 1_000, 0.75: 10_000}
+    assert front_quality(frame(_quality_trials()[:1])).bytes_to_reach[0.75] == float("inf")
+    # the reference bytes are the device's: MAX78002 holds more weights, so more area
+    assert front_quality(df, "MAX78002").hypervolume[0.6] > q.hypervolume[0.6]
+    # an early-stopped trial's mIoU is partial: out of the metrics, as out of the front
+    stopped = df.assign(early_stopped=df["number"] == 1)
+    assert front_quality(stopped).bytes_to_reach[0.75] == float("inf")
+    assert log_hypervolume_frame(stopped)[0.7].max() == 0.0
+    curve = log_hypervolume_frame(df)
+    assert curve[0.6].tolist() == pytest.approx([0.1 * (top - 3), q.hypervolume[0.6],
+                                                 q.hypervolume[0.6], q.hypervolume[0.6]])
+
+
+def test_report_and_closing_screen_show_the_front_quality():
+    from nas.report import summary_text
+    from nas.report import trial_counts as report_counts
+    from nas.report import trials_frame as frame
+    from nas.search import build_report, front_quality
+
+    df = frame(_quality_trials())
+    page, (_, hv_fig), front = build_report(df, title="maxnas study q")
+    assert "hypervolume, log10 bytes, ref. mIoU 0.6 (headline)" in page
+    assert f">{front_quality(df).hypervolume[0.6]:.4f}<" in page
+    assert "param bytes to reach val mIoU 0.75" in page and ">10,000<" in page
+    assert [t.name for t in hv_fig.data] == ["ref. mIoU 0.5", "ref. mIoU 0.6 (headline)",
+                                             "ref. mIoU 0.7"]
+    assert "decades" in hv_fig.layout.yaxis.title.text
+    lines = front_quality(df).lines()
+    text = summary_text(front, {}, report_counts(df), quality=lines)
+    assert all(line in text for line in lines) and len(lines) == 3
+    assert "0.75: 10,000" in text and "ref. mIoU 0.6: " in text
+    assert max(len(line) for line in text.splitlines()) <= 80, text

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from nas.search import DEFAULT_REFERENCES, SearchConfig, run
+from nas.search import DEFAULT_REFERENCES, SearchConfig, run, summary
 from tests.search import fakes
 
 
@@ -39,6 +39,10 @@ def test_end_to_end_writes_reports_with_references(fake_backend, tmp_path):
     assert len(pareto) == len(result.front) >= 1
     html = (out / "report.html").read_text()
     assert "ai85unetlarge" in html and "unetmysmall" in html and "Pareto front" in html
+    # the front's quality in the sampler-comparison metrics, on the page and closing screen
+    assert "hypervolume, log10 bytes, ref. mIoU 0.6 (headline)" in html
+    assert result.quality is not None and result.quality.ref_bytes == 442_368
+    assert "\n".join(result.quality.lines()) in summary(result)
     # every trained trial has its checkpoint in the artifact store
     trained = trials[trials["trained"] == True]  # noqa: E712
     assert (trained["checkpoint"] == "ok").all() and len(trained) >= 2

@@ -5,7 +5,7 @@ import optuna
 import pytest
 from optuna.trial import FixedTrial
 
-from nas.spec import ArchSpec, get_reference, width_rule_ok
+from nas.spec import ArchSpec, get_reference, list_references, width_rule_ok
 from search_spaces import (
     UNetSpace,
     get_space,
@@ -290,6 +290,28 @@ def test_encoding_round_trips_every_reference_and_its_w4_variant(space_name, ref
             space.params_for(_w4(get_reference(ref)))
 
 
+@pytest.mark.parametrize("ref", list_references())
+def test_every_registered_reference_round_trips(ref):
+    """Every reference the registry offers (a new one included) is rebuilt exactly by
+    params_for + FixedTrial in each space that can express it, and some space can."""
+    spaces = {"unet_max78000": get_space("unet_max78000").with_weight_bits((8, 4, 2, 1)),
+              "unet_max78002": get_space("unet_max78002").with_weight_bits((8, 4, 2, 1))}
+    spec = get_reference(ref)
+    expressed = []
+    for name, space in spaces.items():
+        try:
+            params = space.params_for(spec)
+        except ValueError:
+            continue  # e.g. depthwise convs on MAX78000
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert space(FixedTrial(params)) == spec, (ref, name)
+        expressed.append(name)
+    assert expressed, f"no space expresses {ref}"
+    if ref != "unetmysmall-x86":
+        assert "unet_max78000" in expressed
+
+
 def test_old_spec_jsons_are_read_and_expressed():
     """Specs written before the new encoding (sampled trials of the committed headline study)
     still load and are rebuilt by the 8-bit space."""
@@ -315,7 +337,7 @@ def test_old_spec_jsons_are_read_and_expressed():
 # -- weight bits -----------------------------------------------------------------------------
 def test_sampled_specs_mix_weight_bits_per_group(sampled):
     bits = [layer.bits for s in sampled for layer in s.layers()]
-    assert set(bits) == {8, 4, 2}
+    assert set(bits) == set(SPACE.weight_bits) == {8, 4}
     for spec in sampled:
         layers = spec.layers()
         assert layers[0].bits == 8 and spec.classifier_bits == 8, spec.name
@@ -324,6 +346,13 @@ def test_sampled_specs_mix_weight_bits_per_group(sampled):
             assert len({c.bits for c in inner}) <= 1
         for lvl in spec.decoder:
             assert {c.bits for c in lvl.convs} == {lvl.up_bits}
+
+
+def test_search_default_weight_bits_is_the_space_default():
+    from nas.search import SearchConfig
+    from search_spaces import DEFAULT_WEIGHT_BITS
+
+    assert SearchConfig().weight_bits == DEFAULT_WEIGHT_BITS
 
 
 def test_eight_bit_space_draws_no_bits_parameters():

@@ -14,6 +14,14 @@ def test_registry_has_the_three_budgets():
     assert p.crop == 352 and p.scale == 1.0 and p.qat_epochs > 0
 
 
+@pytest.mark.parametrize("name", ["proxy", "proxy-fast", "full"])
+def test_search_presets_score_low_bit_nets_quantised(name):
+    # a low-bit net trained in float would be scored as if it ran at 8 bits
+    p = get_preset(name)
+    assert p.qat_epochs_for(True) >= 1
+    assert p.qat_epochs_for(False) == p.qat_epochs  # 8-bit nets: unchanged
+
+
 def test_unknown_preset_lists_names():
     with pytest.raises(ValueError, match=r"unknown preset 'prox'.*'proxy'"):
         get_preset("prox")
