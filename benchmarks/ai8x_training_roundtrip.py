@@ -39,7 +39,7 @@ from nas.data import unfold  # noqa: E402
 from nas.export import export, layer_params_from_ai8x, simulate_int8  # noqa: E402
 from nas.export._ai8x_training import run_train, training_overlay  # noqa: E402
 from nas.hardware import check  # noqa: E402
-from nas.spec import ArchSpec, get_reference  # noqa: E402
+from nas.spec import ArchSpec, get_reference, with_bits_cycle  # noqa: E402
 
 _DUMP_TILES = """
 import argparse, sys
@@ -55,19 +55,6 @@ np.savez(sys.argv[2], x=x, y=y)
 """
 
 
-def mixed_bits(spec: ArchSpec) -> ArchSpec:
-    """``spec`` with conv bits cycling 4, 2, 1, 8 and 4-bit upsampling layers."""
-    d = spec.to_dict()
-    cycle = iter([4, 2, 1, 8] * 20)
-    for part in ("prep", "head"):
-        for conv in d.get(part) or []:
-            conv["bits"] = next(cycle)
-    for level in d["encoder"] + d["decoder"]:
-        for conv in level["convs"]:
-            conv["bits"] = next(cycle)
-    for level in d["decoder"]:
-        level["up_bits"] = 4
-    return ArchSpec.from_dict({**d, "name": f"{spec.name}_mixed"})
 
 
 def sampled(n: int, seed: int, size: int, space: str) -> list[tuple[str, ArchSpec]]:
@@ -133,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     jobs += [(label, spec, (args.size, args.size), None)
              for label, spec in sampled(args.sampled, args.seed, args.size, args.space)]
-    jobs.append(("mixed-bit unetmysmall (4/2/1/8)", mixed_bits(get_reference("unetmysmall")),
+    jobs.append(("mixed-bit unetmysmall (4/2/1/8)", with_bits_cycle(get_reference("unetmysmall")),
                  (32, 32), None))
     if args.ai8x_checkpoint:
         ref = get_reference("ai85unetlarge")

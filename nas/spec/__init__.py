@@ -16,7 +16,13 @@ from nas.spec._arch import (
     width_rule_ok,
 )
 from nas.spec._input import DEFAULT_INPUT_SIZE, crop_size, input_size
-from nas.spec.references import REFERENCES, get_reference, list_references, with_inner_bits
+from nas.spec.references import (
+    REFERENCES,
+    get_reference,
+    list_references,
+    with_bits_cycle,
+    with_inner_bits,
+)
 
 __all__ = [
     "ArchSpec",
@@ -38,5 +44,6 @@ __all__ = [
     "list_references",
     "width_packs_evenly",
     "width_rule_ok",
+    "with_bits_cycle",
     "with_inner_bits",
 ]

@@ -128,3 +128,21 @@ def get_reference(name: str, num_classes: int = 4) -> ArchSpec:
 
 def list_references() -> list[str]:
     return sorted(REFERENCES)
+
+
+def with_bits_cycle(spec: ArchSpec, widths: tuple[int, ...] = (4, 2, 1, 8),
+                    up_bits: int = 4) -> ArchSpec:
+    """``spec`` with every conv's weight width taken in turn from ``widths`` (prep, head,
+    encoder, decoder order) and every upsampling layer at ``up_bits``; named ``<name>_mixed``.
+    A deterministic mixed-bit net for export and round-trip checks (it need not fit a chip)."""
+    d = spec.to_dict()
+    cycle = iter(list(widths) * (len(spec.layers()) + 1))
+    for part in ("prep", "head"):
+        for conv in d.get(part) or []:
+            conv["bits"] = next(cycle)
+    for level in d["encoder"] + d["decoder"]:
+        for conv in level["convs"]:
+            conv["bits"] = next(cycle)
+    for level in d["decoder"]:
+        level["up_bits"] = up_bits
+    return ArchSpec.from_dict({**d, "name": f"{spec.name}_mixed"})

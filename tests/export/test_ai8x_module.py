@@ -19,7 +19,7 @@ from nas.export._ai8x_module import (
     render_qat_policy,
 )
 from nas.export._checkpoint import float_state_dict, random_layer_params
-from nas.spec import ArchSpec, get_reference
+from nas.spec import ArchSpec, get_reference, with_bits_cycle
 from tests.conftest import require
 
 
@@ -55,19 +55,6 @@ def test_reference_names_do_not_clash_with_upstream():
     assert "'name': 'ai85unetlarge'" not in generate_ai8x_module(spec)
 
 
-def _mixed_bits(spec: ArchSpec) -> ArchSpec:
-    """``spec`` with conv bits cycling 4, 2, 1, 8 and 4-bit upsampling layers."""
-    d = spec.to_dict()
-    cycle = iter([4, 2, 1, 8] * 20)
-    for part in ("prep", "head"):
-        for conv in d.get(part) or []:
-            conv["bits"] = next(cycle)
-    for level in d["encoder"] + d["decoder"]:
-        for conv in level["convs"]:
-            conv["bits"] = next(cycle)
-    for level in d["decoder"]:
-        level["up_bits"] = 4
-    return ArchSpec.from_dict({**d, "name": f"{spec.name}_mixed"})
 
 
 def _initiate_qat(policy: dict, names: list[str]) -> dict[str, int]:
@@ -82,7 +69,7 @@ def _initiate_qat(policy: dict, names: list[str]) -> dict[str, int]:
 
 
 def test_qat_policy_keeps_every_layers_bits():
-    spec = _mixed_bits(get_reference("unetmysmall"))
+    spec = with_bits_cycle(get_reference("unetmysmall"))
     bits = {layer.name: layer.bits for layer in spec.layers()}
     assert {1, 2, 4, 8} <= set(bits.values())
     policy = yaml.safe_load(render_qat_policy(spec))

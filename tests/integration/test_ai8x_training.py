@@ -23,7 +23,7 @@ import torch
 from nas.data.synthetic import make_synthetic_camvid
 from nas.export import export
 from nas.export._ai8x_training import run_train, training_overlay
-from nas.spec import ArchSpec, get_reference
+from nas.spec import ArchSpec, get_reference, with_bits_cycle
 from tests.conftest import require
 
 TRAINING = os.environ.get("AI8X_TRAINING_DIR")
@@ -37,23 +37,12 @@ pytestmark = pytest.mark.integration
 NETS = {"ai85unetlarge": (88, 88), "unetmysmall": (32, 32), "mixed": (32, 32)}
 
 
-def mixed_bits(spec: ArchSpec) -> ArchSpec:
-    """``spec`` with conv bits cycling 4, 2, 1, 8 and 4-bit upsampling layers."""
-    d = spec.to_dict()
-    cycle = iter([4, 2, 1, 8] * 20)
-    for part in ("prep", "head"):
-        for conv in d.get(part) or []:
-            conv["bits"] = next(cycle)
-    for level in d["encoder"] + d["decoder"]:
-        for conv in level["convs"]:
-            conv["bits"] = next(cycle)
-    for level in d["decoder"]:
-        level["up_bits"] = 4
-    return ArchSpec.from_dict({**d, "name": f"{spec.name}_mixed"})
 
 
 def _spec(name: str) -> ArchSpec:
-    return mixed_bits(get_reference("unetmysmall")) if name == "mixed" else get_reference(name)
+    if name == "mixed":
+        return with_bits_cycle(get_reference("unetmysmall"))
+    return get_reference(name)
 
 
 @pytest.fixture(scope="module")
