@@ -398,9 +398,11 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
                     p.join(timeout=2.0 / len(procs))
     except KeyboardInterrupt as e:
         # Ctrl-C in a terminal reached the workers too: give them a moment to mark their
-        # trials. A SIGTERM came to us only: pass it on at once. Then make sure, then kill.
-        first = (None, 5.0) if signal_of(e) == signal.SIGINT else (signal.SIGTERM, 30.0)
-        for sig, wait in (first, (signal.SIGTERM, 30.0), (signal.SIGKILL, 5.0)):
+        # trials. A SIGTERM (or a SIGINT sent to this process alone) came to us only: pass
+        # the same signal on, so each trial's fail_reason names it. Then make sure, then kill.
+        got = signal_of(e)
+        first = (None, 5.0) if got == signal.SIGINT else (signal.SIGTERM, 30.0)
+        for sig, wait in (first, (got, 30.0), (signal.SIGKILL, 5.0)):
             alive = [p for p in procs if p.is_alive() and p.pid is not None]
             if not alive:
                 break

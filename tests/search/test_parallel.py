@@ -13,6 +13,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from nas.search import DEFAULT_REFERENCES
 from tests.search import fakes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +47,7 @@ def test_four_workers_forty_trials_exactly(tmp_path):
     assert not [t for t in trials if t.state in (TrialState.FAIL, TrialState.RUNNING)]
     assert len({t.user_attrs["worker"] for t in complete}) == 4  # all four contributed
     refs = sorted(t.user_attrs["reference"] for t in complete if "reference" in t.user_attrs)
-    assert refs == ["ai85unetlarge", "unetmysmall"]
+    assert refs == sorted(DEFAULT_REFERENCES)
 
 
 def _wait_for(pred, timeout: float, what: str):
@@ -107,7 +108,8 @@ def test_ctrl_c_marks_running_trial_and_exits_cleanly(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     storage = f"sqlite:///{tmp_path}/int.db"
-    proc = _run_search(["--trials", "20", "--studies-dir", str(tmp_path), "--study-name", "int",
+    proc = _run_search(["--trials", "20", "--jobs", "1", "--studies-dir", str(tmp_path),
+                        "--study-name", "int",
                         "--data-dir", str(data), "--trainer",
                         "tests.search.fakes:slow_fake_train"],
                        env={"MAXNAS_FAKE_TRAIN_SLEEP": "3"}, start_new_session=True)

@@ -73,7 +73,7 @@ def _check_stopped_cleanly(tmp_path: Path, name: str, proc: subprocess.Popen,
 
 
 def test_sigterm_single_worker_marks_trial_writes_reports_exits_143(tmp_path):
-    proc = _start(tmp_path, "term1")
+    proc = _start(tmp_path, "term1", "--jobs", "1")
     _wait_mid_training(tmp_path, "term1", proc)
     sent_at = time.time() - 1  # file mtimes can be coarse
     proc.send_signal(signal.SIGTERM)  # to the search process only, as `timeout` does
@@ -91,8 +91,19 @@ def test_sigterm_two_workers_marks_trials_writes_reports_exits_143(tmp_path):
 
 @pytest.mark.slow
 def test_sigint_to_main_process_only_single_worker_exits_130(tmp_path):
-    proc = _start(tmp_path, "int1")
+    proc = _start(tmp_path, "int1", "--jobs", "1")
     _wait_mid_training(tmp_path, "int1", proc)
     sent_at = time.time() - 1
     proc.send_signal(signal.SIGINT)
     _check_stopped_cleanly(tmp_path, "int1", proc, signal.SIGINT, sent_at)
+
+
+@pytest.mark.slow  # two spawned workers each import torch: ~30-60 s on 2 shared cores
+def test_sigint_to_main_process_only_two_workers_names_sigint(tmp_path):
+    """A SIGINT sent to the search process alone (not the terminal's process group) is passed
+    on to the workers as SIGINT, so every interrupted trial's reason names it."""
+    proc = _start(tmp_path, "int2", "--jobs", "2")
+    _wait_mid_training(tmp_path, "int2", proc)
+    sent_at = time.time() - 1
+    proc.send_signal(signal.SIGINT)
+    _check_stopped_cleanly(tmp_path, "int2", proc, signal.SIGINT, sent_at)
