@@ -58,7 +58,8 @@ DATA="$TMP/camvid"
 mkdir -p "$TMP/w1" "$TMP/w2"
 # Same artifact folder (in production: a shared mount), separate report folders.
 COMMON=(--storage "$URL" --study-name pg-two-workers --trials "$TRIALS" --preset smoke
-        --data-dir "$DATA" --artifact-dir "$TMP/artifacts" --no-progress --torch-threads 1)
+        --data-dir "$DATA" --artifact-dir "$TMP/artifacts" --no-progress --torch-threads 1
+        --jobs 1)
 "$PY" run_search.py "${COMMON[@]}" --studies-dir "$TMP/w1" --seed 1 >"$TMP/w1.log" 2>&1 &
 P1=$!
 "$PY" run_search.py "${COMMON[@]}" --studies-dir "$TMP/w2" --seed 2 >"$TMP/w2.log" 2>&1 &
@@ -86,7 +87,8 @@ print(f"postgres_two_workers: {len(complete)} complete of {len(trials)} trials, 
       f"workers {sorted(workers)}, references {refs}")
 assert len(complete) == n, f"expected exactly {n} COMPLETE trials, got {len(complete)}"
 assert len(workers) == 2, f"expected both workers to contribute, got {workers}"
-assert refs == ["ai85unetlarge", "unetmysmall"], f"references: {refs}"
+assert refs == ["ai85unetlarge", "ai85unetlarge-w4", "unetmysmall", "unetmysmall-w4"], \
+    f"references: {refs}"
 assert not [t for t in trials if t.state == TrialState.RUNNING], "trials left RUNNING"
 PYEOF
 # SIGTERM (what `timeout`, a batch scheduler or systemd sends) to a --jobs 2 search on the same
