@@ -467,16 +467,23 @@ class UNetSpace:
 
     def _sample_prep(self, trial: BaseTrial, budget: _Budget) -> list[ConvSpec]:
         """The 1x1 prep layers at full (folded) resolution."""
+        return self._sample_1x1(trial, budget, "prep", self.max_prep, last_relu=True)
+
+    def _sample_1x1(self, trial: BaseTrial, budget: _Budget, part: str, most: int,
+                    last_relu: bool) -> list[ConvSpec]:
+        """Up to ``most`` full-resolution 1x1 layers named ``part`` (prep or head), one weight
+        width for the group; all with ReLU but, unless ``last_relu``, the last."""
         full = self.full_res_width()
-        n_prep = trial.suggest_int("n_prep", 0, self.max_prep)
-        prep_bits = self._bits(trial, "prep_bits") if self.max_prep else 8
-        prep = []
-        for i in range(self.max_prep):
-            width = self._width(trial, f"prep{i}_width", full, budget.full, used=i < n_prep)
-            sep, dw = self._separable(trial, f"prep{i}")
-            if i < n_prep:
-                prep.append(ConvSpec(width, 1, separable=sep, depthwise=dw, bits=prep_bits))
-        return prep
+        n = trial.suggest_int(f"n_{part}", 0, most)
+        bits = self._bits(trial, f"{part}_bits") if most else 8
+        layers = []
+        for i in range(most):
+            width = self._width(trial, f"{part}{i}_width", full, budget.full, used=i < n)
+            sep, dw = self._separable(trial, f"{part}{i}")
+            if i < n:
+                layers.append(ConvSpec(width, 1, relu=last_relu or i < n - 1, separable=sep,
+                                       depthwise=dw, bits=bits))
+        return layers
 
     def _sample_encoder(self, trial: BaseTrial, budget: _Budget, depth: int
                         ) -> tuple[list[EncoderLevel], dict[int, bool], dict[int, int]]:
@@ -540,17 +547,7 @@ class UNetSpace:
 
     def _sample_head(self, trial: BaseTrial, budget: _Budget) -> list[ConvSpec]:
         """The 1x1 head layers before the classifier (the last one without ReLU)."""
-        full = self.full_res_width()
-        n_head = trial.suggest_int("n_head", 0, self.max_head)
-        head_bits = self._bits(trial, "head_bits") if self.max_head else 8
-        head = []
-        for i in range(self.max_head):
-            width = self._width(trial, f"head{i}_width", full, budget.full, used=i < n_head)
-            sep, dw = self._separable(trial, f"head{i}")
-            if i < n_head:
-                head.append(ConvSpec(width, 1, relu=i < n_head - 1, separable=sep,
-                                     depthwise=dw, bits=head_bits))
-        return head
+        return self._sample_1x1(trial, budget, "head", self.max_head, last_relu=False)
 
     def _level_cap(self, level: int, encoder: bool = False) -> int | None:
         """Static widest choice of a level's width parameters (full-resolution limit)."""
