@@ -25,7 +25,7 @@ from nas.finalize._outputs import summary_frame, write_outputs
 from nas.finalize._select import Finalist, select_finalists
 from nas.finalize._store import done_keys, merge_row, read_rows
 from nas.hardware import check
-from nas.report import trials_frame
+from nas.search import study_frame
 from nas.search._config import _import
 from nas.spec import DEFAULT_INPUT_SIZE
 from nas.studyio import load_study
@@ -80,7 +80,7 @@ def plan(cfg: FinalizeConfig) -> tuple[list[Finalist], list[Job], list[tuple[str
                                         pd.DataFrame, dict[str, Any]]:
     """(finalists, jobs still to run, (name, seed) already done, trials frame, settings)."""
     study = load_study(cfg.study_name, cfg.storage, cfg.studies_dir)
-    trials = trials_frame(study.get_trials(deepcopy=False))
+    trials = study_frame(study)  # with miou@<preset> of every rung
     finalists = select_finalists(trials, cfg.k, cfg.trials)
     settings = study_settings(study)
     _check_same_preset(cfg)

@@ -32,12 +32,14 @@ class Finalist:
 
 
 def search_miou_column(df: pd.DataFrame) -> str:
-    """The column holding each trial's best-fidelity mIoU: ``miou`` (the search's objective).
+    """The column holding each trial's best-fidelity mIoU: the highest rung any trial reached
+    (``miou@<preset>``, from ``--rungs``), else ``miou`` (the search's objective).
 
-    One place to change when a study holds several fidelities: the front and the knees
-    are then read at the highest one.
+    The front and the knees are read at that rung only, among the trials promoted to it: a
+    medium mIoU is never ranked against a proxy one.
     """
-    return "miou"
+    rungs = [c for c in df.columns if c.startswith("miou@") and df[c].notna().any()]
+    return rungs[-1] if len(rungs) >= 2 else "miou"
 
 
 def pick_knees(front: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -110,7 +112,7 @@ def select_finalists(df: pd.DataFrame, k: int,
                                  f"trained: {why}); pick a trained trial")
             out.append(_finalist(r, "chosen", col))
     else:
-        searched = complete[refs == ""]
+        searched = complete[(refs == "") & complete[col].notna()]
         front = pareto_frame(searched.assign(miou=searched[col]))
         if front.empty:
             raise ValueError("the study has no feasible trained trial to pick knees from "

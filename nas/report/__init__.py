@@ -9,6 +9,7 @@ trials, not the search: a frame from :func:`trials_frame` or a ``trials.csv``
 from nas.report._figures import front_figure, hypervolume_figure, write_figure
 from nas.report._html import report_html
 from nas.report._labels import place_labels
+from nas.report._rungs import rung_agreement, rung_figure, rung_names, rung_table
 from nas.report._tables import (
     PARAM_BYTES,
     TRIAL_COLUMNS,
@@ -30,6 +31,10 @@ __all__ = [
     "place_labels",
     "read_trials_csv",
     "report_html",
+    "rung_agreement",
+    "rung_figure",
+    "rung_names",
+    "rung_table",
     "summary_text",
     "trial_counts",
     "trials_frame",

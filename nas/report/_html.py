@@ -52,7 +52,8 @@ def _settings_table(settings: Mapping[str, object], per_row: int = 2) -> str:
 def report_html(*, title: str, figures: Sequence[go.Figure], front: pd.DataFrame,
                 counts: Mapping[str, int], settings: Mapping[str, object] | None = None,
                 source: str = "", generated_at: datetime.datetime | None = None,
-                notes: str = "", quality: Sequence[tuple[str, str]] = ()) -> str:
+                notes: str = "", quality: Sequence[tuple[str, str]] = (),
+                tables: Sequence[tuple[str, pd.DataFrame]] = ()) -> str:
     """The report page (plotly.js inlined: works offline).
 
     Args:
@@ -64,6 +65,7 @@ def report_html(*, title: str, figures: Sequence[go.Figure], front: pd.DataFrame
         notes: a paragraph of plain text under the figures.
         quality: (what, value) rows on the front's quality (hypervolume, bytes to reach an
             mIoU), shown as a table above the figures.
+        tables: (heading, table) pairs shown after the front (e.g. the rungs' table).
     """
     # timezone.utc, not datetime.UTC: that is Python 3.11+ and the project supports 3.10
     now = generated_at or datetime.datetime.now(datetime.timezone.utc)
@@ -86,5 +88,8 @@ def report_html(*, title: str, figures: Sequence[go.Figure], front: pd.DataFrame
         parts.append(f"<p class='note'>{html.escape(notes)}</p>")
     parts.append(f"<h2>Pareto front ({len(front)} trials)</h2>")
     parts.append(_table(front, "front") if len(front) else "<p>(empty: no feasible trial yet)</p>")
+    for heading, table in tables:
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(_table(table))
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -34,6 +34,15 @@ from nas.search._pareto import (
     pareto_mask,
 )
 from nas.search._run import SearchResult, finish, prepare, run, summary, work
+from nas.search._rung_studies import RungWork, find_rung_studies, open_rung_study, study_frame
+from nas.search._rungs import (
+    RungPoint,
+    miou_key,
+    promote,
+    rung_points,
+    rung_study_name,
+    select_promotions,
+)
 from nas.search._storage import artifact_store, check_storage_url, open_storage
 from nas.search._study import create_or_load_study, make_sampler, trial_counts
 
@@ -49,6 +58,8 @@ __all__ = [
     "Objective",
     "SAMPLERS",
     "SearchConfig",
+    "RungPoint",
+    "RungWork",
     "SearchResult",
     "arch_summary",
     "build_report",
@@ -56,6 +67,7 @@ __all__ = [
     "artifact_store",
     "check_storage_url",
     "create_or_load_study",
+    "find_rung_studies",
     "finish",
     "front_quality",
     "hypervolume_2d",
@@ -65,12 +77,19 @@ __all__ = [
     "log_hypervolume_curve",
     "log_hypervolume_frame",
     "make_sampler",
+    "miou_key",
+    "open_rung_study",
     "open_storage",
     "pareto_frame",
     "pareto_mask",
     "prepare",
+    "promote",
     "run",
+    "rung_points",
+    "rung_study_name",
+    "select_promotions",
     "settings_of",
+    "study_frame",
     "summary",
     "trial_counts",
     "weight_memory_bytes",

@@ -14,6 +14,7 @@ from nas.hardware import get_device
 from nas.search._early_stop import EarlyStop
 from nas.spec import DEFAULT_INPUT_SIZE, input_size
 from nas.studyio import default_artifact_dir, default_storage_url
+from nas.train import get_preset
 from search_spaces import parse_weight_bits, validate_weight_bits
 
 if TYPE_CHECKING:
@@ -107,6 +108,12 @@ class SearchConfig:
             default until the margin is calibrated on recorded learning curves.
         early_stop_margin: mIoU a trial may still gain after an evaluated epoch.
         early_stop_every: with early stop, evaluate val every this many epochs.
+        rungs: training presets of the rungs, lowest first (``()`` = ``preset`` alone). The
+            first must be ``preset``; the top of each rung's front is retrained with the next
+            (:mod:`nas.search._rungs`).
+        promote_share: at most this share of a rung's trained searched trials is promoted.
+        promote_margin: mIoU below a rung's front a trial may be and still be promoted (the
+            proxy's seed noise).
     """
 
     n_trials: int = 200
@@ -142,6 +149,9 @@ class SearchConfig:
     early_stop: bool = False
     early_stop_margin: float = 0.1
     early_stop_every: int = 2
+    rungs: tuple[str, ...] = ()
+    promote_share: float = 0.1
+    promote_margin: float = 0.05
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise types once, here
@@ -152,6 +162,10 @@ class SearchConfig:
             set_(self, "artifact_dir", Path(self.artifact_dir))
         set_(self, "objectives", tuple(self.objectives))
         set_(self, "references", tuple(self.references))
+        rungs = self.rungs
+        if isinstance(rungs, str):
+            rungs = [r.strip() for r in rungs.split(",") if r.strip()]
+        set_(self, "rungs", tuple(rungs))
         set_(self, "input_size", input_size(self.input_size))
         set_(self, "device", get_device(self.device).name)
         for name in ("trainer", "components"):
@@ -206,6 +220,21 @@ class SearchConfig:
                              f"torch_device={self.torch_device!r}")
 
         EarlyStop(self.early_stop_margin, self.early_stop_every)  # ValueError naming the rule
+        self._validate_rungs()
+
+    def _validate_rungs(self) -> None:
+        for name in self.rungs:
+            get_preset(name)  # ValueError listing the valid names
+        if len(set(self.rungs)) != len(self.rungs):
+            raise ValueError(f"rungs must not repeat a preset, but got {list(self.rungs)}")
+        if self.rungs and self.rungs[0] != self.preset:
+            raise ValueError(f"the first rung is the search's own preset: rungs "
+                             f"{','.join(self.rungs)} start with {self.rungs[0]!r} but "
+                             f"preset is {self.preset!r}")
+        if not 0 < self.promote_share <= 1:
+            raise ValueError(f"promote_share must be in (0, 1], but got {self.promote_share}")
+        if not 0 <= self.promote_margin <= 1:
+            raise ValueError(f"promote_margin must be in [0, 1], but got {self.promote_margin}")
 
     # -- derived paths ----------------------------------------------------------------------
     @property
@@ -230,6 +259,11 @@ class SearchConfig:
         if self.torch_threads is not None:
             return self.torch_threads
         return max(1, (os.cpu_count() or 1) // self.jobs)
+
+    @property
+    def upper_rungs(self) -> tuple[str, ...]:
+        """The presets trials are promoted to (every rung but the search's own)."""
+        return self.rungs[1:]
 
     @property
     def latency_objective(self) -> bool:

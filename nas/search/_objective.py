@@ -47,6 +47,7 @@ from optuna.trial import TrialState
 from nas.search._config import SearchConfig
 from nas.search._early_stop import cannot_reach_front, front_miou_at, front_points
 from nas.search._protocols import ArtifactStore, CheckFn, SpaceFn, TaskLike, TrainFn
+from nas.search._rungs import miou_key
 from nas.search._storage import trial_storage
 from nas.spec import ArchSpec, get_reference
 from nas.train import get_preset
@@ -101,6 +102,9 @@ def surplus(trial: optuna.Trial, n_trials: int) -> str | None:
     ref = trial.user_attrs.get("reference")
     if ref is not None and any(t.user_attrs.get("reference") == ref for t in older):
         return f"reference {ref} is already covered by an older trial"
+    src = trial.user_attrs.get("promotion_of")
+    if src is not None and any(t.user_attrs.get("promotion_of") == src for t in older):
+        return f"the promotion of trial {src} is already covered by an older trial"
     return None
 
 
@@ -117,6 +121,8 @@ class Objective:
         data_dir: resolved CamVid folder.
         store: the Optuna artifact store for checkpoints.
         on_epoch: ``(trial number, epoch, metrics)`` hook for the progress bar.
+        rung: the objective of a rung study (:mod:`nas.search._rungs`): each trial retrains
+            the architecture a promotion enqueued, with ``cfg.preset``.
     """
 
     cfg: SearchConfig
@@ -127,10 +133,16 @@ class Objective:
     data_dir: Path | None
     store: ArtifactStore
     on_epoch: Callable[[int, int, dict], None] | None = None
+    rung: bool = False
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         reason = surplus(trial, self.cfg.n_trials)
         if reason is not None:
+            trial.set_user_attr("surplus", reason)
+            raise optuna.TrialPruned(reason)
+        if self.rung and trial.user_attrs.get("promotion_of") is None:
+            # another worker took the promotion this one was started for
+            reason = "no promotion waiting"
             trial.set_user_attr("surplus", reason)
             raise optuna.TrialPruned(reason)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -148,11 +160,13 @@ class Objective:
     # -- steps --------------------------------------------------------------------------
     def _spec(self, trial: optuna.Trial) -> ArchSpec:
         ref = trial.user_attrs.get("reference")
+        if self.rung and ref is None:  # a promotion: the architecture one rung below trained
+            return ArchSpec.from_json(trial.user_attrs["spec"])
         if ref is None:
             return self.space(trial)
         # References train their own spec; their enqueued params (if the space can express
         # them) are still suggested so the sampler learns from them.
-        if trial.user_attrs.get("reference_params"):
+        if trial.user_attrs.get("reference_params") and not self.rung:
             with warnings.catch_warnings():  # a reference may lie outside the space's ranges
                 warnings.filterwarnings("ignore", message="Fixed parameter .* out of range")
                 self.space(trial)
@@ -229,6 +243,7 @@ class Objective:
             )
             trial.set_user_attr("trained", True)
             trial.set_user_attr("miou", float(result.miou))
+            trial.set_user_attr(miou_key(cfg.preset), float(result.miou))
             trial.set_user_attr("per_class_iou",
                                 {k: _finite(v) for k, v in result.per_class_iou.items()})
             trial.set_user_attr("pixel_accuracy", float(result.pixel_accuracy))

@@ -18,8 +18,10 @@ from nas.report import (
     front_table,
     hypervolume_figure,
     report_html,
+    rung_figure,
+    rung_names,
+    rung_table,
     trial_counts,
-    trials_frame,
 )
 from nas.search._config import SearchConfig
 from nas.search._hypervolume import HEADLINE_REF_MIOU, weight_memory_bytes
@@ -29,6 +31,7 @@ from nas.search._pareto import (
     log_hypervolume_frame,
     pareto_frame,
 )
+from nas.search._rung_studies import study_frame
 
 N_KNEES = 4  # knees labelled in the report (the finalists benchmark retrains 4)
 NOTES = (
@@ -54,6 +57,9 @@ def settings_of(cfg: SearchConfig, storage: str | None = None) -> dict[str, obje
         "objectives": ", ".join(cfg.objectives),
         "budgets": ", ".join(b for b in budgets if b) or "none (the device's limits only)",
         "target": f"{cfg.n_trials} complete trials, {cfg.jobs} worker(s) on this host",
+        "rungs": (f"{' -> '.join(cfg.rungs)}: promote <= {cfg.promote_share:.0%} of each "
+                  f"rung, within {cfg.promote_margin} mIoU of its front" if cfg.upper_rungs
+                  else "none"),
         "early stop": (f"margin {cfg.early_stop_margin} mIoU, val every "
                        f"{cfg.early_stop_every} epochs" if cfg.early_stop else "off"),
     }
@@ -76,10 +82,15 @@ def build_report(df: pd.DataFrame, *, title: str, objectives: Sequence[str] = ("
                          limit_bytes=ref_bytes, limit_label=f"{device} weight memory"),
             hypervolume_figure(log_hypervolume_frame(df, device), ref_bytes,
                                HEADLINE_REF_MIOU, device)]
+    tables = []
+    if len(rung_names(df)) >= 2:  # --rungs: each rung's front, and the promoted nets' ranks
+        figs.append(rung_figure(df, title="Rungs: the top of the front retrained longer"))
+        tables.append(("Promoted trials (mIoU and rank among them at each rung)",
+                       rung_table(df)))
     page = report_html(title=title, figures=figs, front=front_table(front, knees),
                        counts=trial_counts(df), settings=settings, source=source,
                        generated_at=generated_at, notes=NOTES,
-                       quality=front_quality(df, device).rows())
+                       quality=front_quality(df, device).rows(), tables=tables)
     return page, figs, front
 
 
@@ -100,7 +111,7 @@ def write_reports(study: optuna.Study, out_dir: str | Path, *,
         name -> path written.
     """
     out_dir = Path(out_dir)
-    df = trials_frame(study.get_trials(deepcopy=False), artifact_dir)
+    df = study_frame(study, artifact_dir=artifact_dir)
     page, figs, front = build_report(df, title=f"maxnas study {study.study_name}",
                                      objectives=objectives, settings=settings, source=source,
                                      device=device)
@@ -118,5 +129,6 @@ def push_to_dashboard(study: optuna.Study, figures: Sequence[go.Figure]) -> None
     """Store the figures in the study so ``optuna-dashboard`` shows them (fixed ids: updated)."""
     from optuna_dashboard import save_plotly_graph_object
 
-    for gid, fig in zip(("maxnas-front", "maxnas-hypervolume"), figures, strict=False):
+    for gid, fig in zip(("maxnas-front", "maxnas-hypervolume", "maxnas-rungs"), figures,
+                        strict=False):
         save_plotly_graph_object(study, fig, graph_object_id=gid)

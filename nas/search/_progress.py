@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 import numpy as np
@@ -105,21 +106,24 @@ def event_line(t: FrozenTrial, width: int) -> str | None:
     if ua.get("surplus") or t.state not in (TrialState.COMPLETE, TrialState.FAIL):
         return None
     name = f" ({ua['reference']})" if ua.get("reference") else ""
+    if ua.get("rung"):  # a promotion: named by the search trial it retrains
+        name = f" at {ua['rung']}{name}"
     secs = (t.datetime_complete - t.datetime_start).total_seconds() \
         if t.datetime_complete and t.datetime_start else None
     took = f", {format_duration(secs)}" if secs is not None else ""
     nbytes = f"{int(ua['param_bytes']):,} param B" if ua.get("param_bytes") is not None else ""
+    number = ua.get("origin_trial", t.number)
     if t.state == TrialState.FAIL:
-        text = f"trial {t.number}{name} FAILED: {ua.get('fail_reason') or 'no reason recorded'}"
+        text = f"trial {number}{name} FAILED: {ua.get('fail_reason') or 'no reason recorded'}"
     elif ua.get("trained") is False:
         why = (ua.get("violations") or ["infeasible"])[0]
-        text = f"trial {t.number}{name} infeasible, not trained: {nbytes}; {why}"
+        text = f"trial {number}{name} infeasible, not trained: {nbytes}; {why}"
     elif ua.get("early_stopped"):
-        text = (f"trial {t.number}{name} stopped early at epoch {ua.get('epochs')}: val mIoU "
+        text = (f"trial {number}{name} stopped early at epoch {ua.get('epochs')}: val mIoU "
                 f"{t.values[0]:.3f} + margin < front, {nbytes}{took}")
     else:
         fits = "" if ua.get("feasible", True) else ", does not fit"
-        text = (f"trial {t.number}{name} done: val mIoU {t.values[0]:.3f}, {nbytes}{fits}"
+        text = (f"trial {number}{name} done: val mIoU {t.values[0]:.3f}, {nbytes}{fits}"
                 f"{took}")
     return fit(text, width)
 
@@ -139,6 +143,7 @@ class Progress:
         self.seen: set[int] | None = None  # trials already finished (None: not read yet)
         self.started: set[int] = set()
         self._drawn = False
+        self.rung_seen: dict[str, set[int]] = {}  # rung study -> trials already reported
 
     @property
     def width(self) -> int:
@@ -169,6 +174,23 @@ class Progress:
                 self.message(line, redraw=False)
         self._draw()
         return self.stats
+
+    def refresh_rungs(self, studies: Sequence[optuna.Study]) -> None:
+        """Event lines for promotions (``--rungs``) that finished since the last call."""
+        for study in studies:
+            trials = study.get_trials(deepcopy=False,
+                                      states=(TrialState.COMPLETE, TrialState.FAIL))
+            seen = self.rung_seen.get(study.study_name)
+            if seen is None:  # the first read: what was there before is not news
+                self.rung_seen[study.study_name] = {t.number for t in trials}
+                continue
+            for t in trials:
+                if t.number not in seen:
+                    seen.add(t.number)
+                    line = event_line(t, self.width)
+                    if line:
+                        self.message(line, redraw=False)
+        self._draw()
 
     def _detail_trial(self) -> int | None:
         parts = self.detail.split()

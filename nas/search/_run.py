@@ -39,7 +39,7 @@ import pandas as pd
 
 import nas.data
 from nas.hardware import get_device
-from nas.report import summary_text, trials_frame
+from nas.report import summary_text
 from nas.report import trial_counts as table_counts
 from nas.search._config import SearchConfig
 from nas.search._objective import Objective
@@ -47,6 +47,7 @@ from nas.search._outputs import N_KNEES, settings_of, write_reports
 from nas.search._pareto import FrontQuality, front_quality, knee_points, pareto_frame
 from nas.search._progress import Progress, study_stats
 from nas.search._protocols import Components, TrainFn
+from nas.search._rung_studies import RungWork, find_rung_studies, open_rung_study, study_frame
 from nas.search._storage import artifact_store, display_url, open_storage, trial_storage
 from nas.search._study import create_or_load_study, make_sampler, trial_counts, worker_seed
 from nas.spec import REFERENCES
@@ -223,12 +224,13 @@ def prepare(cfg: SearchConfig) -> tuple[SearchConfig, optuna.Study, Components]:
 # -- one worker ---------------------------------------------------------------------------------
 def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline: float | None,
          progress: Progress | None = None, reporter: Any = None,
-         signals: StopSignals | None = None) -> str:
+         signals: StopSignals | None = None, rungs: RungWork | None = None) -> str:
     """Run trials until the study holds ``cfg.n_trials`` COMPLETE ones (or the deadline).
 
     ``reporter(study)``, if given, is called after each trial. With ``signals``, a SIGINT /
     SIGTERM interrupts the training of the running trial and is otherwise acted on between
-    storage operations.
+    storage operations. With ``rungs`` (``--rungs``), promotions are enqueued as trials
+    complete and run before new trials, and the worker stops only when none is left.
 
     Returns:
         ``"done"`` or ``"timeout"``. Raises ``KeyboardInterrupt`` when interrupted and
@@ -239,32 +241,60 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
     outcome: dict[str, Any] = {}
     signals = signals or StopSignals()  # not installed: never fires
 
+    def guarded(fn: Callable[[optuna.Trial], tuple[float, ...]]
+                ) -> Callable[[optuna.Trial], tuple[float, ...]]:
+        def run(trial: optuna.Trial) -> tuple[float, ...]:
+            try:
+                with signals.raising():
+                    return fn(trial)
+            except KeyboardInterrupt as e:
+                name = signal.Signals(signal_of(e)).name
+                trial.set_user_attr("fail_reason", f"interrupted by {name}")
+                raise
+        return run
+
     def run_trial(trial: optuna.Trial) -> tuple[float, ...]:
         if progress is not None:  # the status line shows it running from its first second
             progress.trial_started(trial.number)
             progress.refresh(trial.study)
-        try:
-            with signals.raising():
-                return objective(trial)
-        except KeyboardInterrupt as e:
-            name = signal.Signals(signal_of(e)).name
-            trial.set_user_attr("fail_reason", f"interrupted by {name}")
-            raise
+        return guarded(objective)(trial)
 
-    def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    def on_trial(done_in: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         outcome["state"], outcome["reason"] = trial.state, trial.user_attrs.get("fail_reason")
         if progress is not None:
             progress.refresh(study)
+            if rungs is not None:
+                progress.refresh_rungs(rungs.studies)
         if reporter is not None:
             reporter(study)
 
+    def count_failure() -> None:
+        if outcome.get("state") == optuna.trial.TrialState.FAIL:
+            failures.append(str(outcome.get("reason")))
+            if len(failures) >= MAX_CONSECUTIVE_FAILURES:
+                raise RuntimeError(
+                    f"{len(failures)} trials in a row failed; last: {failures[-1]}")
+        elif outcome:
+            failures.clear()
+
+    if progress is not None and rungs is not None:
+        progress.refresh_rungs(rungs.studies)  # what finished before this run is not news
     with signals.deferred():
         while True:
             signals.check()
             if deadline is not None and time.time() >= deadline:
                 return "timeout"
+            if rungs is not None:  # promotions first, as in ASHA
+                rungs.promote()
+                outcome.clear()
+                if rungs.run_one(guarded, [on_trial]):
+                    count_failure()
+                    continue
             counts = trial_counts(study)
             if counts["COMPLETE"] >= cfg.n_trials:
+                if rungs is not None and rungs.busy():  # running elsewhere, or just retried
+                    time.sleep(poll)
+                    continue
                 return "done"
             if counts["COMPLETE"] + counts["RUNNING"] >= cfg.n_trials:
                 # The rest is running elsewhere; wait, and fail trials whose worker died.
@@ -279,13 +309,7 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
             outcome.clear()
             study.optimize(run_trial, n_trials=1, catch=(Exception,), callbacks=[on_trial],
                            gc_after_trial=False)
-            if outcome.get("state") == optuna.trial.TrialState.FAIL:
-                failures.append(str(outcome.get("reason")))
-                if len(failures) >= MAX_CONSECUTIVE_FAILURES:
-                    raise RuntimeError(
-                        f"{len(failures)} trials in a row failed; last: {failures[-1]}")
-            else:
-                failures.clear()
+            count_failure()
 
 
 def fail_orphans(study: optuna.Study, cfg: SearchConfig) -> list[int]:
@@ -344,12 +368,19 @@ def _trainer(cfg: SearchConfig) -> TrainFn:
 
 
 def _make_objective(cfg: SearchConfig, comps: Components,
-                    progress: Progress | None = None) -> Objective:
+                    progress: Progress | None = None, rung: bool = False) -> Objective:
     return Objective(
         cfg=cfg, space=comps.space, task=comps.task, check=comps.check,
         train=_trainer(cfg), data_dir=cfg.data_dir, store=artifact_store(cfg),
-        on_epoch=progress.epoch if progress is not None else None,
+        on_epoch=progress.epoch if progress is not None and not rung else None, rung=rung,
     )
+
+
+def _rung_work(cfg: SearchConfig, study: optuna.Study, comps: Components) -> RungWork | None:
+    """The worker's :class:`RungWork` with ``--rungs``, else ``None``."""
+    if not cfg.upper_rungs:
+        return None
+    return RungWork(cfg, study, lambda c: _make_objective(c, comps, rung=True))
 
 
 def _set_threads(cfg: SearchConfig) -> None:
@@ -373,7 +404,8 @@ def worker_main(cfg: SearchConfig, worker: int, n_existing: int,
         seed = worker_seed(cfg, worker, n_existing)
         study = optuna.load_study(study_name=cfg.study_name, storage=storage,
                                   sampler=make_sampler(cfg, seed))
-        work(cfg, study, _make_objective(cfg, comps), deadline, signals=signals)
+        work(cfg, study, _make_objective(cfg, comps), deadline, signals=signals,
+             rungs=_rung_work(cfg, study, comps))
     except KeyboardInterrupt as e:
         sys.exit(128 + signal_of(e))
 
@@ -388,11 +420,13 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
     for p in procs:
         p.start()
     reporter = _Reporter(cfg)
+    rung_studies = [open_rung_study(cfg, study._storage, i) for i in range(1, len(cfg.rungs))]
     try:
         with signals.deferred():
             while any(p.is_alive() for p in procs):
                 signals.check()
                 progress.refresh(study)
+                progress.refresh_rungs(rung_studies)
                 reporter(study)
                 for p in procs:
                     p.join(timeout=2.0 / len(procs))
@@ -413,9 +447,10 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
             for p in alive:
                 p.join(timeout=max(0.0, end - time.time()))
         # A worker killed before it could mark its trial leaves it RUNNING: fail it here.
-        fail_running(study, {worker_id(p.pid) for p in procs if p.pid is not None},
-                     f"interrupted by {signal.Signals(signal_of(e)).name}; its worker was "
-                     "stopped")
+        for s in [study, *find_rung_studies(study)]:
+            fail_running(s, {worker_id(p.pid) for p in procs if p.pid is not None},
+                         f"interrupted by {signal.Signals(signal_of(e)).name}; its worker "
+                         "was stopped")
         raise
     return [f"{p.name} exited with code {p.exitcode}" for p in procs
             if p.exitcode not in (0, None)]
@@ -456,7 +491,7 @@ def _run(cfg: SearchConfig, signals: StopSignals) -> SearchResult:
                 study.sampler = make_sampler(cfg, worker_seed(cfg, 0, n_existing))
             try:
                 work(cfg, study, _make_objective(cfg, comps, progress), deadline, progress,
-                     _Reporter(cfg), signals)
+                     _Reporter(cfg), signals, _rung_work(cfg, study, comps))
             except RuntimeError as e:
                 errors.append(str(e))
         else:
@@ -464,7 +499,8 @@ def _run(cfg: SearchConfig, signals: StopSignals) -> SearchResult:
     except KeyboardInterrupt as e:
         interrupted, signum = True, signal_of(e)
         signals.signum = signals.signum or signum  # later signals are ignored from now on
-        fail_running(study, {worker_id()}, f"interrupted by {signal.Signals(signum).name}")
+        for s in [study, *find_rung_studies(study)]:
+            fail_running(s, {worker_id()}, f"interrupted by {signal.Signals(signum).name}")
         with contextlib.suppress(Exception):
             progress.refresh(study)  # the failed trial's line
     finally:
@@ -478,7 +514,7 @@ def finish(cfg: SearchConfig, study: optuna.Study, interrupted: bool = False,
            errors: list[str] | None = None) -> SearchResult:
     """Write the reports and return the result (also used after an interrupt)."""
     paths = _write_reports(cfg, study)
-    df = trials_frame(study.get_trials(deepcopy=False), cfg.artifact_path)
+    df = study_frame(study, cfg.preset, cfg.artifact_path)
     stats = study_stats(study)
     front = pareto_frame(df, cfg.objectives)
     return SearchResult(

@@ -33,6 +33,10 @@ def _objectives(text: str) -> tuple[str, ...]:
     return names
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
 def _weight_bits(text: str) -> tuple[int, ...]:
     try:
         return parse_weight_bits(text)
@@ -58,8 +62,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=d.device,
                    help="accelerator: MAX78000 or MAX78002 (default %(default)s)")
     add_input_size(p)
-    p.add_argument("--preset", default=d.preset,
-                   help="training preset: smoke, proxy, full, ... (default %(default)s)")
+    p.add_argument("--preset", default=None,
+                   help=f"training preset: smoke, proxy, full, ... (default {d.preset}, or "
+                        "the first of --rungs)")
+    p.add_argument("--rungs", type=_names, default=d.rungs, metavar="LIST",
+                   help="comma list of presets, e.g. proxy,medium: every trial trains with the "
+                        "first; the top of each rung's front is retrained with the next, as "
+                        "trials complete (its own study <name>@<preset>; default: none)")
+    p.add_argument("--promote-share", type=float, default=d.promote_share, metavar="SHARE",
+                   help="with --rungs, promote at most this share of a rung's trained trials "
+                        "(references always; default %(default)s)")
+    p.add_argument("--promote-margin", type=float, default=d.promote_margin, metavar="MIOU",
+                   help="with --rungs, promote only trials within this mIoU of the rung's "
+                        "front at their bytes, closest first (default %(default)s)")
     p.add_argument("--sampler", default=d.sampler, choices=SAMPLERS,
                    help="multi-objective sampler (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed,
@@ -117,7 +132,10 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         n_trials=args.trials, study_name=args.study_name, storage=args.storage,
         studies_dir=args.studies_dir, space=args.space, task=args.task, device=args.device,
         input_size=args.input_size,
-        preset=args.preset, sampler=args.sampler, seed=args.seed, data_dir=args.data_dir,
+        preset=args.preset or (args.rungs[0] if args.rungs else SearchConfig.preset),
+        rungs=args.rungs, promote_share=args.promote_share,
+        promote_margin=args.promote_margin, sampler=args.sampler, seed=args.seed,
+        data_dir=args.data_dir,
         timeout=args.timeout, objectives=args.objectives,
         max_weight_bytes=args.max_weight_bytes, max_latency_ms=args.max_latency_ms,
         jobs=args.jobs, torch_threads=args.torch_threads, torch_device=args.torch_device,

@@ -211,6 +211,16 @@ register_preset(Preset(
     deployment=True,
 ))
 
+# The middle rung of `run_search.py --rungs proxy,medium`: `full`'s resolution (352 crops of full
+# frames, 48x88x88 folded) for a fifth of its epochs, the last 4 quantisation-aware for every net
+# as `full` does, so a low-bit net is scored at its real width. About 8x a proxy trial on one
+# CPU thread (fidelity-full, 10 epochs of the same crops, took 3-4x; BENCHMARKS.md).
+register_preset(Preset(
+    name="medium", scale=1.0, crop=352, epochs=20, batch_size=16, lr=2e-3,
+    schedule="onecycle", warmup_frac=0.1, qat_epochs=4, eval_crop=352, eval_every=20,
+    deployment=True,
+))
+
 # A shortened `full` for benchmarks/proxy_fidelity.py: same resolution, fewer epochs, no QAT
 # (the session budget does not allow 100 epochs x 12 nets on 2 cores).
 register_preset(Preset(

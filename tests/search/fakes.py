@@ -143,6 +143,29 @@ def slow_fake_train(*args, **kwargs) -> FakeResult:
     return fake_train(*args, **kwargs)
 
 
+def rung_miou(spec: ArchSpec, preset_name: str) -> float:
+    """fake_train's mIoU at the ``smoke`` rung; at any longer preset depth-3 nets gain 0.2, so
+    promotion reorders nets as longer training does."""
+    base = min(0.9, 0.1 + 0.05 * torch.log2(torch.tensor(float(spec.weight_count()))).item() / 2)
+    return base if preset_name == "smoke" else min(0.99, base + (0.2 if spec.depth == 3 else 0))
+
+
+def rung_train(spec, task, preset, data_dir=None, *, seed=0, callback=None,
+               checkpoint_path=None, **kw) -> FakeResult:
+    """A trainer whose mIoU depends on the preset (:func:`rung_miou`); above ``smoke`` it
+    sleeps ``$MAXNAS_FAKE_RUNG_SLEEP`` seconds (default 0), so a test can kill it mid-rung."""
+    CALLS.append(f"{spec.name}@{preset.name}")
+    if preset.name != "smoke":
+        time.sleep(float(__import__("os").environ.get("MAXNAS_FAKE_RUNG_SLEEP", "0")))
+    miou = rung_miou(spec, preset.name)
+    if callback is not None:
+        callback(1, {"miou": miou, "loss": 1.0})
+    if checkpoint_path is not None:
+        torch.save({"spec": spec.to_dict(), "state_dict": {}, "metrics": {"miou": miou}},
+                   checkpoint_path)
+    return FakeResult(miou, {n: miou for n in task.class_names}, 0.5 + miou / 2, 0.01)
+
+
 def fake_components(cfg=None):
     from nas.search._run import Components
     from nas.spec import get_reference
