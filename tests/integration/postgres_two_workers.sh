@@ -126,4 +126,39 @@ assert any("SIGTERM" in (r or "") for r in failed), f"no trial failed by SIGTERM
 print(f"postgres_two_workers: SIGTERM to --jobs 2: exit 143, FAIL {failed}, none RUNNING")
 PYEOF
 [ -f "$TMP/w3/pg-two-workers/report.html" ] || fail "SIGTERM: no report written"
+# Rungs on PostgreSQL: two processes share the promotions of one study to a second preset
+# (fake trainer and space: the rung logic, not the training, is under test here).
+RUNGS=(--storage "$URL" --study-name pg-rungs --trials 10 --data-dir "$DATA" --no-progress
+       --artifact-dir "$TMP/artifacts-rungs" --jobs 1 --sampler random --rungs smoke,proxy-fast
+       --promote-share 0.5 --promote-margin 0.5 --trainer tests.search.fakes:rung_train
+       --components tests.search.fakes:fake_components)
+MAXNAS_FAKE_RUNG_SLEEP=1 "$PY" run_search.py "${RUNGS[@]}" --studies-dir "$TMP/r1" --seed 1 \
+    >"$TMP/r1.log" 2>&1 &
+P4=$!
+MAXNAS_FAKE_RUNG_SLEEP=1 "$PY" run_search.py "${RUNGS[@]}" --studies-dir "$TMP/r2" --seed 2 \
+    >"$TMP/r2.log" 2>&1 &
+P5=$!
+RC4=0; RC5=0
+wait "$P4" || RC4=$?
+wait "$P5" || RC5=$?
+if [ "$RC4" != 0 ] || [ "$RC5" != 0 ]; then
+    tail -n 40 "$TMP/r1.log" >&2; tail -n 40 "$TMP/r2.log" >&2
+    fail "rungs: workers exited with $RC4 and $RC5"
+fi
+"$PY" - "$URL" <<'PYEOF'
+import sys
+import optuna
+from optuna.trial import TrialState
+
+base = optuna.load_study(study_name="pg-rungs", storage=sys.argv[1]).get_trials()
+upper = optuna.load_study(study_name="pg-rungs@proxy-fast", storage=sys.argv[1]).get_trials()
+done = [t for t in upper if t.state == TrialState.COMPLETE]
+sources = [t.user_attrs["promotion_of"] for t in done]
+assert sum(t.state == TrialState.COMPLETE for t in base) == 10, "rungs: search study"
+assert done and len(sources) == len(set(sources)), f"rungs: promotions {sources}"
+assert not [t for t in upper if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+assert all("miou@smoke" in t.user_attrs and "miou@proxy-fast" in t.user_attrs for t in done)
+workers = {t.user_attrs["worker"] for t in done}
+print(f"postgres_two_workers: rungs: {len(done)} promotions by {len(workers)} worker(s)")
+PYEOF
 echo "postgres_two_workers: PASS"
