@@ -39,7 +39,7 @@ import pandas as pd
 
 import nas.data
 from nas.hardware import get_device
-from nas.report import summary_text
+from nas.report import rung_agreement, summary_text
 from nas.report import trial_counts as table_counts
 from nas.search._config import SearchConfig
 from nas.search._objective import Objective
@@ -74,6 +74,7 @@ class SearchResult:
     knees: pd.DataFrame | None = None
     table_counts: dict[str, int] = field(default_factory=dict)  # nas.report.trial_counts
     quality: FrontQuality | None = None  # log-bytes hypervolume, bytes to reach an mIoU
+    rung_lines: list[str] = field(default_factory=list)  # --rungs: one line per rung
 
     @property
     def exit_status(self) -> int:
@@ -524,6 +525,8 @@ def finish(cfg: SearchConfig, study: optuna.Study, interrupted: bool = False,
         interrupted=interrupted, worker_errors=list(errors or []),
         knees=knee_points(front, N_KNEES), table_counts=table_counts(df),
         quality=front_quality(df, cfg.device),
+        rung_lines=[f"rung {a.to}: {a.n} nets trained at both; Kendall tau vs {a['from']} "
+                    f"{a.kendall_tau:.2f}" for _, a in rung_agreement(df).iterrows()],
     )
 
 
@@ -536,7 +539,8 @@ def summary(result: SearchResult) -> str:
         head = ""
     text = f"{head}study {result.study_name!r} in {result.storage}\n" + summary_text(
         result.front, result.paths, result.table_counts, result.knees,
-        quality=result.quality.lines() if result.quality is not None else ())
+        quality=[*(result.quality.lines() if result.quality is not None else ()),
+                 *result.rung_lines])
     if result.worker_errors:
         text += "\nworker errors:\n" + "\n".join(f"  {e}" for e in result.worker_errors)
     return text

@@ -24,6 +24,7 @@ from nas.search import (
     rung_study_name,
     select_promotions,
     study_frame,
+    summary,
 )
 from nas.search._rungs import front_gap
 from nas.spec import ArchSpec
@@ -138,6 +139,7 @@ def test_search_with_rungs_promotes_asynchronously_and_records_each_rung(tmp_pat
     assert {miou_key("smoke"), miou_key(UPPER)} <= set(csv.columns)
     html = (cfg.study_dir / "report.html").read_text()
     assert "Promoted trials" in html and "front of each rung" in html
+    assert f"rung {UPPER}: {len(promoted)} nets trained at both" in summary(result)
 
 
 def test_rerun_resumes_without_promoting_twice(tmp_path):
