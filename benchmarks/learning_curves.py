@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nas.report import read_trials_csv
 from nas.search._early_stop import FrontPoint, cannot_reach_front, front_miou_at
 from nas.spec import ArchSpec
 
@@ -154,7 +155,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.trials_csv.is_file():
         raise SystemExit(f"error: {args.trials_csv} not found")
-    df = pd.read_csv(args.trials_csv)
+    df = read_trials_csv(args.trials_csv)
     if not args.report_only:
         i, n = (int(v) for v in args.part.split("/"))
         picked = sample_trials(df, args.n, args.seed).iloc[i - 1::n]
