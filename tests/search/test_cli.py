@@ -25,6 +25,13 @@ def test_defaults_match_the_issue():
     assert cfg.references == ("ai85unetlarge", "unetmysmall", "ai85unetlarge-w4", "unetmysmall-w4")
 
 
+def test_rungs_set_the_search_preset_to_the_first():
+    cfg = _parse(["--rungs", "proxy-fast,medium"])
+    assert (cfg.preset, cfg.rungs, cfg.upper_rungs) == ("proxy-fast", ("proxy-fast", "medium"),
+                                                        ("medium",))
+    assert _parse([]).rungs == ()
+
+
 def test_latency_objective_and_budgets():
     cfg = _parse(["--objectives", "miou,bytes,latency", "--max-weight-bytes", "100000",
                   "--max-latency-ms", "12.5", "--jobs", "2"])
@@ -40,6 +47,9 @@ def test_latency_objective_and_budgets():
     (["--jobs", "0"], "jobs must be >= 1, but got jobs=0"),
     (["--max-weight-bytes", "-5"], "max_weight_bytes must be > 0, but got max_weight_bytes=-5"),
     (["--study-name", "a/b"], "study_name must be a non-empty name without '/'"),
+    (["--rungs", "proxy,mediun"], "unknown preset 'mediun'; available: ['fidelity-full', "),
+    (["--rungs", "proxy,medium", "--preset", "smoke"], "the first rung is the search's own"),
+    (["--rungs", "proxy,medium", "--promote-share", "0"], "promote_share must be in (0, 1]"),
 ])
 def test_bad_values_name_the_value(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
