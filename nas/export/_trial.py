@@ -5,7 +5,8 @@ What the search stores per trial: ``user_attrs["spec"]`` (ArchSpec JSON),
 the id of the checkpoint file in the study's ``FileSystemArtifactStore``
 (``studies/<name>/artifacts`` unless ``--artifact-dir``). A checkpoint that ``python -m nas
 finalize`` trained for the trial (``studies/<name>/finalists.csv``) is preferred: it is the
-final recipe's, not the search's short proxy training.
+final recipe's, not the search's short proxy training; next, the checkpoint of the highest rung
+the trial was promoted to (``run_search.py --rungs``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas.spec import ArchSpec
-from nas.studyio import checkpoint_path, default_artifact_dir, finalist_checkpoint, load_study
+from nas.studyio import (
+    checkpoint_path,
+    default_artifact_dir,
+    finalist_checkpoint,
+    load_study,
+    rung_checkpoint,
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,7 @@ class TrialSource:
     device: str | None = None
     input_size: tuple[int, int] | None = None
     task: str | None = None
-    checkpoint_source: str = ""  # "finalize (preset full, seed 0)" or "search"
+    checkpoint_source: str = ""  # "finalize (preset full, seed 0)", "rung medium" or "search"
 
 
 def load_trial(
@@ -49,7 +56,7 @@ def load_trial(
             infeasible, or (``need_checkpoint``) was not trained / its checkpoint is missing.
 
     With ``prefer_finalist`` the finalize checkpoint of the trial (best val mIoU over its
-    seeds) is taken when there is one, else the search's.
+    seeds) is taken when there is one, else its highest rung's, else the search's.
     """
     import optuna
 
@@ -73,12 +80,16 @@ def load_trial(
     ckpt, source = None, ""
     if need_checkpoint:
         final = finalist_checkpoint(studies_dir, study_name, number) if prefer_finalist else None
+        store = artifact_dir if artifact_dir is not None else \
+            default_artifact_dir(studies_dir, study_name)
+        rung = rung_checkpoint(study, number, store) if prefer_finalist else None
         if final is not None:
             ckpt, row = final
             source = f"finalize (preset {row.get('preset')}, seed {row.get('seed')})"
+        elif rung is not None:
+            ckpt, preset = rung
+            source = f"rung {preset}"
         else:
-            store = artifact_dir if artifact_dir is not None else \
-                default_artifact_dir(studies_dir, study_name)
             ckpt, source = checkpoint_path(study, number, store), "search"
     config = study.user_attrs.get("config") or {}
     size = config.get("input_size")

@@ -38,7 +38,8 @@ def register(subparsers: SubParsers) -> None:
     p.add_argument("--checkpoint", type=Path, help="maxnas training checkpoint (.pth.tar)")
     p.add_argument("--search-checkpoint", action="store_true",
                    help="with --study: the search's checkpoint even when 'nas finalize' "
-                        "retrained the trial (its checkpoint is taken by default)")
+                        "or a --rungs promotion retrained the trial (by default the finalize "
+                        "checkpoint, else the highest rung's, is taken)")
     p.add_argument("--untrained", action="store_true",
                    help="random weights and a synthetic sample (hardware-only check)")
     p.add_argument("--out", type=Path, required=True, help="export folder")

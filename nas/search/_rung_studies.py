@@ -12,8 +12,9 @@ from optuna.trial import TrialState
 
 from nas.report import trials_frame
 from nas.search._config import SearchConfig
-from nas.search._rungs import RUNG_SEP, miou_key, pending, promote, rung_study_name
+from nas.search._rungs import miou_key, pending, promote, rung_study_name
 from nas.search._study import DIRECTIONS, METRIC_NAMES
+from nas.studyio import rung_studies
 
 # A rung study's trials are all enqueued promotions; its objective has no trial budget.
 NO_BUDGET = 10**9
@@ -40,14 +41,7 @@ def open_rung_study(cfg: SearchConfig, storage: optuna.storages.BaseStorage,
 
 def find_rung_studies(study: optuna.Study) -> list[optuna.Study]:
     """The rung studies stored beside the search study ``study``, lowest rung first."""
-    storage = study._storage  # Optuna has no public accessor; the same object a Study wraps
-    prefix = study.study_name + RUNG_SEP
-    found = []
-    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
-        info = summary.user_attrs.get("rung")
-        if summary.study_name.startswith(prefix) and isinstance(info, dict):
-            found.append((int(info.get("index", 0)), summary.study_name))
-    return [optuna.load_study(study_name=name, storage=storage) for _, name in sorted(found)]
+    return rung_studies(study)
 
 
 def rung_columns(df: pd.DataFrame, preset: str,

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-RUNG_SEP = "@"
+from nas.studyio import RUNG_SEP
+
 LIVE = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
 # What a promotion copies from the trial one rung below (besides its miou@<preset> values).
 CARRIED_ATTRS = ("spec", "reference", "arch", "param_bytes")

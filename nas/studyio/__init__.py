@@ -15,12 +15,14 @@ from nas.studyio._finalists import (
     study_folder,
 )
 from nas.studyio._paths import default_artifact_dir, default_storage_url, load_study
+from nas.studyio._rungs import RUNG_SEP, rung_checkpoint, rung_studies
 
 __all__ = [
     "FINALISTS_CSV",
     "FINALISTS_DIR",
     "FINALISTS_MD",
     "FINALISTS_PLOT",
+    "RUNG_SEP",
     "TORCH_ZIP_MAGIC",
     "checkpoint_path",
     "checkpoint_status",
@@ -29,5 +31,7 @@ __all__ = [
     "finalist_checkpoint",
     "finalists_csv",
     "load_study",
+    "rung_checkpoint",
+    "rung_studies",
     "study_folder",
 ]

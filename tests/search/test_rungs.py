@@ -171,6 +171,21 @@ def test_references_are_promoted_and_finalize_reads_the_top_rung(tmp_path):
         assert f.search_miou == row[miou_key(UPPER)]
 
 
+def test_export_takes_the_highest_rungs_checkpoint(tmp_path):
+    from nas.export._trial import load_trial
+
+    cfg = _cfg(tmp_path)
+    run(cfg)
+    upper = _load(cfg, rung_study_name("r", UPPER))
+    t = next(t for t in upper.get_trials() if t.state == TrialState.COMPLETE)
+    origin = t.user_attrs["origin_trial"]
+    src = load_trial("r", origin, studies_dir=cfg.studies_dir)
+    assert src.checkpoint_source == f"rung {UPPER}"
+    assert src.checkpoint.name == t.user_attrs["checkpoint_artifact_id"]
+    plain = load_trial("r", origin, studies_dir=cfg.studies_dir, prefer_finalist=False)
+    assert plain.checkpoint_source == "search" and plain.checkpoint != src.checkpoint
+
+
 def _run_search(args: list[str], env: dict | None = None, **kw) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(ROOT / "run_search.py"), "--no-progress", "--sampler", "random",
