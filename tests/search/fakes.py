@@ -93,6 +93,11 @@ def fake_train(spec, task, preset, data_dir=None, *, seed=0, callback=None,
     """mIoU grows with log(bytes); writes a real (tiny) torch checkpoint."""
     CALLS.append(spec.name)
     miou = min(0.9, 0.1 + 0.05 * torch.log2(torch.tensor(float(spec.weight_count()))).item() / 2)
+    return _one_epoch(spec, task, miou, callback, checkpoint_path)
+
+
+def _one_epoch(spec, task, miou: float, callback, checkpoint_path) -> FakeResult:
+    """The end of a one-epoch fake training: the callback, a tiny real checkpoint, a result."""
     if callback is not None:
         callback(1, {"miou": miou, "loss": 1.0})
     if checkpoint_path is not None:
@@ -157,13 +162,7 @@ def rung_train(spec, task, preset, data_dir=None, *, seed=0, callback=None,
     CALLS.append(f"{spec.name}@{preset.name}")
     if preset.name != "smoke":
         time.sleep(float(__import__("os").environ.get("MAXNAS_FAKE_RUNG_SLEEP", "0")))
-    miou = rung_miou(spec, preset.name)
-    if callback is not None:
-        callback(1, {"miou": miou, "loss": 1.0})
-    if checkpoint_path is not None:
-        torch.save({"spec": spec.to_dict(), "state_dict": {}, "metrics": {"miou": miou}},
-                   checkpoint_path)
-    return FakeResult(miou, {n: miou for n in task.class_names}, 0.5 + miou / 2, 0.01)
+    return _one_epoch(spec, task, rung_miou(spec, preset.name), callback, checkpoint_path)
 
 
 def fake_components(cfg=None):
