@@ -130,10 +130,23 @@ def promotion_attrs(trial: FrozenTrial, rung: str) -> dict[str, object]:
 
 
 def promoted_numbers(study: optuna.Study) -> set[int]:
-    """Trial numbers one rung below that ``study`` (a rung study) holds, ran or will run."""
-    return {int(t.user_attrs["promotion_of"]) for t in study.get_trials(deepcopy=False,
-                                                                        states=LIVE)
-            if t.user_attrs.get("promotion_of") is not None}
+    """Trial numbers one rung below that ``study`` (a rung study) holds, ran or will run.
+
+    A promotion that failed with an error counts (retraining it would fail again and stop
+    the worker after five failures in a row); one that was interrupted (Ctrl-C, SIGTERM) does
+    not, so a rerun promotes it again. A killed worker's promotion is retried by the
+    heartbeat, as a WAITING copy.
+    """
+    out = set()
+    for t in study.get_trials(deepcopy=False):
+        src, ua = t.user_attrs.get("promotion_of"), t.user_attrs
+        if src is None:
+            continue
+        failed_for_good = (t.state == TrialState.FAIL and ua.get("fail_reason")
+                           and not str(ua["fail_reason"]).startswith("interrupted"))
+        if t.state in LIVE or failed_for_good:
+            out.add(int(src))
+    return out
 
 
 def promote(lower: optuna.Study, upper: optuna.Study, rung: str, share: float,

@@ -165,6 +165,13 @@ def rung_train(spec, task, preset, data_dir=None, *, seed=0, callback=None,
     return _one_epoch(spec, task, rung_miou(spec, preset.name), callback, checkpoint_path)
 
 
+def rung_train_failing(spec, task, preset, *args, **kw) -> FakeResult:
+    """:func:`rung_train`, but every training above ``smoke`` raises (an OOM, say)."""
+    if preset.name != "smoke":
+        raise RuntimeError(f"cannot train {spec.name} at {preset.name}")
+    return rung_train(spec, task, preset, *args, **kw)
+
+
 def fake_components(cfg=None):
     from nas.search._run import Components
     from nas.spec import get_reference

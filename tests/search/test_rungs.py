@@ -153,6 +153,17 @@ def test_rerun_resumes_without_promoting_twice(tmp_path):
     assert len(sources) == len(set(sources)) >= n_before
 
 
+def test_a_promotion_that_fails_is_not_promoted_again(tmp_path):
+    cfg = _cfg(tmp_path, trainer="tests.search.fakes:rung_train_failing", promote_share=0.2)
+    result = run(cfg)
+    upper = _load(cfg, rung_study_name("r", UPPER)).get_trials()
+    failed = [t for t in upper if t.state == TrialState.FAIL]
+    sources = [t.user_attrs["promotion_of"] for t in failed]
+    assert failed and len(sources) == len(set(sources)), sources
+    assert all("cannot train" in t.user_attrs["fail_reason"] for t in failed)
+    assert result.counts["COMPLETE"] == 12 and not result.worker_errors
+
+
 def test_references_are_promoted_and_finalize_reads_the_top_rung(tmp_path):
     from nas.finalize import select_finalists
 
