@@ -51,6 +51,7 @@ from nas.search._rung_studies import RungWork, find_rung_studies, open_rung_stud
 from nas.search._storage import artifact_store, display_url, open_storage, trial_storage
 from nas.search._study import create_or_load_study, make_sampler, trial_counts, worker_seed
 from nas.spec import REFERENCES
+from nas.studyio import study_storage
 
 # A worker gives up after this many failed trials in a row (a broken setup, not bad luck).
 MAX_CONSECUTIVE_FAILURES = 5
@@ -421,7 +422,8 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
     for p in procs:
         p.start()
     reporter = _Reporter(cfg)
-    rung_studies = [open_rung_study(cfg, study._storage, i) for i in range(1, len(cfg.rungs))]
+    storage = study_storage(study)
+    rung_studies = [open_rung_study(cfg, storage, i) for i in range(1, len(cfg.rungs))]
     try:
         with signals.deferred():
             while any(p.is_alive() for p in procs):

@@ -14,7 +14,7 @@ from nas.report import trials_frame
 from nas.search._config import SearchConfig
 from nas.search._rungs import miou_key, pending, promote, rung_study_name
 from nas.search._study import DIRECTIONS, METRIC_NAMES
-from nas.studyio import rung_studies
+from nas.studyio import rung_studies, study_storage
 
 # A rung study's trials are all enqueued promotions; its objective has no trial budget.
 NO_BUDGET = 10**9
@@ -87,7 +87,7 @@ class RungWork:
     def __init__(self, cfg: SearchConfig, study: optuna.Study,
                  make_objective: Callable[[SearchConfig], Callable]) -> None:
         self.cfg = cfg
-        storage = study._storage
+        storage = study_storage(study)
         self.chain = [study] + [open_rung_study(cfg, storage, i)
                                 for i in range(1, len(cfg.rungs))]
         self.objectives = [make_objective(cfg.replace(preset=p, n_trials=NO_BUDGET, rungs=()))

@@ -22,6 +22,7 @@ import optuna
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from nas.search._config import SearchConfig
+from nas.studyio import study_storage
 
 # Seconds a SQLite connection waits for the write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_S = 600
@@ -199,7 +200,7 @@ def trial_storage(study: optuna.Study,
 
     Optuna's public API cannot write a system attribute (optuna-dashboard's constraints list)
     nor FAIL, with a reason, a trial another process runs; its storage API can, given the
-    trial's id. Optuna exposes neither the storage of a study nor a trial's id publicly: this
-    is the one place that reads them.
+    trial's id. Optuna exposes neither publicly: :func:`nas.studyio.study_storage` reads the
+    storage, and this is the one place that reads a trial's id.
     """
-    return study._storage, trial._trial_id
+    return study_storage(study), trial._trial_id

@@ -14,7 +14,7 @@ from nas.studyio._finalists import (
     finalists_csv,
     study_folder,
 )
-from nas.studyio._paths import default_artifact_dir, default_storage_url, load_study
+from nas.studyio._paths import default_artifact_dir, default_storage_url, load_study, study_storage
 from nas.studyio._rungs import RUNG_SEP, rung_checkpoint, rung_studies
 
 __all__ = [
@@ -34,4 +34,5 @@ __all__ = [
     "rung_checkpoint",
     "rung_studies",
     "study_folder",
+    "study_storage",
 ]

@@ -17,6 +17,13 @@ def default_artifact_dir(studies_dir: str | Path, study_name: str) -> Path:
     return Path(studies_dir) / study_name / "artifacts"
 
 
+def study_storage(study: optuna.Study) -> optuna.storages.BaseStorage:
+    """The storage a study object wraps (to open other studies in it, or to write what
+    Optuna's public API cannot). Optuna has no public accessor: this is the one place that
+    reads it."""
+    return study._storage
+
+
 def _hide_password(url: str) -> str:
     try:
         from sqlalchemy.engine import make_url

@@ -9,6 +9,7 @@ import optuna
 from optuna.trial import TrialState
 
 from nas.studyio._checkpoints import checkpoint_path
+from nas.studyio._paths import study_storage
 
 RUNG_SEP = "@"  # rung <preset> of study <name> is the study <name>@<preset>
 
@@ -16,7 +17,7 @@ RUNG_SEP = "@"  # rung <preset> of study <name> is the study <name>@<preset>
 def rung_studies(study: optuna.Study) -> list[optuna.Study]:
     """The rung studies of the search study ``study``, lowest rung first (each is tagged with
     the user attribute ``rung``: ``{"search_study", "preset", "index", "below"}``)."""
-    storage = study._storage  # Optuna has no public accessor; the same object a Study wraps
+    storage = study_storage(study)
     prefix = study.study_name + RUNG_SEP
     found = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
