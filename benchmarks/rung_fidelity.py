@@ -1,0 +1,109 @@
+"""How well each rung ranks the top of a front: Kendall tau of each preset's val mIoU against
+the full recipe's, on nets whose full-recipe val mIoU is recorded (a ``finalists`` folder).
+
+Trains each finalist (its spec in ``<folder>/<name>.json``, its proxy and full val mIoU in
+``finalists.csv``) with ``--preset`` (default ``medium``) at the study's input size, one
+thread, and appends one CSV row per (name, preset, seed) as it finishes (resumable; ``--part
+i/n`` splits the nets between processes). The report joins the rows with the recorded ones::
+
+    PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python benchmarks/rung_fidelity.py \\
+        --finalists studies/results/headline --part 1/2 --data-dir ../shared/datasets/camvid
+    PYTHONPATH=. .venv/bin/python benchmarks/rung_fidelity.py \\
+        --finalists studies/results/headline --report-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from nas.spec import ArchSpec
+
+OUT = Path(__file__).parent / "results" / "rung_fidelity.csv"
+FIELDS = ("name", "trial", "role", "param_bytes", "preset", "seed", "val_miou", "train_s")
+
+
+def load_finalists(folder: Path) -> pd.DataFrame:
+    """``finalists.csv`` of ``folder`` (one row per net: its seed-0 row), with each spec."""
+    df = pd.read_csv(folder / "finalists.csv")
+    df = df[df["seed"] == 0].drop_duplicates("name").reset_index(drop=True)
+    df["spec"] = [json.dumps(json.loads((folder / "finalists" / f"{n}.json").read_text())["spec"])
+                  for n in df["name"]]
+    return df
+
+
+def train_rows(nets: pd.DataFrame, args: argparse.Namespace) -> None:
+    from nas.data import get_task
+    from nas.train import get_preset, train
+
+    done = set()
+    if args.out.exists():
+        old = pd.read_csv(args.out)
+        done = set(zip(old["name"], old["preset"], old["seed"], strict=True))
+    task = get_task(args.task)
+    preset = get_preset(args.preset)
+    for _, r in nets.iterrows():
+        if (r["name"], args.preset, args.seed) in done:
+            print(f"{r['name']}: {args.preset} seed {args.seed} in {args.out.name} already")
+            continue
+        spec = ArchSpec.from_json(r["spec"])
+        p = preset.at_input_size((args.size, args.size), spec.fold_ratio)
+        t0 = time.monotonic()
+        result = train(spec, task, p, args.data_dir, seed=args.seed, progress=False, threads=1)
+        row = {"name": r["name"], "trial": r["trial"], "role": r["role"],
+               "param_bytes": int(r["param_bytes"]), "preset": args.preset, "seed": args.seed,
+               "val_miou": round(float(result.miou), 4),
+               "train_s": round(time.monotonic() - t0, 1)}
+        with args.out.open("a", newline="") as f:
+            csv.DictWriter(f, fieldnames=FIELDS).writerow(row)
+        print(row, flush=True)
+
+
+def report(nets: pd.DataFrame, rows: pd.DataFrame) -> None:
+    table = nets[["name", "role", "param_bytes", "proxy_miou", "val_miou"]].rename(
+        columns={"proxy_miou": "proxy", "val_miou": "full"})
+    for preset, g in rows.groupby("preset"):
+        table = table.merge(g.groupby("name")["val_miou"].mean().rename(preset),
+                            left_on="name", right_index=True, how="left")
+    print(table.sort_values("param_bytes").to_string(index=False, float_format="{:.3f}".format))
+    rungs = [c for c in table.columns if c not in ("name", "role", "param_bytes", "full")]
+    print("\nKendall tau against the full recipe's val mIoU (nets trained at both):")
+    for c in rungs:
+        d = table.dropna(subset=[c, "full"])
+        tau = d[c].corr(d["full"], method="kendall") if len(d) >= 2 else float("nan")
+        print(f"  {c}: tau {tau:.3f} over {len(d)} nets")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--finalists", type=Path, required=True,
+                    help="folder with finalists.csv and finalists/<name>.json")
+    ap.add_argument("--preset", default="medium")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--size", type=int, default=88, help="folded input size (square)")
+    ap.add_argument("--task", default="camvid4")
+    ap.add_argument("--part", default="1/1", help="i/n: this process trains every n-th net")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--report-only", action="store_true")
+    args = ap.parse_args()
+    nets = load_finalists(args.finalists)
+    if not args.report_only:
+        if not args.out.exists():  # the header now, before two parts race to append rows
+            with args.out.open("w", newline="") as f:
+                csv.DictWriter(f, fieldnames=FIELDS).writeheader()
+        i, n = (int(v) for v in args.part.split("/"))
+        # largest first, alternating, so both parts get similar work
+        order = nets.sort_values("param_bytes", ascending=False).iloc[i - 1::n]
+        train_rows(order, args)
+    if args.out.exists():
+        report(nets, pd.read_csv(args.out))
+
+
+if __name__ == "__main__":
+    main()
