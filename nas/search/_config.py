@@ -106,7 +106,9 @@ class SearchConfig:
         early_stop: stop a searched trial whose val mIoU plus ``early_stop_margin`` is below
             the current front at its byte count (:mod:`nas.search._early_stop`); off by
             default until the margin is calibrated on recorded learning curves.
-        early_stop_margin: mIoU a trial may still gain after an evaluated epoch.
+        early_stop_margin: mIoU a trial may still gain after an evaluated epoch: one value,
+            or one per evaluation (``"0.66,0.39,0.21,0.15"``, the last repeats; a string is
+            parsed), see :class:`nas.search._early_stop.EarlyStop`.
         early_stop_every: with early stop, evaluate val every this many epochs.
         rungs: training presets of the rungs, lowest first (``()`` = ``preset`` alone). The
             first must be ``preset``; the top of each rung's front is retrained with the next
@@ -147,7 +149,7 @@ class SearchConfig:
     # weights"); search_spaces.DEFAULT_WEIGHT_BITS is the same set
     weight_bits: tuple[int, ...] = (8, 4)
     early_stop: bool = False
-    early_stop_margin: float = 0.1
+    early_stop_margin: float | tuple[float, ...] = 0.1
     early_stop_every: int = 2
     rungs: tuple[str, ...] = ()
     promote_share: float = 0.1
@@ -162,6 +164,17 @@ class SearchConfig:
             set_(self, "artifact_dir", Path(self.artifact_dir))
         set_(self, "objectives", tuple(self.objectives))
         set_(self, "references", tuple(self.references))
+        margin = self.early_stop_margin
+        if isinstance(margin, str):
+            try:
+                values = tuple(float(v) for v in margin.split(",") if v.strip())
+            except ValueError:
+                raise ValueError(f"early_stop_margin must be a number or a comma list of "
+                                 f"numbers, but got {margin!r}") from None
+            margin = values[0] if len(values) == 1 else values
+        elif isinstance(margin, list | tuple):
+            margin = tuple(float(v) for v in margin)
+        set_(self, "early_stop_margin", margin)
         rungs = self.rungs
         if isinstance(rungs, str):
             rungs = [r.strip() for r in rungs.split(",") if r.strip()]
@@ -219,7 +232,7 @@ class SearchConfig:
             raise ValueError(f"torch_device must be one of {TORCH_DEVICES}, but got "
                              f"torch_device={self.torch_device!r}")
 
-        EarlyStop(self.early_stop_margin, self.early_stop_every)  # ValueError naming the rule
+        self.early_stopping()  # ValueError naming the rule
         self._validate_rungs()
 
     def _validate_rungs(self) -> None:
@@ -259,6 +272,10 @@ class SearchConfig:
         if self.torch_threads is not None:
             return self.torch_threads
         return max(1, (os.cpu_count() or 1) // self.jobs)
+
+    def early_stopping(self) -> EarlyStop:
+        """The early stop's settings (margin per evaluation, evaluation period)."""
+        return EarlyStop(self.early_stop_margin, self.early_stop_every)
 
     @property
     def upper_rungs(self) -> tuple[str, ...]:

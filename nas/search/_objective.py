@@ -216,6 +216,7 @@ class Objective:
         # crops follow the deployment input, so training sees what check() checked
         preset = get_preset(cfg.preset).at_input_size(cfg.input_size, spec.fold_ratio)
         can_stop = cfg.early_stop and not is_reference  # references are the yardstick
+        stop = cfg.early_stopping()
         if can_stop:
             preset = preset.replace(eval_every=min(preset.eval_every, cfg.early_stop_every))
 
@@ -229,7 +230,7 @@ class Objective:
             done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             points = front_points(done)
             if cannot_reach_front(float(metrics["miou"]), param_bytes, points,
-                                  cfg.early_stop_margin):
+                                  stop.margin_at(epoch)):
                 trial.set_user_attr("early_stop_front_miou", front_miou_at(points, param_bytes))
                 return True
             return False
@@ -252,7 +253,7 @@ class Objective:
             if cfg.early_stop and not is_reference:
                 stopped = bool(getattr(result, "stopped_early", False))
                 trial.set_user_attr("early_stopped", stopped)
-                trial.set_user_attr("early_stop_margin", cfg.early_stop_margin)
+                trial.set_user_attr("early_stop_margin", stop.margin)
                 trial.set_user_attr("preset_epochs", int(preset.epochs))
             artifact_id = upload_artifact(
                 artifact_store=self.store, file_path=str(tmp), study_or_trial=trial,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import optuna
 import pandas as pd
@@ -150,3 +152,39 @@ def test_off_by_default_and_references_never_stop(fake_backend, tmp_path):
 def test_bad_settings(tmp_path, kw, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         _cfg(tmp_path, **kw)
+
+
+def test_a_margin_per_evaluation_applies_to_its_epoch_and_the_last_repeats():
+    from nas.search._early_stop import EarlyStop
+
+    stop = EarlyStop((0.66, 0.39, 0.21, 0.15), every=2)
+    assert [stop.margin_at(e) for e in (1, 2, 3, 4, 6, 8, 10, 12)] == \
+        [0.66, 0.66, 0.66, 0.39, 0.21, 0.15, 0.15, 0.15]
+    assert EarlyStop(0.1, every=2).margin_at(8) == 0.1
+    cfg = _cfg(Path("."), early_stop_margin="0.66,0.39,0.21,0.15")
+    assert cfg.early_stopping() == stop
+    assert _cfg(Path("."), early_stop_margin="0.2").early_stop_margin == 0.2
+    with pytest.raises(ValueError, match="early_stop_margin must be a number or a comma list"):
+        _cfg(Path("."), early_stop_margin="0.2,x")
+    with pytest.raises(ValueError, match=r"early_stop_margin must be in \[0, 1\]"):
+        _cfg(Path("."), early_stop_margin="0.2,1.5")
+
+
+def test_a_large_first_margin_keeps_a_slow_starter_that_one_margin_would_stop(fake_backend,
+                                                                                tmp_path):
+    # the fake curve starts at 0.58 of its final mIoU (evaluated every epoch here): one margin
+    # of 0.05 stops hopeless nets at their first evaluation; with 0.9 there and 0.05 after,
+    # none stops at epoch 1 and the later, smaller margin still stops them
+    kw = dict(n_trials=12, early_stop_every=1, seed=3)
+    one = run(_cfg(tmp_path / "one", early_stop_margin=0.05, **kw))
+    sched = run(_cfg(tmp_path / "sched", early_stop_margin="0.9,0.05", **kw))
+    assert one.exit_status == sched.exit_status == 0
+
+    def stop_epochs(path):
+        study = optuna.load_study(study_name="t", storage=f"sqlite:///{path}/studies/t.db")
+        return sorted(t.user_attrs["epochs"] for t in study.get_trials()
+                      if t.user_attrs.get("early_stopped"))
+
+    early, later = stop_epochs(tmp_path / "one"), stop_epochs(tmp_path / "sched")
+    assert early and min(early) == 1, early  # stopped at the first evaluation
+    assert later and min(later) >= 2, later  # never at the first, where the margin was 0.9
