@@ -10,6 +10,7 @@ import pandas as pd
 
 from nas.search import knee_points, pareto_frame
 from nas.spec import ArchSpec
+from nas.studyio import miou_key
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def search_miou_column(df: pd.DataFrame) -> str:
     The front and the knees are read at that rung only, among the trials promoted to it: a
     medium mIoU is never ranked against a proxy one.
     """
-    rungs = [c for c in df.columns if c.startswith("miou@") and df[c].notna().any()]
+    rungs = [c for c in df.columns if c.startswith(miou_key("")) and df[c].notna().any()]
     return rungs[-1] if len(rungs) >= 2 else "miou"
 
 

@@ -8,8 +8,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from nas.report._tables import PARAM_BYTES
+from nas.studyio import miou_key
 
-RUNG_PREFIX = "miou@"
+RUNG_PREFIX = miou_key("")  # miou@<preset>: one column per rung
 _PALETTE = ("#6b8fc7", "#d62728", "#9467bd", "#8c564b")
 
 

@@ -34,7 +34,7 @@ from nas.search._pareto import (
     pareto_mask,
 )
 from nas.search._run import SearchResult, finish, prepare, run, summary, work
-from nas.search._rung_studies import RungWork, find_rung_studies, open_rung_study, study_frame
+from nas.search._rung_studies import RungWork, open_rung_study, study_frame
 from nas.search._rungs import (
     RungPoint,
     miou_key,
@@ -67,7 +67,6 @@ __all__ = [
     "artifact_store",
     "check_storage_url",
     "create_or_load_study",
-    "find_rung_studies",
     "finish",
     "front_quality",
     "hypervolume_2d",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from optuna.trial import FrozenTrial, TrialState
 
@@ -42,7 +43,17 @@ def front_points(trials: Iterable[FrozenTrial]) -> list[FrontPoint]:
     return out
 
 
-def front_miou_at(points: Sequence[FrontPoint], param_bytes: int) -> float | None:
+class Point(Protocol):
+    """A trained net on the (mIoU, bytes) plane: :class:`FrontPoint`, a rung's point."""
+
+    @property
+    def miou(self) -> float: ...
+
+    @property
+    def param_bytes(self) -> int: ...
+
+
+def front_miou_at(points: Sequence[Point], param_bytes: int) -> float | None:
     """The front's mIoU at ``param_bytes``: the best mIoU of a point with no more bytes."""
     best = [p.miou for p in points if p.param_bytes <= param_bytes]
     return max(best) if best else None

@@ -47,11 +47,11 @@ from nas.search._outputs import N_KNEES, settings_of, write_reports
 from nas.search._pareto import FrontQuality, front_quality, knee_points, pareto_frame
 from nas.search._progress import Progress, study_stats
 from nas.search._protocols import Components, TrainFn
-from nas.search._rung_studies import RungWork, find_rung_studies, open_rung_study, study_frame
+from nas.search._rung_studies import RungWork, open_rung_study, study_frame
 from nas.search._storage import artifact_store, display_url, open_storage, trial_storage
 from nas.search._study import create_or_load_study, make_sampler, trial_counts, worker_seed
 from nas.spec import REFERENCES
-from nas.studyio import study_storage
+from nas.studyio import rung_studies, study_storage
 
 # A worker gives up after this many failed trials in a row (a broken setup, not bad luck).
 MAX_CONSECUTIVE_FAILURES = 5
@@ -423,13 +423,13 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
         p.start()
     reporter = _Reporter(cfg)
     storage = study_storage(study)
-    rung_studies = [open_rung_study(cfg, storage, i) for i in range(1, len(cfg.rungs))]
+    upper = [open_rung_study(cfg, storage, i) for i in range(1, len(cfg.rungs))]
     try:
         with signals.deferred():
             while any(p.is_alive() for p in procs):
                 signals.check()
                 progress.refresh(study)
-                progress.refresh_rungs(rung_studies)
+                progress.refresh_rungs(upper)
                 reporter(study)
                 for p in procs:
                     p.join(timeout=2.0 / len(procs))
@@ -450,7 +450,7 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
             for p in alive:
                 p.join(timeout=max(0.0, end - time.time()))
         # A worker killed before it could mark its trial leaves it RUNNING: fail it here.
-        for s in [study, *find_rung_studies(study)]:
+        for s in [study, *rung_studies(study)]:
             fail_running(s, {worker_id(p.pid) for p in procs if p.pid is not None},
                          f"interrupted by {signal.Signals(signal_of(e)).name}; its worker "
                          "was stopped")
@@ -502,7 +502,7 @@ def _run(cfg: SearchConfig, signals: StopSignals) -> SearchResult:
     except KeyboardInterrupt as e:
         interrupted, signum = True, signal_of(e)
         signals.signum = signals.signum or signum  # later signals are ignored from now on
-        for s in [study, *find_rung_studies(study)]:
+        for s in [study, *rung_studies(study)]:
             fail_running(s, {worker_id()}, f"interrupted by {signal.Signals(signum).name}")
         with contextlib.suppress(Exception):
             progress.refresh(study)  # the failed trial's line

@@ -39,11 +39,6 @@ def open_rung_study(cfg: SearchConfig, storage: optuna.storages.BaseStorage,
     return study
 
 
-def find_rung_studies(study: optuna.Study) -> list[optuna.Study]:
-    """The rung studies stored beside the search study ``study``, lowest rung first."""
-    return rung_studies(study)
-
-
 def rung_columns(df: pd.DataFrame, preset: str,
                  rung_studies: Sequence[optuna.Study]) -> pd.DataFrame:
     """``df`` (the search study's :func:`nas.report.trials_frame`) with ``miou@<preset>`` of
@@ -69,7 +64,7 @@ def study_frame(study: optuna.Study, preset: str | None = None,
                 artifact_dir=None) -> pd.DataFrame:
     """The search study's trials frame with one ``miou@<preset>`` column per rung."""
     df = trials_frame(study.get_trials(deepcopy=False), artifact_dir)
-    rungs = find_rung_studies(study)
+    rungs = rung_studies(study)
     if preset is None:
         preset = (study.user_attrs.get("config") or {}).get("preset", "proxy")
     return rung_columns(df, str(preset), rungs)

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from nas.studyio import RUNG_SEP
+from nas.search._early_stop import front_miou_at
+from nas.studyio import RUNG_SEP, miou_key
 
 LIVE = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
 # What a promotion copies from the trial one rung below (besides its miou@<preset> values).
@@ -47,11 +48,6 @@ CARRIED_ATTRS = ("spec", "reference", "arch", "param_bytes")
 def rung_study_name(study_name: str, preset: str) -> str:
     """The study that holds rung ``preset`` of the search ``study_name``."""
     return f"{study_name}{RUNG_SEP}{preset}"
-
-
-def miou_key(preset: str) -> str:
-    """The user attribute holding a trial's val mIoU at ``preset``."""
-    return f"miou{RUNG_SEP}{preset}"
 
 
 @dataclass(frozen=True)
@@ -88,9 +84,8 @@ def rung_points(trials: Iterable[FrozenTrial]) -> list[RungPoint]:
 
 def front_gap(point: RungPoint, searched: Sequence[RungPoint]) -> float:
     """How far ``point`` is below the front of ``searched`` at its bytes (0 on the front)."""
-    best = max((p.miou for p in searched if p.param_bytes <= point.param_bytes),
-               default=point.miou)
-    return max(0.0, best - point.miou)
+    best = front_miou_at(searched, point.param_bytes)
+    return 0.0 if best is None else max(0.0, best - point.miou)
 
 
 def select_promotions(points: Sequence[RungPoint], promoted: Iterable[int], share: float,
@@ -123,7 +118,7 @@ def promotion_attrs(trial: FrozenTrial, rung: str) -> dict[str, object]:
     """The user attributes a promotion of ``trial`` to ``rung`` starts with."""
     ua = trial.user_attrs
     attrs: dict[str, object] = {k: ua[k] for k in CARRIED_ATTRS if ua.get(k) is not None}
-    attrs.update({k: v for k, v in ua.items() if k.startswith(f"miou{RUNG_SEP}")})
+    attrs.update({k: v for k, v in ua.items() if k.startswith(miou_key(""))})
     attrs.update(promotion_of=trial.number, origin_trial=ua.get("origin_trial", trial.number),
                  rung=rung)
     return attrs

@@ -15,7 +15,7 @@ from nas.studyio._finalists import (
     study_folder,
 )
 from nas.studyio._paths import default_artifact_dir, default_storage_url, load_study, study_storage
-from nas.studyio._rungs import RUNG_SEP, rung_checkpoint, rung_studies
+from nas.studyio._rungs import RUNG_SEP, miou_key, rung_checkpoint, rung_studies
 
 __all__ = [
     "FINALISTS_CSV",
@@ -31,6 +31,7 @@ __all__ = [
     "finalist_checkpoint",
     "finalists_csv",
     "load_study",
+    "miou_key",
     "rung_checkpoint",
     "rung_studies",
     "study_folder",

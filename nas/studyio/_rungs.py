@@ -14,6 +14,12 @@ from nas.studyio._paths import study_storage
 RUNG_SEP = "@"  # rung <preset> of study <name> is the study <name>@<preset>
 
 
+def miou_key(preset: str) -> str:
+    """The user attribute (and trials.csv column) holding a val mIoU at ``preset``;
+    ``miou_key("")`` is their common prefix."""
+    return f"miou{RUNG_SEP}{preset}"
+
+
 def rung_studies(study: optuna.Study) -> list[optuna.Study]:
     """The rung studies of the search study ``study``, lowest rung first (each is tagged with
     the user attribute ``rung``: ``{"search_study", "preset", "index", "below"}``)."""
