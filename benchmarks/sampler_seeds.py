@@ -177,7 +177,8 @@ def plot(long_df: pd.DataFrame, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = {"tpe": "#1f77b4", "random": "#d62728", "nsga2": "#2ca02c", "gp": "#9467bd",
+    colours = {"tpe": "#1f77b4", "random": "#d62728", "nsga2": "#2ca02c", "nsga3": "#ff7f0e",
+               "gp": "#9467bd",
                "tpe-old-space": "#7f7f7f"}
     fig, axes = plt.subplots(1, len(REF_MIOUS), figsize=(15, 4.6))
     for ax, ref in zip(axes, REF_MIOUS, strict=True):

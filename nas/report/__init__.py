@@ -6,6 +6,7 @@ trials, not the search: a frame from :func:`trials_frame` or a ``trials.csv``
 (:func:`read_trials_csv`) is enough.
 """
 
+from nas.report._early_stop import EarlyStopSummary, early_stop_summary, early_stop_table
 from nas.report._figures import front_figure, hypervolume_figure, write_figure
 from nas.report._html import report_html
 from nas.report._labels import place_labels
@@ -22,9 +23,12 @@ from nas.report._tables import (
 )
 
 __all__ = [
+    "EarlyStopSummary",
     "PARAM_BYTES",
     "TRIAL_COLUMNS",
     "counts_text",
+    "early_stop_summary",
+    "early_stop_table",
     "front_figure",
     "front_table",
     "hypervolume_figure",

@@ -19,7 +19,8 @@ TRIAL_COLUMNS = [
     "number", "state", "reference", "feasible", "trained", "early_stopped", "miou",
     "param_bytes",
     "weight_bytes", "bias_bytes", "latency_ms", "kernel_words_used", "pixel_accuracy",
-    "train_seconds", "epochs", "arch", "violations", "checkpoint_artifact_id", "checkpoint",
+    "train_seconds", "epochs", "preset_epochs", "arch", "violations", "checkpoint_artifact_id",
+    "checkpoint",
     "fail_reason", "datetime_start", "duration_s",
 ]
 
@@ -45,6 +46,7 @@ def _row(t: FrozenTrial, artifact_dir: Path | None) -> dict:
         "pixel_accuracy": ua.get("pixel_accuracy"),
         "train_seconds": ua.get("train_seconds"),
         "epochs": ua.get("epochs"),
+        "preset_epochs": ua.get("preset_epochs"),  # set only when early stop was on
         "arch": ua.get("arch", ""),
         "violations": "; ".join(ua.get("violations", [])),
         "checkpoint_artifact_id": ua.get("checkpoint_artifact_id"),

@@ -20,7 +20,7 @@ from search_spaces import parse_weight_bits, validate_weight_bits
 if TYPE_CHECKING:
     from nas.search._protocols import Components, TrainFn
 
-SAMPLERS = ("tpe", "nsga2", "random", "gp")
+SAMPLERS = ("tpe", "nsga2", "nsga3", "random", "gp")
 OBJECTIVES = ("miou", "bytes", "latency")
 REQUIRED_OBJECTIVES = ("miou", "bytes")
 TORCH_DEVICES = ("auto", "cpu", "cuda")  # = nas.train.DEVICES (no torch import here)

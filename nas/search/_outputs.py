@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 from nas._atomic import atomic_open
 from nas.report import (
     PARAM_BYTES,
+    early_stop_summary,
+    early_stop_table,
     front_figure,
     front_table,
     hypervolume_figure,
@@ -87,6 +89,9 @@ def build_report(df: pd.DataFrame, *, title: str, objectives: Sequence[str] = ("
         figs.append(rung_figure(df, title="Rungs: the top of the front retrained longer"))
         tables.append(("Promoted trials (mIoU and rank among them at each rung)",
                        rung_table(df)))
+    if (stopped := early_stop_summary(df)) is not None:
+        tables.append(("Early stop (searched trials trained with it)",
+                       early_stop_table(stopped)))
     page = report_html(title=title, figures=figs, front=front_table(front, knees),
                        counts=trial_counts(df), settings=settings, source=source,
                        generated_at=generated_at, notes=NOTES,

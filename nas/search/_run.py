@@ -39,7 +39,7 @@ import pandas as pd
 
 import nas.data
 from nas.hardware import get_device
-from nas.report import rung_agreement, summary_text
+from nas.report import early_stop_summary, rung_agreement, summary_text
 from nas.report import trial_counts as table_counts
 from nas.search._config import SearchConfig
 from nas.search._objective import Objective
@@ -76,6 +76,7 @@ class SearchResult:
     table_counts: dict[str, int] = field(default_factory=dict)  # nas.report.trial_counts
     quality: FrontQuality | None = None  # log-bytes hypervolume, bytes to reach an mIoU
     rung_lines: list[str] = field(default_factory=list)  # --rungs: one line per rung
+    early_stop_line: str = ""  # --early-stop: how many it stopped, the epochs saved
 
     @property
     def exit_status(self) -> int:
@@ -529,6 +530,7 @@ def finish(cfg: SearchConfig, study: optuna.Study, interrupted: bool = False,
         quality=front_quality(df, cfg.device),
         rung_lines=[f"rung {a.to}: {a.n} nets trained at both; Kendall tau vs {a['from']} "
                     f"{a.kendall_tau:.2f}" for _, a in rung_agreement(df).iterrows()],
+        early_stop_line=stopped.line() if (stopped := early_stop_summary(df)) else "",
     )
 
 
@@ -542,7 +544,8 @@ def summary(result: SearchResult) -> str:
     text = f"{head}study {result.study_name!r} in {result.storage}\n" + summary_text(
         result.front, result.paths, result.table_counts, result.knees,
         quality=[*(result.quality.lines() if result.quality is not None else ()),
-                 *result.rung_lines])
+                 *result.rung_lines,
+                 *([result.early_stop_line] if result.early_stop_line else [])])
     if result.worker_errors:
         text += "\nworker errors:\n" + "\n".join(f"  {e}" for e in result.worker_errors)
     return text

@@ -53,6 +53,8 @@ def make_sampler(cfg: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
                                               constant_liar=True)
     if cfg.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
+    if cfg.sampler == "nsga3":  # reference-point niching instead of crowding distance
+        return optuna.samplers.NSGAIIISampler(seed=seed)
     if cfg.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if cfg.sampler == "gp":

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from nas.search import SearchConfig, pareto_frame, run
+from nas.search import SearchConfig, pareto_frame, run, summary
 from nas.search._early_stop import FrontPoint, cannot_reach_front, front_miou_at
 from nas.spec import ArchSpec
 from tests.search import fakes
@@ -74,13 +74,18 @@ def _trials(cfg: SearchConfig) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=cfg.study_name, storage=cfg.storage_url).get_trials()
 
 
-def test_stops_a_hopeless_trial_and_records_it(fake_backend, tmp_path):
+def test_stops_a_hopeless_trial_and_records_it(fake_backend, tmp_path, monkeypatch):
+    from nas.train import PRESETS
+
+    # a preset of the fake curve's length, so the epochs saved are the curve's
+    monkeypatch.setitem(PRESETS, "curve", PRESETS["smoke"].replace(
+        name="curve", epochs=fakes.CURVE_EPOCHS))
     # 0.3: above what a depth-2 net still gains after epoch 1 (5/12 of ~0.45), below the gap
     # between the depth-3 net (-0.3) and the depth-2 net of fewer bytes
-    cfg = _cfg(tmp_path, early_stop_margin=0.3)
+    cfg = _cfg(tmp_path, early_stop_margin=0.3, preset="curve")
     _enqueue(cfg, [{"depth": 2, "base": 8}, {"depth": 2, "base": 16},
                    {"depth": 2, "base": 64}, {"depth": 3, "base": 8}])
-    run(cfg)
+    result = run(cfg)
     t = {tr.params["depth"] * 1000 + tr.params["base"]: tr for tr in _trials(cfg)}
     hopeless = t[3008]
     spec = ArchSpec.from_json(hopeless.user_attrs["spec"])
@@ -100,6 +105,12 @@ def test_stops_a_hopeless_trial_and_records_it(fake_backend, tmp_path):
 
     assert hopeless.number not in set(pareto_frame(read_trials_csv(
         cfg.study_dir / "trials.csv"))["number"])
+    # the closing screen and the report say what it saved
+    saved = 1 - (3 * fakes.CURVE_EPOCHS + stop_epoch) / (4 * fakes.CURVE_EPOCHS)
+    line = f"early stop: 1 of 4 trained trials stopped, {saved:.0%} of epochs saved"
+    assert line in summary(result)
+    assert "Early stop (searched trials trained with it)" in (
+        cfg.study_dir / "report.html").read_text()
 
 
 def test_a_small_margin_stops_trials_that_would_have_reached_the_front(fake_backend, tmp_path):

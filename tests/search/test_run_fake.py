@@ -124,7 +124,7 @@ def test_interrupted_trial_is_marked_and_rerun_completes(fake_backend, tmp_path)
     assert {t.number: t.values for t in trials if t.number in done} == done
 
 
-@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "gp"])
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "nsga3", "gp"])
 def test_samplers_run_with_constraints(fake_backend, tmp_path, sampler):
     cfg = _cfg(tmp_path, n_trials=4, sampler=sampler, references=())
     run(cfg)

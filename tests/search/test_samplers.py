@@ -12,8 +12,8 @@ from nas.search._study import make_sampler
 from tests.search import fakes
 
 # trials each sampler needs before its model is used: TPE and GP start with 10 random
-# trials, NSGA-II breeds its second generation after a population of 50
-PAST_STARTUP = {"tpe": 13, "gp": 13, "random": 4, "nsga2": 53}
+# trials, NSGA-II and NSGA-III breed their second generation after a population of 50
+PAST_STARTUP = {"tpe": 13, "gp": 13, "random": 4, "nsga2": 53, "nsga3": 53}
 
 
 @pytest.mark.parametrize("sampler", SAMPLERS)
@@ -38,6 +38,7 @@ def test_each_sampler_runs_a_study_past_its_startup(fake_backend, tmp_path, samp
 # 53 checks, GP minutes per proposal (~80 parameters)
 REAL_SPACE = ["tpe", pytest.param("random", marks=pytest.mark.slow),
               pytest.param("nsga2", marks=pytest.mark.slow),
+              pytest.param("nsga3", marks=pytest.mark.slow),
               pytest.param("gp", marks=pytest.mark.slow)]
 
 
