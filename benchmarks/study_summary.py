@@ -3,8 +3,9 @@
 Usage:
     python benchmarks/study_summary.py --study headline [--storage URL] [--at 50 100 200]
 
-Wall time runs from the first trial's start to the last trial's completion (so a resumed study
-counts only the time trials were running, not the gap between runs).
+Wall time runs from the first trial's start to the last trial's completion. A study resumed
+across runs (or sessions) also gets its busy time: the union of its trials' running intervals,
+its rungs' included (``--rungs``), which leaves out the gaps between runs.
 """
 
 from __future__ import annotations
@@ -14,8 +15,24 @@ import argparse
 import optuna
 import pandas as pd
 
-from nas.report import trials_frame
+from nas.report import early_stop_summary, trials_frame
 from nas.search import front_quality, hypervolume_frame, log_hypervolume_frame, pareto_frame
+from nas.studyio import rung_studies
+
+
+def busy_hours(trials: list[optuna.trial.FrozenTrial]) -> float:
+    """Hours during which at least one of ``trials`` was running (finished ones only)."""
+    spans = sorted((t.datetime_start, t.datetime_complete) for t in trials
+                   if t.datetime_start and t.datetime_complete)
+    total, end = 0.0, None
+    for a, b in spans:
+        if end is None or a > end:
+            total += (b - a).total_seconds()
+            end = b
+        elif b > end:
+            total += (b - end).total_seconds()
+            end = b
+    return total / 3600
 
 
 def main() -> None:
@@ -42,6 +59,15 @@ def main() -> None:
     trained = complete[complete["trained"] == True]  # noqa: E712
     print(f"study {args.study}: {len(complete)} complete trials in {hours * 60:.1f} min "
           f"({len(complete) / hours:.0f} trials/hour)")
+    rungs = rung_studies(study)
+    busy = busy_hours(trials + [t for r in rungs for t in r.get_trials(deepcopy=False)])
+    print(f"busy time (trials of the study{' and its rungs' if rungs else ''} running): "
+          f"{busy * 60:.1f} min ({len(complete) / busy:.0f} search trials/hour)")
+    for r in rungs:
+        n = sum(t.state == optuna.trial.TrialState.COMPLETE for t in r.get_trials(deepcopy=False))
+        print(f"rung {r.study_name}: {n} complete promotions")
+    if (stop := early_stop_summary(df)) is not None:
+        print(f"{stop.line()}; training time saved (est.) {stop.seconds_saved_share:.1%}")
     print(f"feasible {len(feasible)} / {len(complete)} ({len(feasible) / len(complete):.0%}); "
           f"trained {len(trained)}, mean train s {trained['train_seconds'].mean():.1f}, "
           f"total train s {trained['train_seconds'].sum():.0f}")
