@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
@@ -49,24 +50,29 @@ def audit_rows(rows: pd.DataFrame) -> dict[str, float]:
             "on_final_front": front}
 
 
-def train_rows(study: optuna.Study, picked: list[optuna.trial.FrozenTrial],
-               args: argparse.Namespace, done: set[int]) -> None:
+def retrain(study: optuna.Study, picked: list[optuna.trial.FrozenTrial], out: Path, *,
+            seed: int = 0, data_dir: str | None = None, train_fn: Callable | None = None
+            ) -> None:
+    """Train each of ``picked`` to the end with the study's preset and input size and append
+    its row to ``out`` (trials already there are skipped). ``train_fn``: ``nas.train.train``
+    or a stand-in with its signature."""
     from nas.data import get_task
     from nas.train import get_preset, train
 
+    train_fn = train_fn or train
     config = study.user_attrs.get("config") or {}
     size = tuple(int(v) for v in config.get("input_size", (88, 88)))
     task = get_task(config.get("task", "camvid4"))
     full = front_points(study.get_trials(deepcopy=False))  # trained to the end
+    done = set(pd.read_csv(out)["trial"]) if out.exists() else set()
     for t in picked:
         if t.number in done:
-            print(f"trial {t.number}: in {args.out.name} already, skipped")
+            print(f"trial {t.number}: in {out.name} already, skipped")
             continue
         spec = ArchSpec.from_json(t.user_attrs["spec"])
         preset = get_preset(config.get("preset", "proxy")).at_input_size(size, spec.fold_ratio)
         t0 = time.monotonic()
-        result = train(spec, task, preset, args.data_dir, seed=args.seed, progress=False,
-                       threads=1)
+        result = train_fn(spec, task, preset, data_dir, seed=seed, progress=False, threads=1)
         nbytes = int(t.user_attrs["param_bytes"])
         row = {"trial": t.number, "param_bytes": nbytes, "stop_epoch": t.user_attrs["epochs"],
                "epochs": preset.epochs, "stopped_miou": round(float(t.values[0]), 4),
@@ -74,9 +80,23 @@ def train_rows(study: optuna.Study, picked: list[optuna.trial.FrozenTrial],
                "final_miou": round(float(result.miou), 4),
                "final_front_miou": front_miou_at(full, nbytes),
                "train_s": round(time.monotonic() - t0, 1)}
-        with args.out.open("a", newline="") as f:
-            csv.DictWriter(f, fieldnames=FIELDS).writerow(row)
+        new = not out.exists()
+        with out.open("a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=FIELDS)
+            if new:
+                w.writeheader()
+            w.writerow(row)
         print(row, flush=True)
+
+
+def pick(stopped: list[optuna.trial.FrozenTrial], n: int, sample_seed: int, part: str
+         ) -> list[optuna.trial.FrozenTrial]:
+    """``n`` of the stopped trials at random (the same ones for every part), this part's
+    share (``i/n``: every n-th)."""
+    i, k = (int(v) for v in part.split("/"))
+    chosen = pd.Series(range(len(stopped))).sample(n=min(n, len(stopped)),
+                                                   random_state=sample_seed)
+    return [stopped[j] for j in sorted(chosen)][i - 1::k]
 
 
 def main() -> None:
@@ -97,15 +117,11 @@ def main() -> None:
                               storage=args.storage or f"sqlite:///studies/{args.study}.db")
     stopped = stopped_trials(study)
     if not args.report_only:
-        rng = pd.Series(range(len(stopped))).sample(
-            n=min(args.n, len(stopped)), random_state=args.sample_seed)
-        i, n = (int(v) for v in args.part.split("/"))
-        picked = [stopped[k] for k in sorted(rng)][i - 1::n]
         if not args.out.exists():  # the header now, before two parts race to append rows
             with args.out.open("w", newline="") as f:
                 csv.DictWriter(f, fieldnames=FIELDS).writeheader()
-        done = set(pd.read_csv(args.out)["trial"])
-        train_rows(study, picked, args, done)
+        retrain(study, pick(stopped, args.n, args.sample_seed, args.part), args.out,
+                seed=args.seed, data_dir=args.data_dir)
     summary = early_stop_summary(trials_frame(study.get_trials(deepcopy=False)))
     if summary is None:
         raise SystemExit(f"error: study {args.study!r} has no trial trained with early stop")

@@ -21,9 +21,12 @@ from nas.studyio import rung_studies
 
 
 def busy_hours(trials: list[optuna.trial.FrozenTrial]) -> float:
-    """Hours during which at least one of ``trials`` was running (finished ones only)."""
+    """Hours during which at least one of ``trials`` was running. COMPLETE trials only: a
+    trial killed with its process is failed by the next run's stale-heartbeat check, so its
+    completion time would span the gap between the runs."""
     spans = sorted((t.datetime_start, t.datetime_complete) for t in trials
-                   if t.datetime_start and t.datetime_complete)
+                   if t.state == optuna.trial.TrialState.COMPLETE
+                   and t.datetime_start and t.datetime_complete)
     total, end = 0.0, None
     for a, b in spans:
         if end is None or a > end:
@@ -61,7 +64,7 @@ def main() -> None:
           f"({len(complete) / hours:.0f} trials/hour)")
     rungs = rung_studies(study)
     busy = busy_hours(trials + [t for r in rungs for t in r.get_trials(deepcopy=False)])
-    print(f"busy time (trials of the study{' and its rungs' if rungs else ''} running): "
+    print(f"busy time (complete trials of the study{' and its rungs' if rungs else ''} running): "
           f"{busy * 60:.1f} min ({len(complete) / busy:.0f} search trials/hour)")
     for r in rungs:
         n = sum(t.state == optuna.trial.TrialState.COMPLETE for t in r.get_trials(deepcopy=False))
