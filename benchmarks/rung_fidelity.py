@@ -29,11 +29,18 @@ FIELDS = ("name", "trial", "role", "param_bytes", "preset", "seed", "val_miou", 
 
 
 def load_finalists(folder: Path) -> pd.DataFrame:
-    """``finalists.csv`` of ``folder`` (one row per net: its seed-0 row), with each spec."""
+    """``finalists.csv`` of ``folder`` (one row per net: its seed-0 row), with each spec, plus
+    the front neighbours in ``folder/neighbours/<name>.json`` (name, role, trial, proxy_miou,
+    param_bytes, spec), whose full-recipe val mIoU comes from this script's ``full`` rows."""
     df = pd.read_csv(folder / "finalists.csv")
     df = df[df["seed"] == 0].drop_duplicates("name").reset_index(drop=True)
     df["spec"] = [json.dumps(json.loads((folder / "finalists" / f"{n}.json").read_text())["spec"])
                   for n in df["name"]]
+    extra = [json.loads(f.read_text()) for f in sorted((folder / "neighbours").glob("*.json"))]
+    if extra:
+        nb = pd.DataFrame(extra)
+        nb["spec"] = [json.dumps(s) for s in nb["spec"]]
+        df = pd.concat([df, nb], ignore_index=True)
     return df
 
 
@@ -67,6 +74,10 @@ def train_rows(nets: pd.DataFrame, args: argparse.Namespace) -> None:
 def report(nets: pd.DataFrame, rows: pd.DataFrame) -> None:
     table = nets[["name", "role", "param_bytes", "proxy_miou", "val_miou"]].rename(
         columns={"proxy_miou": "proxy", "val_miou": "full"})
+    # a neighbour's full-recipe value is one this script trained (finalists.csv has the rest)
+    full = rows[rows["preset"] == "full"].groupby("name")["val_miou"].mean()
+    table["full"] = table["full"].fillna(table["name"].map(full))
+    rows = rows[rows["preset"] != "full"]
     for preset, g in rows.groupby("preset"):
         table = table.merge(g.groupby("name")["val_miou"].mean().rename(preset),
                             left_on="name", right_index=True, how="left")
@@ -88,6 +99,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=88, help="folded input size (square)")
     ap.add_argument("--task", default="camvid4")
     ap.add_argument("--part", default="1/1", help="i/n: this process trains every n-th net")
+    ap.add_argument("--names", default=None,
+                    help="comma-separated: train only these nets (e.g. the neighbours at full)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--report-only", action="store_true")
@@ -97,9 +110,10 @@ def main() -> None:
         if not args.out.exists():  # the header now, before two parts race to append rows
             with args.out.open("w", newline="") as f:
                 csv.DictWriter(f, fieldnames=FIELDS).writeheader()
+        todo = nets[nets["name"].isin(args.names.split(","))] if args.names else nets
         i, n = (int(v) for v in args.part.split("/"))
         # largest first, alternating, so both parts get similar work
-        order = nets.sort_values("param_bytes", ascending=False).iloc[i - 1::n]
+        order = todo.sort_values("param_bytes", ascending=False).iloc[i - 1::n]
         train_rows(order, args)
     if args.out.exists():
         report(nets, pd.read_csv(args.out))

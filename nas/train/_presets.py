@@ -214,8 +214,8 @@ register_preset(Preset(
 # The middle rung of `run_search.py --rungs proxy,medium`: `full`'s resolution (352 crops of full
 # frames, 48x88x88 folded) for a fifth of its epochs, the last 4 quantisation-aware for every net
 # as `full` does, so a low-bit net is scored at its real width. Measured (BENCHMARKS.md, "Rungs
-# and early stop"): ~10x a proxy trial on one CPU thread, and it ranks the headline's six
-# finalists exactly as `full` does (Kendall tau 1.0; the proxy: 0.47).
+# and early stop"): ~10x a proxy trial on one CPU thread, and it ranks 8 nets from the top of
+# the headline front exactly as `full` does (Kendall tau 1.0; the proxy: 0.50).
 register_preset(Preset(
     name="medium", scale=1.0, crop=352, epochs=20, batch_size=16, lr=2e-3,
     schedule="onecycle", warmup_frac=0.1, qat_epochs=4, eval_crop=352, eval_every=20,
