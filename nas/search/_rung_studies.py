@@ -85,7 +85,10 @@ class RungWork:
         storage = study_storage(study)
         self.chain = [study] + [open_rung_study(cfg, storage, i)
                                 for i in range(1, len(cfg.rungs))]
-        self.objectives = [make_objective(cfg.replace(preset=p, n_trials=NO_BUDGET, rungs=()))
+        # Early stop stays on the first rung: its margins are calibrated on that preset's
+        # learning curves, and a promotion is a net already near the front.
+        self.objectives = [make_objective(cfg.replace(preset=p, n_trials=NO_BUDGET, rungs=(),
+                                                      early_stop=False))
                            for p in cfg.upper_rungs]
 
     @property

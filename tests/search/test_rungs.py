@@ -142,6 +142,19 @@ def test_search_with_rungs_promotes_asynchronously_and_records_each_rung(tmp_pat
     assert f"rung {UPPER}: {len(promoted)} nets trained at both" in summary(result)
 
 
+def test_early_stop_stays_on_the_first_rung(tmp_path):
+    """Its margins are calibrated on the first preset's curves; promotions train to the end."""
+    cfg = _cfg(tmp_path, early_stop=True, early_stop_margin=0.0)
+    run(cfg)
+    searched = [t for t in _load(cfg, "r").get_trials() if t.user_attrs.get("trained")]
+    promoted = [t for t in _load(cfg, rung_study_name("r", UPPER)).get_trials()
+                if t.state == TrialState.COMPLETE]
+    assert searched and promoted
+    assert all("preset_epochs" in t.user_attrs for t in searched)
+    assert not [t for t in promoted if "preset_epochs" in t.user_attrs
+                or "early_stopped" in t.user_attrs]
+
+
 def test_rerun_resumes_without_promoting_twice(tmp_path):
     cfg = _cfg(tmp_path)
     run(cfg)
