@@ -100,30 +100,37 @@ def status_line(stats: dict[str, float], total: int, jobs: int, detail: str,
     return fit(line, width)
 
 
+def promotion_name(t: FrozenTrial) -> str:
+    """``29 at medium`` / ``0 at medium (ai85unetlarge)``: a trial named by the search trial
+    it retrains, at its rung (a search trial: its own number and reference)."""
+    ua = t.user_attrs
+    name = f" ({ua['reference']})" if ua.get("reference") else ""
+    if ua.get("rung"):
+        name = f" at {ua['rung']}{name}"
+    return f"{ua.get('origin_trial', t.number)}{name}"
+
+
 def event_line(t: FrozenTrial, width: int) -> str | None:
     """One line for a trial that finished (``None`` for trials not worth a line)."""
     ua = t.user_attrs
     if ua.get("surplus") or t.state not in (TrialState.COMPLETE, TrialState.FAIL):
         return None
-    name = f" ({ua['reference']})" if ua.get("reference") else ""
-    if ua.get("rung"):  # a promotion: named by the search trial it retrains
-        name = f" at {ua['rung']}{name}"
     secs = (t.datetime_complete - t.datetime_start).total_seconds() \
         if t.datetime_complete and t.datetime_start else None
     took = f", {format_duration(secs)}" if secs is not None else ""
     nbytes = f"{int(ua['param_bytes']):,} param B" if ua.get("param_bytes") is not None else ""
-    number = ua.get("origin_trial", t.number)
+    who = promotion_name(t)
     if t.state == TrialState.FAIL:
-        text = f"trial {number}{name} FAILED: {ua.get('fail_reason') or 'no reason recorded'}"
+        text = f"trial {who} FAILED: {ua.get('fail_reason') or 'no reason recorded'}"
     elif ua.get("trained") is False:
         why = (ua.get("violations") or ["infeasible"])[0]
-        text = f"trial {number}{name} infeasible, not trained: {nbytes}; {why}"
+        text = f"trial {who} infeasible, not trained: {nbytes}; {why}"
     elif ua.get("early_stopped"):
-        text = (f"trial {number}{name} stopped early at epoch {ua.get('epochs')}: val mIoU "
+        text = (f"trial {who} stopped early at epoch {ua.get('epochs')}: val mIoU "
                 f"{t.values[0]:.3f} + margin < front, {nbytes}{took}")
     else:
         fits = "" if ua.get("feasible", True) else ", does not fit"
-        text = (f"trial {number}{name} done: val mIoU {t.values[0]:.3f}, {nbytes}{fits}"
+        text = (f"trial {who} done: val mIoU {t.values[0]:.3f}, {nbytes}{fits}"
                 f"{took}")
     return fit(text, width)
 
@@ -144,6 +151,7 @@ class Progress:
         self.started: set[int] = set()
         self._drawn = False
         self.rung_seen: dict[str, set[int]] = {}  # rung study -> trials already reported
+        self.rung_started: dict[str, set[int]] = {}  # rung study -> starts already reported
 
     @property
     def width(self) -> int:
@@ -176,15 +184,27 @@ class Progress:
         return self.stats
 
     def refresh_rungs(self, studies: Sequence[optuna.Study]) -> None:
-        """Event lines for promotions (``--rungs``) that finished since the last call."""
+        """Event lines for promotions (``--rungs``) that started or finished since the last
+        call (a promotion trains for minutes: its start is news too)."""
         for study in studies:
-            trials = study.get_trials(deepcopy=False,
-                                      states=(TrialState.COMPLETE, TrialState.FAIL))
+            trials = study.get_trials(deepcopy=False)
+            finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.FAIL)]
             seen = self.rung_seen.get(study.study_name)
             if seen is None:  # the first read: what was there before is not news
-                self.rung_seen[study.study_name] = {t.number for t in trials}
+                self.rung_seen[study.study_name] = {t.number for t in finished}
+                self.rung_started[study.study_name] = {t.number for t in trials}
                 continue
+            started = self.rung_started[study.study_name]
             for t in trials:
+                if t.number in started or "worker" not in t.user_attrs:
+                    continue
+                started.add(t.number)
+                if t.state == TrialState.RUNNING:
+                    text = f"trial {promotion_name(t)} started"
+                    self.detail = text
+                    if self.mode == "lines":
+                        self.message(text, redraw=False)
+            for t in finished:
                 if t.number not in seen:
                     seen.add(t.number)
                     line = event_line(t, self.width)

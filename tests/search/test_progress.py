@@ -120,3 +120,37 @@ def test_closing_summary_fits_80_columns():
     text = summary_text(front, {}, counts, front.iloc[3:5])
     assert max(len(line) for line in text.splitlines()) <= 80, text
     assert "442,367" in text and "knee" in text and "(18 more in pareto.csv)" in text
+
+
+def test_promotions_are_announced_when_they_start_and_when_they_finish():
+    """A promotion trains for minutes: its start is a line, named by the search trial."""
+    rung = optuna.create_study(study_name="s@medium", directions=["maximize", "minimize"])
+    before = rung.ask()  # running before this process looked: not news
+    before.set_user_attr("worker", "h:1")
+    out = io.StringIO()
+    p = Progress(10, mode="lines", stream=out)
+    p.refresh_rungs([rung])
+    assert out.getvalue() == ""
+    t = rung.ask()
+    for k, v in {"worker": "h:2", "origin_trial": 29, "rung": "medium", "trained": True,
+                 "feasible": True, "param_bytes": 35760}.items():
+        t.set_user_attr(k, v)
+    ref = rung.ask()
+    for k, v in {"worker": "h:3", "origin_trial": 0, "rung": "medium",
+                 "reference": "ai85unetlarge"}.items():
+        ref.set_user_attr(k, v)
+    waiting = rung.ask()  # no worker has it yet: not announced
+    p.refresh_rungs([rung])
+    p.refresh_rungs([rung])
+    rung.tell(t, [0.8, 35760.0])
+    p.refresh_rungs([rung])
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["trial 29 at medium started", "trial 0 at medium (ai85unetlarge) started"]
+    assert lines[2].startswith("trial 29 at medium done: val mIoU 0.800, 35,760 param B")
+    assert len(lines) == 3 and waiting.number not in (29, 0)
+    bar = Progress(10, mode="bar", stream=io.StringIO(), width=80)
+    bar.refresh_rungs([rung])
+    ref2 = rung.ask()
+    ref2.set_user_attr("worker", "h:4")
+    bar.refresh_rungs([rung])
+    assert bar.detail == f"trial {ref2.number} started"  # the status line names it
