@@ -30,6 +30,7 @@ list under the system attribute ``"constraints"``, the only form optuna-dashboar
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
@@ -37,6 +38,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +48,14 @@ from optuna.trial import TrialState
 
 from nas.search._config import SearchConfig
 from nas.search._early_stop import cannot_reach_front, front_miou_at, front_points
-from nas.search._protocols import ArtifactStore, CheckFn, SpaceFn, TaskLike, TrainFn
+from nas.search._protocols import (
+    ArtifactStore,
+    CheckFn,
+    Interrupts,
+    SpaceFn,
+    TaskLike,
+    TrainFn,
+)
 from nas.search._rungs import miou_key
 from nas.search._storage import trial_storage
 from nas.spec import ArchSpec, get_reference
@@ -123,6 +132,9 @@ class Objective:
         on_epoch: ``(trial number, epoch, metrics)`` hook for the progress bar.
         rung: the objective of a rung study (:mod:`nas.search._rungs`): each trial retrains
             the architecture a promotion enqueued, with ``cfg.preset``.
+        interrupts: the worker's signal handling: a SIGINT / SIGTERM stops the training at
+            once, but never in the middle of a storage write (those are ``protected``, and
+            outside training a signal waits for the worker loop). ``None``: not interruptible.
     """
 
     cfg: SearchConfig
@@ -134,6 +146,7 @@ class Objective:
     store: ArtifactStore
     on_epoch: Callable[[int, int, dict], None] | None = None
     rung: bool = False
+    interrupts: Interrupts | None = None
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         reason = surplus(trial, self.cfg.n_trials)
@@ -221,6 +234,10 @@ class Objective:
             preset = preset.replace(eval_every=min(preset.eval_every, cfg.early_stop_every))
 
         def callback(epoch: int, metrics: dict) -> bool:
+            with self._protected():  # storage writes: a signal now raises right after them
+                return on_epoch(epoch, metrics)
+
+        def on_epoch(epoch: int, metrics: dict) -> bool:
             if "miou" in metrics:
                 trial.set_user_attr("last_epoch", {"epoch": epoch, "miou": metrics["miou"]})
             if self.on_epoch is not None:
@@ -237,11 +254,12 @@ class Objective:
 
         start = time.monotonic()
         try:
-            result = self.train(
-                spec, self.task, preset, self.data_dir, seed=cfg.seed,
-                device=cfg.torch_device, callback=callback, checkpoint_path=tmp,
-                progress=False, threads=cfg.threads_per_job,
-            )
+            with self._raising():
+                result = self.train(
+                    spec, self.task, preset, self.data_dir, seed=cfg.seed,
+                    device=cfg.torch_device, callback=callback, checkpoint_path=tmp,
+                    progress=False, threads=cfg.threads_per_job,
+                )
             trial.set_user_attr("trained", True)
             trial.set_user_attr("miou", float(result.miou))
             trial.set_user_attr(miou_key(cfg.preset), float(result.miou))
@@ -264,6 +282,12 @@ class Objective:
             tmp.unlink(missing_ok=True)
             trial.set_user_attr("wall_seconds", time.monotonic() - start)
         return self._values(float(result.miou), param_bytes, latency_value)
+
+    def _raising(self) -> AbstractContextManager[None]:
+        return self.interrupts.raising() if self.interrupts else contextlib.nullcontext()
+
+    def _protected(self) -> AbstractContextManager[None]:
+        return self.interrupts.protected() if self.interrupts else contextlib.nullcontext()
 
     def _constraint_names(self, n: int) -> tuple[str, ...]:
         if n == len(CONSTRAINT_NAMES):

@@ -8,6 +8,7 @@ that satisfy the same contracts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -85,6 +86,14 @@ class TrainFn(Protocol):
                  device: str = ..., callback: Callable[[int, dict], bool | None] | None = ...,
                  checkpoint_path: str | Path | None = ..., progress: bool = ...,
                  threads: int | None = ...) -> TrainResultLike: ...
+
+
+class Interrupts(Protocol):
+    """Where a SIGINT / SIGTERM may cut in (``nas.search._run.StopSignals``): ``raising()``
+    around training, ``protected()`` around storage writes made while training."""
+
+    def raising(self) -> AbstractContextManager[None]: ...
+    def protected(self) -> AbstractContextManager[None]: ...
 
 
 class ArtifactStore(Protocol):

@@ -104,9 +104,12 @@ class StopSignals:
     """SIGINT and SIGTERM turned into a clean stop (installed in the main thread only).
 
     Inside :meth:`raising` (a trial's training) the first signal raises :class:`Interrupted`
-    at once; elsewhere it is only noted and :meth:`check` raises at the next safe point, so
-    Optuna's and SQLAlchemy's storage writes are never cut in half. Later signals are ignored:
-    marking the trial FAIL and writing the reports are not themselves interrupted.
+    at once, except within :meth:`protected` (the training's own storage writes); elsewhere
+    (sampling a trial, recording it, the worker loop) it is only noted and :meth:`check`
+    raises at the next safe point, so Optuna's and SQLAlchemy's storage writes are never cut
+    in half (a cut PostgreSQL commit would fail the trial with StorageInternalError). Later
+    signals are ignored: marking the trial FAIL and writing the reports are not themselves
+    interrupted.
     """
 
     def __init__(self) -> None:
@@ -144,6 +147,17 @@ class StopSignals:
             yield
         finally:
             self.immediate = before
+
+    @contextlib.contextmanager
+    def protected(self) -> Iterator[None]:
+        """Inside :meth:`raising`: note a signal during a storage write, raise right after it."""
+        before, self.immediate = self.immediate, False
+        try:
+            yield
+        finally:
+            self.immediate = before
+        if before:
+            self.check()
 
     @contextlib.contextmanager
     def raising(self) -> Iterator[None]:
@@ -247,9 +261,9 @@ def work(cfg: SearchConfig, study: optuna.Study, objective: Objective, deadline:
     def guarded(fn: Callable[[optuna.Trial], tuple[float, ...]]
                 ) -> Callable[[optuna.Trial], tuple[float, ...]]:
         def run(trial: optuna.Trial) -> tuple[float, ...]:
-            try:
-                with signals.raising():
-                    return fn(trial)
+            try:  # the objective's training raises at once (Objective.interrupts)
+                signals.check()
+                return fn(trial)
             except KeyboardInterrupt as e:
                 name = signal.Signals(signal_of(e)).name
                 trial.set_user_attr("fail_reason", f"interrupted by {name}")
@@ -370,20 +384,22 @@ def _trainer(cfg: SearchConfig) -> TrainFn:
     return cast(TrainFn, cfg.trainer)
 
 
-def _make_objective(cfg: SearchConfig, comps: Components,
+def _make_objective(cfg: SearchConfig, comps: Components, signals: StopSignals,
                     progress: Progress | None = None, rung: bool = False) -> Objective:
     return Objective(
         cfg=cfg, space=comps.space, task=comps.task, check=comps.check,
         train=_trainer(cfg), data_dir=cfg.data_dir, store=artifact_store(cfg),
         on_epoch=progress.epoch if progress is not None and not rung else None, rung=rung,
+        interrupts=signals,
     )
 
 
-def _rung_work(cfg: SearchConfig, study: optuna.Study, comps: Components) -> RungWork | None:
+def _rung_work(cfg: SearchConfig, study: optuna.Study, comps: Components,
+               signals: StopSignals) -> RungWork | None:
     """The worker's :class:`RungWork` with ``--rungs``, else ``None``."""
     if not cfg.upper_rungs:
         return None
-    return RungWork(cfg, study, lambda c: _make_objective(c, comps, rung=True))
+    return RungWork(cfg, study, lambda c: _make_objective(c, comps, signals, rung=True))
 
 
 def _set_threads(cfg: SearchConfig) -> None:
@@ -407,8 +423,8 @@ def worker_main(cfg: SearchConfig, worker: int, n_existing: int,
         seed = worker_seed(cfg, worker, n_existing)
         study = optuna.load_study(study_name=cfg.study_name, storage=storage,
                                   sampler=make_sampler(cfg, seed))
-        work(cfg, study, _make_objective(cfg, comps), deadline, signals=signals,
-             rungs=_rung_work(cfg, study, comps))
+        work(cfg, study, _make_objective(cfg, comps, signals), deadline, signals=signals,
+             rungs=_rung_work(cfg, study, comps, signals))
     except KeyboardInterrupt as e:
         sys.exit(128 + signal_of(e))
 
@@ -494,8 +510,8 @@ def _run(cfg: SearchConfig, signals: StopSignals) -> SearchResult:
             if n_existing:  # resumed: reseed so a RandomSampler does not replay old draws
                 study.sampler = make_sampler(cfg, worker_seed(cfg, 0, n_existing))
             try:
-                work(cfg, study, _make_objective(cfg, comps, progress), deadline, progress,
-                     _Reporter(cfg), signals, _rung_work(cfg, study, comps))
+                work(cfg, study, _make_objective(cfg, comps, signals, progress), deadline,
+                     progress, _Reporter(cfg), signals, _rung_work(cfg, study, comps, signals))
             except RuntimeError as e:
                 errors.append(str(e))
         else:
