@@ -81,7 +81,8 @@ def main() -> None:
     print(f"hypervolume at the end ({len(hv)} trials): {hv['hypervolume'].iloc[-1]:.0f}")
     # the metric that tells samplers apart: (mIoU, log10 bytes), reference mIoU 0.5/0.6/0.7
     log_hv = log_hypervolume_frame(complete.reset_index(drop=True), args.device)
-    for n in [*[n for n in args.at if n <= len(log_hv)], len(log_hv)]:
+    # the checkpoints asked for, then the end (once, where it is one of them)
+    for n in sorted({*[n for n in args.at if n <= len(log_hv)], len(log_hv)}):
         row = log_hv.iloc[n - 1]
         print(f"log-bytes hypervolume after {n} trials: " + ", ".join(
             f"ref. mIoU {r}: {row[r]:.4f}" for r in log_hv.columns if r != "number"))
