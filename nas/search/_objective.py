@@ -235,9 +235,9 @@ class Objective:
 
         def callback(epoch: int, metrics: dict) -> bool:
             with self._protected():  # storage writes: a signal now raises right after them
-                return on_epoch(epoch, metrics)
+                return record_epoch(epoch, metrics)
 
-        def on_epoch(epoch: int, metrics: dict) -> bool:
+        def record_epoch(epoch: int, metrics: dict) -> bool:
             if "miou" in metrics:
                 trial.set_user_attr("last_epoch", {"epoch": epoch, "miou": metrics["miou"]})
             if self.on_epoch is not None:

@@ -151,12 +151,9 @@ class StopSignals:
     @contextlib.contextmanager
     def protected(self) -> Iterator[None]:
         """Inside :meth:`raising`: note a signal during a storage write, raise right after it."""
-        before, self.immediate = self.immediate, False
-        try:
+        with self.deferred():
             yield
-        finally:
-            self.immediate = before
-        if before:
+        if self.immediate:  # back in raising mode: the noted signal stops the training now
             self.check()
 
     @contextlib.contextmanager
