@@ -18,7 +18,7 @@ class FinalizeConfig:
 
     Attributes:
         study_name: the study (``studies/<name>.db`` unless ``storage``).
-        k: knees to take from the front (fewer if the front is smaller).
+        k: knees to take from the front (fewer if the front is smaller; 0: references only).
         seeds: seeds per model: ``0 .. seeds-1``.
         preset: training preset (``full``: 352 crops, 100 epochs, the last 20 QAT).
         jobs: trainings at once, each a process with ``threads`` PyTorch threads.
@@ -51,7 +51,9 @@ class FinalizeConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "studies_dir", Path(self.studies_dir))
         object.__setattr__(self, "trials", tuple(int(t) for t in self.trials))
-        for name in ("k", "seeds", "jobs"):
+        if self.k < 0:
+            raise ValueError(f"--k must be >= 0 (0: the references only), but got k={self.k}")
+        for name in ("seeds", "jobs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be >= 1, but got {name}={getattr(self, name)}")
         if self.threads is not None and self.threads < 1:

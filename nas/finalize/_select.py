@@ -80,7 +80,8 @@ def select_finalists(df: pd.DataFrame, k: int,
 
     Args:
         df: every trial of the study.
-        k: knees to take from the front of the feasible, complete, non-reference trials.
+        k: knees to take from the front of the feasible, complete, non-reference trials
+            (0: the references alone).
         trials: train these trial numbers instead of knees (``--trial``).
 
     Returns:
@@ -91,8 +92,8 @@ def select_finalists(df: pd.DataFrame, k: int,
         ValueError: ``k`` < 1, no complete trials, no feasible trained trial to pick knees
             from, or a chosen trial that is unknown, not complete or was never trained.
     """
-    if k < 1:
-        raise ValueError(f"--k must be >= 1, but got k={k}")
+    if k < 0:
+        raise ValueError(f"--k must be >= 0 (0: the references only), but got k={k}")
     complete = df[df["state"] == "COMPLETE"] if len(df) else df
     if complete.empty:
         raise ValueError("the study has no complete trials; run the search first")
@@ -112,7 +113,7 @@ def select_finalists(df: pd.DataFrame, k: int,
                 raise ValueError(f"--trial {n}: the trial has no checkpoint (it was never "
                                  f"trained: {why}); pick a trained trial")
             out.append(_finalist(r, "chosen", col))
-    else:
+    elif k > 0:
         searched = complete[(refs == "") & complete[col].notna()]
         front = pareto_frame(searched.assign(miou=searched[col]))
         if front.empty:
@@ -127,6 +128,8 @@ def select_finalists(df: pd.DataFrame, k: int,
         if r["reference"] not in names and r.get("spec"):
             names.add(r["reference"])
             out.append(_finalist(r, "reference", col))
+    if not out:
+        raise ValueError("--k 0 trains the references only, but the study trained none")
     return out
 
 

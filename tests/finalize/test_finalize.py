@@ -48,6 +48,13 @@ def test_csv_has_every_model_and_seed(fake_study, tmp_path):
     assert len(result.trained) == len(df) and not result.skipped
 
 
+def test_k_0_trains_the_references_alone(fake_study, tmp_path):
+    finalize(_cfg(fake_study, tmp_path, k=0, seeds=1))
+    df = pd.read_csv(fake_study.study_dir / "finalists.csv")
+    assert set(df["role"]) == {"reference"}
+    assert set(df["name"]) == set(DEFAULT_REFERENCES)
+
+
 def test_knees_come_from_the_front_of_searched_trials(fake_study, tmp_path):
     from nas.finalize import plan
     from nas.report import trials_frame
@@ -133,7 +140,7 @@ def test_sigterm_stops_cleanly_and_keeps_finished_rows(fake_study, tmp_path, cap
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--k", "0"], "--k must be >= 1, but got k=0"),
+    (["--k", "-1"], "--k must be >= 0 (0: the references only), but got k=-1"),
     (["--seeds", "0"], "--seeds must be >= 1"),
     (["--preset", "nope"], "unknown preset 'nope'; available:"),
     (["--trial", "999"], "the study has no trial 999"),
