@@ -182,6 +182,9 @@ class _Model:
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = seconds
         solver.parameters.num_workers = workers
+        # CP-SAT otherwise installs its own SIGINT handler on every solve and restores the
+        # default one afterwards, so a later Ctrl-C killed the search without its clean stop.
+        solver.parameters.catch_sigint_signal = False
         status = solver.solve(self.m)
         if status == cp_model.INFEASIBLE:
             return "infeasible", None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import torch
 
@@ -15,9 +16,11 @@ def fake_train(spec, task, preset, data_dir=None, *, seed=0, checkpoint_path=Non
     """``tests.search.fakes.fake_train`` with a seed-dependent mIoU; optionally crashes.
 
     ``MAXNAS_FAKE_CRASH_AT=N``: the N-th call (1-based, this process) raises;
-    ``MAXNAS_FAKE_SIGTERM_AT=N``: the N-th call sends this process SIGTERM.
+    ``MAXNAS_FAKE_SIGTERM_AT=N``: the N-th call sends this process SIGTERM;
+    ``MAXNAS_FAKE_TRAIN_SLEEP=S``: each call takes S seconds (a signal can come mid-training).
     """
     CALLS.append((spec.name, seed))
+    time.sleep(float(os.environ.get("MAXNAS_FAKE_TRAIN_SLEEP", "0")))
     crash_at = int(os.environ.get("MAXNAS_FAKE_CRASH_AT", "0"))
     if crash_at and len(CALLS) == crash_at:
         raise RuntimeError("fake crash")

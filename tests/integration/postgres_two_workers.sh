@@ -92,11 +92,17 @@ assert refs == ["ai85unetlarge", "ai85unetlarge-w4", "unetmysmall", "unetmysmall
 assert not [t for t in trials if t.state == TrialState.RUNNING], "trials left RUNNING"
 PYEOF
 # SIGTERM (what `timeout`, a batch scheduler or systemd sends) to a --jobs 2 search on the same
-# study: its running trials end FAIL, nothing stays RUNNING, exit status 143.
-"$PY" run_search.py "${COMMON[@]}" --trials "$((TRIALS + 6))" --jobs 2 --studies-dir "$TMP/w3" \
-    --trainer tests.search.fakes:slow_fake_train >"$TMP/w3.log" 2>&1 &
+# study, then SIGINT to its whole process group (a terminal's Ctrl-C): its running trials end
+# FAIL, nothing stays RUNNING, exit status 143 / 130.
+EXTRA=6
+for SIG in TERM INT; do
+EXTRA=$((EXTRA + 6))
+W="$TMP/w3-$SIG"
+# setsid: its own process group, so the group signal reaches the search and its workers only
+setsid "$PY" run_search.py "${COMMON[@]}" --trials "$((TRIALS + EXTRA))" --jobs 2 \
+    --studies-dir "$W" --trainer tests.search.fakes:slow_fake_train >"$W.log" 2>&1 &
 P3=$!
-"$PY" - "$URL" <<'PYEOF' || { kill "$P3"; tail -n 40 "$TMP/w3.log" >&2; fail "no trial started"; }
+"$PY" - "$URL" <<'PYEOF' || { kill "$P3"; tail -n 40 "$W.log" >&2; fail "no trial started"; }
 import sys, time
 import optuna
 from optuna.trial import TrialState
@@ -109,23 +115,25 @@ for _ in range(600):
     time.sleep(0.2)
 sys.exit(1)
 PYEOF
-kill -TERM "$P3"
+if [ "$SIG" = INT ]; then kill -INT -- "-$P3"; WANT=130; else kill -TERM "$P3"; WANT=143; fi
 RC3=0
 wait "$P3" || RC3=$?
-[ "$RC3" = 143 ] || { tail -n 40 "$TMP/w3.log" >&2; fail "SIGTERM: exit status $RC3, not 143"; }
-grep -q "Traceback" "$TMP/w3.log" && { tail -n 40 "$TMP/w3.log" >&2; fail "SIGTERM: traceback"; }
-"$PY" - "$URL" <<'PYEOF'
+[ "$RC3" = "$WANT" ] || { tail -n 40 "$W.log" >&2; fail "SIG$SIG: exit status $RC3, not $WANT"; }
+grep -q "Traceback" "$W.log" && { tail -n 40 "$W.log" >&2; fail "SIG$SIG: traceback"; }
+"$PY" - "$URL" "SIG$SIG" <<'PYEOF'
 import sys
 import optuna
 from optuna.trial import TrialState
 
+sig = sys.argv[2]
 trials = optuna.load_study(study_name="pg-two-workers", storage=sys.argv[1]).get_trials()
-assert not [t for t in trials if t.state == TrialState.RUNNING], "SIGTERM left trials RUNNING"
+assert not [t for t in trials if t.state == TrialState.RUNNING], f"{sig} left trials RUNNING"
 failed = [t.user_attrs.get("fail_reason") for t in trials if t.state == TrialState.FAIL]
-assert any("SIGTERM" in (r or "") for r in failed), f"no trial failed by SIGTERM: {failed}"
-print(f"postgres_two_workers: SIGTERM to --jobs 2: exit 143, FAIL {failed}, none RUNNING")
+assert any(sig in (r or "") for r in failed), f"no trial failed by {sig}: {failed}"
+print(f"postgres_two_workers: {sig} to --jobs 2: exit ok, FAIL {failed}, none RUNNING")
 PYEOF
-[ -f "$TMP/w3/pg-two-workers/report.html" ] || fail "SIGTERM: no report written"
+[ -f "$W/pg-two-workers/report.html" ] || fail "SIG$SIG: no report written"
+done
 # Rungs on PostgreSQL: two processes share the promotions of one study to a second preset
 # (fake trainer and space: the rung logic, not the training, is under test here).
 RUNGS=(--storage "$URL" --study-name pg-rungs --trials 10 --data-dir "$DATA" --no-progress
