@@ -2,8 +2,9 @@
 
 Resume: a (model, seed) whose row is in ``finalists.csv`` is skipped, so rerunning the same
 command after a crash, Ctrl-C or on another host sharing the folder only trains what is
-missing; a crash loses at most the trainings in progress. Rows are merged in as each training
-ends (:mod:`nas.finalize._store`).
+missing; a training in progress continues from its last evaluated epoch
+(``<checkpoint>.partial``, every 5 epochs with ``full``), so a crash loses at most those
+epochs. Rows are merged in as each training ends (:mod:`nas.finalize._store`).
 """
 
 from __future__ import annotations
@@ -121,8 +122,11 @@ def run_job(job: Job) -> dict[str, Any]:
     tester: Callable[..., dict] = _import("tester", job.tester)
     job.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    # resume: a training cut by a crash, a signal or the end of a session continues from its
+    # last evaluated epoch (<checkpoint>.partial) when the same command runs again
     res = train(f.spec, task, preset, job.data_dir, seed=job.seed, device=job.torch_device,
-                checkpoint_path=job.checkpoint, progress=job.progress, threads=job.threads)
+                checkpoint_path=job.checkpoint, progress=job.progress, threads=job.threads,
+                resume=True)
     test = tester(job.checkpoint, f.spec, task, preset, job.data_dir, job.torch_device)
     hw = check(f.spec, job.device, job.input_size)
     row = {

@@ -44,7 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d = FinalizeConfig  # its defaults are the options' defaults
 
     p.add_argument("--study", required=True, metavar="NAME", help="study name")
-    p.add_argument("--k", type=int, default=d.k, help="knees of the front; 0 trains the references only (default %(default)s)")
+    p.add_argument("--k", type=int, default=d.k,
+                   help="knees of the front; 0 trains the references only (default %(default)s)")
     p.add_argument("--seeds", type=int, default=d.seeds,
                    help="seeds per model, 0..S-1 (default %(default)s)")
     p.add_argument("--preset", default=d.preset,

@@ -12,6 +12,7 @@ label resolution.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas._atomic import atomic_open
 from nas.data import get_task, random_crops
 from nas.metrics import ConfusionMatrix
 from nas.models import build_model, enable_qat
@@ -170,6 +172,7 @@ def train(
     val_split: str = "val",
     threads: int | None = None,
     cache_dir: str | Path | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train ``spec`` on ``task`` with ``preset`` and evaluate it on ``val_split``.
 
@@ -193,6 +196,11 @@ def train(
         val_split: ``val`` for the search; ``test`` only for final reports.
         threads: ``torch.set_num_threads`` for this call (overrides the preset's).
         cache_dir: integer cache of the decoded frames (None = the data package's default).
+        resume: with ``checkpoint_path``, keep the training state in
+            ``<checkpoint_path>.partial`` after every evaluated epoch and continue from such a
+            file (same spec, task, preset and seed) instead of starting over: a training killed
+            at any point loses at most ``eval_every`` epochs. With the same thread count the
+            result equals an uninterrupted run's. The file is removed when the training ends.
 
     Raises:
         ValueError: the spec does not fit the task or preset, or the device is unknown.
@@ -208,10 +216,17 @@ def train(
         train_data, val_images, val_labels = _load_data(
             data_dir, task, preset, val_split, cache_dir, progress)
         run = _Run.start(spec, task, preset, dev, seed, len(train_data.images))
-        bar = _progress_bar(run.total_steps, f"{spec.name} [{preset.name}]", progress)
+        partial = _partial_path(checkpoint_path) if resume else None
         history: list[dict[str, Any]] = []
+        first = 1
+        if partial is not None and partial.is_file():
+            history, seconds_before = run.restore(partial, task.name, seed)
+            first = len(history) + 1
+            t_start -= seconds_before  # the result's seconds count the earlier part too
+        bar = _progress_bar(run.total_steps, f"{spec.name} [{preset.name}]", progress)
+        bar.update(run.step)
         cm: ConfusionMatrix | None = None
-        stopped, epoch = False, 0
+        stopped, epoch = False, first - 1
 
         def evaluate_now() -> ConfusionMatrix:
             return evaluate(run.model, spec, val_images, val_labels,
@@ -219,7 +234,7 @@ def train(
                             batch_size=max(preset.batch_size, 16), amp=preset.amp,
                             channels_last=preset.channels_last, device=dev)
 
-        for epoch in range(1, preset.epochs + 1):
+        for epoch in range(first, preset.epochs + 1):
             t_epoch = time.perf_counter()
             if epoch == run.qat_from:
                 run.switch_to_qat()
@@ -233,6 +248,8 @@ def train(
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}")
             metrics["seconds"] = time.perf_counter() - t_epoch
             history.append(metrics)
+            if partial is not None and evaluated and epoch < preset.epochs:
+                run.save(partial, task.name, seed, history, time.perf_counter() - t_start)
             if callback is not None and callback(epoch, metrics) and epoch < preset.epochs:
                 stopped = True
                 if not evaluated:  # the result must describe the model it returns
@@ -250,6 +267,8 @@ def train(
                 metrics={**final, "seconds": seconds}, epoch=epoch, qat=run.qat,
                 seed=seed, preset_values=preset.to_dict(),
             )
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         n_images = len(train_data.images) * epoch
         return TrainResult(
             miou=final["miou"], per_class_iou=final["per_class_iou"],
@@ -355,6 +374,48 @@ class _Run:
             - preset.qat_epochs_for(any(layer.bits < 8 for layer in spec.layers())) + 1,
         )
 
+    def save(self, path: Path, task: str, seed: int, history: list[dict[str, Any]],
+             seconds: float) -> None:
+        """Write the state a later :meth:`restore` continues from (atomically)."""
+        payload = {
+            "kind": PARTIAL_KIND, "key": self._key(task, seed), "epoch": len(history),
+            "step": self.step, "qat": self.qat, "train_seconds": self.train_seconds,
+            "seconds": seconds, "history": history, "gen": self.gen.get_state(),
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+        }
+        with atomic_open(path, "wb") as f:
+            torch.save(payload, f)
+
+    def restore(self, path: Path, task: str, seed: int) -> tuple[list[dict[str, Any]], float]:
+        """Continue from :meth:`save`'s file: (history so far, seconds spent so far).
+
+        Raises:
+            ValueError: the file is unreadable or belongs to another spec, task, preset or
+                seed (delete it to start over).
+        """
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # a torn or foreign file: say which, never guess
+            raise ValueError(f"cannot resume from {path}: {e}; delete it to start over") \
+                from None
+        if not isinstance(state, dict) or state.get("kind") != PARTIAL_KIND:
+            raise ValueError(f"{path} is not a partial training state; delete it to start over")
+        if state["key"] != self._key(task, seed):
+            raise ValueError(f"{path} belongs to another training (spec, task, preset or seed "
+                             f"differ); delete it to start over")
+        if state["qat"]:
+            self.switch_to_qat()  # the same modules and parameter list as when it was saved
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.gen.set_state(state["gen"])
+        self.step, self.train_seconds = int(state["step"]), float(state["train_seconds"])
+        return list(state["history"]), float(state["seconds"])
+
+    def _key(self, task: str, seed: int) -> str:
+        return json.dumps({"spec": self.spec.to_dict(), "task": task, "seed": seed,
+                           "preset": self.preset.to_dict()}, sort_keys=True)
+
     def switch_to_qat(self) -> None:
         """ai8x's QAT start: fold BN, fake-quantise. A new optimiser over the new parameter list
         that keeps Adam's moments, as ai8x's update_optimizer does: a fresh Adam moves every
@@ -413,6 +474,17 @@ class _Run:
             loss.backward()
             self.optimizer.step()
         return value
+
+
+PARTIAL_KIND = "maxnas-partial-training"
+
+
+def _partial_path(checkpoint_path: str | Path | None) -> Path:
+    if checkpoint_path is None:
+        raise ValueError("resume=True needs a checkpoint_path (the state is kept beside it)")
+    path = Path(checkpoint_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(path.name + ".partial")
 
 
 def _to_layout(model: nn.Module, preset: Preset) -> nn.Module:

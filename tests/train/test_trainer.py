@@ -107,3 +107,62 @@ def test_out_of_memory_is_a_clear_error(synth_root, cache_dir, spec, monkeypatch
     monkeypatch.setattr(trainer, "forward_logits", other)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         train(spec, "camvid4", "smoke", synth_root, progress=False, cache_dir=cache_dir)
+
+
+class _Killed(Exception):
+    """Stands for a kill -9 after an epoch (the callback raises it)."""
+
+
+@pytest.mark.parametrize("kill_at", [2, 4])  # in the float phase, and after the QAT switch
+def test_resume_after_a_kill_equals_an_uninterrupted_run(synth_root, cache_dir, spec, tmp_path,
+                                                         kill_at):
+    from nas.train import load_checkpoint
+
+    preset = get_preset("smoke").replace(epochs=5, eval_every=1, qat_epochs=2,
+                                         schedule="onecycle")
+    whole = train(spec, "camvid4", preset, synth_root, seed=1, progress=False,
+                  cache_dir=cache_dir, checkpoint_path=tmp_path / "whole.pt", resume=True)
+
+    def die(epoch, metrics):
+        if epoch == kill_at:
+            raise _Killed
+
+    ckpt = tmp_path / "cut.pt"
+    with pytest.raises(_Killed):
+        train(spec, "camvid4", preset, synth_root, seed=1, progress=False,
+              cache_dir=cache_dir, checkpoint_path=ckpt, resume=True, callback=die)
+    partial = tmp_path / "cut.pt.partial"
+    assert partial.is_file() and not ckpt.exists()
+    epochs_run = []
+    resumed = train(spec, "camvid4", preset, synth_root, seed=1, progress=False,
+                    cache_dir=cache_dir, checkpoint_path=ckpt, resume=True,
+                    callback=lambda e, m: epochs_run.append(e))
+    assert epochs_run == list(range(kill_at + 1, 6))  # only the missing epochs ran
+    assert [h["loss"] for h in resumed.history] == [h["loss"] for h in whole.history]
+    assert resumed.miou == whole.miou and resumed.epochs == 5
+    a, b = load_checkpoint(tmp_path / "whole.pt"), load_checkpoint(ckpt)
+    assert b["qat"] and all(torch.equal(a["state_dict"][k], v)
+                            for k, v in b["state_dict"].items())
+    assert not partial.exists() and not (tmp_path / "whole.pt.partial").exists()
+
+
+def test_resume_refuses_another_trainings_state(synth_root, cache_dir, spec, tmp_path):
+    preset = get_preset("smoke").replace(epochs=3, eval_every=1)
+    ckpt = tmp_path / "c.pt"
+
+    def die(epoch, metrics):
+        raise _Killed
+
+    with pytest.raises(_Killed):
+        train(spec, "camvid4", preset, synth_root, seed=1, progress=False,
+              cache_dir=cache_dir, checkpoint_path=ckpt, resume=True, callback=die)
+    with pytest.raises(ValueError, match="belongs to another training .*delete it"):
+        train(spec, "camvid4", preset, synth_root, seed=2, progress=False,
+              cache_dir=cache_dir, checkpoint_path=ckpt, resume=True)
+    (tmp_path / "c.pt.partial").write_bytes(b"torn")
+    with pytest.raises(ValueError, match="cannot resume from .*c.pt.partial"):
+        train(spec, "camvid4", preset, synth_root, seed=1, progress=False,
+              cache_dir=cache_dir, checkpoint_path=ckpt, resume=True)
+    with pytest.raises(ValueError, match="resume=True needs a checkpoint_path"):
+        train(spec, "camvid4", preset, synth_root, progress=False, cache_dir=cache_dir,
+              resume=True)
