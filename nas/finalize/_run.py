@@ -205,6 +205,19 @@ def _execute(jobs: list[Job], n_jobs: int, log: Callable[[str], None]) -> list[d
                 rows.append(fut.result())
                 log(_done_line(rows[-1]))
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_workers(pool)
             raise
     return rows
+
+
+def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
+    """End the trainings in progress now: a signal sent to this process alone (``kill``,
+    a scheduler) does not reach the workers, and the pool would otherwise wait for each
+    running training to finish. Their state stays in ``<checkpoint>.partial`` for a rerun."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for w in workers:
+        if w.is_alive():
+            w.terminate()
+    for w in workers:
+        w.join(timeout=30)

@@ -95,13 +95,14 @@ def test_sigint_after_the_exact_planner_stops_cleanly(tmp_path, jobs, target, ex
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_sigint_to_finalize_after_the_exact_planner_keeps_rows_exits_130(tmp_path, jobs):
+@pytest.mark.parametrize(("jobs", "target"), [(1, "group"), (2, "group"), (2, "process")])
+def test_sigint_to_finalize_after_the_exact_planner_keeps_rows_exits_130(tmp_path, jobs,
+                                                                          target):
     """finalize checks every finalist on the chip (the planner proves unetmysmall infeasible)
     after training it; a terminal's Ctrl-C then stops it with the finished rows kept."""
     from tests.finalize import fakes as ffakes
 
-    name = f"fin{jobs}"
+    name = f"fin{jobs}{target}"
     search = _start(tmp_path, name, 1, trials=4)  # the four references only
     out, _ = search.communicate(timeout=240)
     assert search.returncode == 0, out[-3000:]
@@ -110,7 +111,8 @@ def test_sigint_to_finalize_after_the_exact_planner_keeps_rows_exits_130(tmp_pat
          str(tmp_path), "--data-dir", str(tmp_path / "data"), "--k", "0", "--seeds", "3",
          "--jobs", str(jobs), "--preset", "smoke", "--trainer", ffakes.TRAINER,
          "--tester", ffakes.TESTER],
-        cwd=ROOT, env={**os.environ, "MAXNAS_FAKE_TRAIN_SLEEP": "2"},
+        cwd=ROOT, env={**os.environ, "MAXNAS_FAKE_TRAIN_SLEEP": "20" if target == "process"
+                       else "2"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     csv = tmp_path / name / "finalists.csv"
     deadline = time.time() + 180
@@ -119,9 +121,13 @@ def test_sigint_to_finalize_after_the_exact_planner_keeps_rows_exits_130(tmp_pat
         assert proc.poll() is None, proc.communicate()[0][-3000:]
         time.sleep(0.2)
     time.sleep(0.5)  # into the next training
-    os.killpg(proc.pid, signal.SIGINT)
+    if target == "group":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:  # the workers do not get it; their 20 s trainings must not delay the stop
+        proc.send_signal(signal.SIGINT)
+    sent = time.time()
     try:
-        out, _ = proc.communicate(timeout=120)
+        out, _ = proc.communicate(timeout=120 if target == "group" else 15)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         raise
@@ -130,3 +136,10 @@ def test_sigint_to_finalize_after_the_exact_planner_keeps_rows_exits_130(tmp_pat
     assert "rerun the same command to resume" in out, out[-3000:]
     rows = csv.read_text().splitlines()[1:]
     assert 1 <= len(rows) < 12  # kept, not finished
+    for _ in range(50):  # the resource tracker exits a moment after the main process
+        left = subprocess.run(["pgrep", "-a", "-g", str(proc.pid)], capture_output=True,
+                              text=True).stdout.strip()
+        if not left:
+            break
+        time.sleep(0.2)
+    assert not left, f"left {time.time() - sent:.0f} s after the signal: {left}"
