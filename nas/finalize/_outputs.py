@@ -8,10 +8,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nas._atomic import atomic_open
-from nas.report import write_figure
+from nas.report import legend_below, write_figure
 from nas.search import pareto_frame
 from nas.studyio import FINALISTS_CSV, FINALISTS_MD, FINALISTS_PLOT
 
+FIGURE_WIDTH_PX = 1000
+FIGURE_HEIGHT_PX = 600
 _FIRST = ["name", "role", "trial", "weight_bytes", "bias_bytes", "latency_cycles",
           "latency_ms", "fits", "search_miou"]
 
@@ -80,7 +82,7 @@ def goal_lines(summary: pd.DataFrame) -> list[str]:
 def figure(summary: pd.DataFrame, trials: pd.DataFrame | None = None,
            title: str = "Finalists: test mIoU vs weight bytes") -> go.Figure:
     """Mean test mIoU (error bars: std over seeds) against weight bytes, log axis; the
-    search's front (its own mIoU) in grey for context."""
+    search's front (its own mIoU) in grey for context; the legend under the x-axis title."""
     fig = go.Figure()
     if trials is not None and len(trials):
         searched = trials[trials["reference"].fillna("") == ""]
@@ -103,8 +105,9 @@ def figure(summary: pd.DataFrame, trials: pd.DataFrame | None = None,
                         marker={"symbol": sym, "size": 12, "color": colour},
                         name=f"{role}s: test mIoU (mean ± std over seeds)")
     fig.update_layout(title=title, xaxis={"title": "weight bytes (log)", "type": "log"},
-                      yaxis={"title": "mIoU"}, width=1000, height=600,
-                      template="plotly_white", legend={"x": 0.99, "xanchor": "right", "y": 0.01})
+                      yaxis={"title": "mIoU"}, width=FIGURE_WIDTH_PX, template="plotly_white")
+    legend_below(fig, width_px=FIGURE_WIDTH_PX, height_px=FIGURE_HEIGHT_PX,
+                 margin={"l": 70, "r": 30, "t": 60})
     return fig
 
 

@@ -10,6 +10,7 @@ from nas.report._early_stop import EarlyStopSummary, early_stop_summary, early_s
 from nas.report._figures import front_figure, hypervolume_figure, write_figure
 from nas.report._html import report_html
 from nas.report._labels import place_labels
+from nas.report._legend import legend_below, legend_names, legend_rows
 from nas.report._rungs import rung_agreement, rung_figure, rung_names, rung_table
 from nas.report._tables import (
     PARAM_BYTES,
@@ -32,6 +33,9 @@ __all__ = [
     "front_figure",
     "front_table",
     "hypervolume_figure",
+    "legend_below",
+    "legend_names",
+    "legend_rows",
     "place_labels",
     "read_trials_csv",
     "report_html",
