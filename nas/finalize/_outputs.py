@@ -1,4 +1,5 @@
-"""The finalize summary: mean ± std over seeds (``finalists.md``) and the plot."""
+"""The finalize summary: mean ± std over seeds (``finalists.md``), the plot, the preview's
+link."""
 
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ def _pm(mean: float, std: float, n: int) -> str:
     return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
 
 
-def markdown(summary: pd.DataFrame, preset: str = "") -> str:
-    """The table of :func:`summary_frame` and the goal lines against each 8-bit reference."""
+def markdown(summary: pd.DataFrame, preset: str = "", preview: str = "") -> str:
+    """The table of :func:`summary_frame`, the goal lines against each 8-bit reference and,
+    with ``preview`` (a file name beside the page), the picture of the test tiles."""
     head = ["model", "role", "trial", "seeds", "search mIoU", "val mIoU", "**test mIoU**",
             "weight B", "bias B", "latency cycles", "fits"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -53,8 +55,13 @@ def markdown(summary: pd.DataFrame, preset: str = "") -> str:
         lines.append("| " + " | ".join(cells) + " |")
     title = f"Finalists{f' ({preset} preset)' if preset else ''}: mean ± std over seeds\n\n"
     goals = goal_lines(summary)
-    return title + "\n".join(lines) + "\n" + ("\n" + "\n".join(f"- {g}" for g in goals) + "\n"
+    text = title + "\n".join(lines) + "\n" + ("\n" + "\n".join(f"- {g}" for g in goals) + "\n"
                                               if goals else "")
+    if preview:
+        text += (f"\n![Test tiles: input, ground truth, then each model's prediction]({preview})"
+                 "\n\nThe same test tiles segmented by each model (its best-val seed's "
+                 "checkpoint), after the input and the ground truth.\n")
+    return text
 
 
 def goal_lines(summary: pd.DataFrame) -> list[str]:
@@ -112,13 +119,16 @@ def figure(summary: pd.DataFrame, trials: pd.DataFrame | None = None,
 
 
 def write_outputs(rows: pd.DataFrame, trials: pd.DataFrame | None, folder: Path,
-                  study_name: str) -> dict[str, Path]:
-    """``finalists.md`` and the plot in ``folder``; returns their paths (CSV included)."""
+                  study_name: str, preview: Path | None = None) -> dict[str, Path]:
+    """``finalists.md`` (linking ``preview``, a picture in ``folder``, when given) and the
+    plot in ``folder``; returns their paths (CSV and preview included)."""
     summary = summary_frame(rows)
     presets = sorted(set(rows["preset"].astype(str))) if "preset" in rows.columns else []
     md = folder / FINALISTS_MD
     with atomic_open(md, "w", encoding="utf-8") as fh:
-        fh.write(f"# Study {study_name}: " + markdown(summary, ", ".join(presets)))
+        fh.write(f"# Study {study_name}: " + markdown(summary, ", ".join(presets),
+                                                      preview.name if preview else ""))
     plot = write_figure(figure(summary, trials, f"Study {study_name}: finalists, test mIoU vs "
                                                 f"weight bytes"), folder / FINALISTS_PLOT)
-    return {"csv": folder / FINALISTS_CSV, "md": md, "plot": plot}
+    paths = {"csv": folder / FINALISTS_CSV, "md": md, "plot": plot}
+    return paths | ({"preview": preview} if preview else {})
