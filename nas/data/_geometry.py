@@ -75,6 +75,20 @@ def eval_tiles(data: SplitData, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
     return images.flatten(0, 1), labels.flatten(0, 1)
 
 
+def preview_tiles(data: SplitData, crop: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` of the evaluation tiles (:func:`eval_tiles`), spread evenly over the split (first
+    and last included), for pictures; all of them when there are fewer.
+
+    Returns:
+        uint8 images [n, 3, crop, crop] and labels [n, crop, crop].
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, but got n={n}")
+    images, labels = eval_tiles(data, crop)
+    pick = sorted({round(float(i)) for i in torch.linspace(0, len(images) - 1, n)})
+    return images[pick], labels[pick]
+
+
 def _check_ratio(r: int) -> None:
     if r not in FOLD_RATIOS:
         raise ValueError(f"fold ratio must be one of {FOLD_RATIOS}, got {r!r}")

@@ -1,5 +1,6 @@
 """Export to ai8x: the ai8x-training model module, float and quantised checkpoints, the izer
-YAML from the hardware memory plan, a sample input and our int8 simulation of it.
+YAML from the hardware memory plan, a sample input and our int8 simulation of it, and a
+picture of a few val tiles as the chip segments them (``preview.png``).
 
 ``export(spec, out_dir, model=...)`` writes the folder; ``run_izer`` runs ai8x-synthesis on it
 (a separate toolchain) and ``parse_izer_log`` / ``compare_sample_output`` read its results.
@@ -36,6 +37,7 @@ from nas.export._izer import (
     run_izer,
 )
 from nas.export._liveness import check_yaml_liveness
+from nas.export._preview import PREVIEW_FILE, Preview, chip_predictions, load_preview, preview_grid
 from nas.export._simulate import simulate_int8, simulate_layer
 from nas.export._yaml import read_yaml_layers, render_yaml
 
@@ -47,20 +49,25 @@ __all__ = [
     "IzerRun",
     "LayerParams",
     "OutputComparison",
+    "PREVIEW_FILE",
+    "Preview",
     "arch_name",
     "camvid_sample",
     "check_yaml_liveness",
     "checkpoint_dict",
+    "chip_predictions",
     "compare_sample_output",
     "export",
     "float_state_dict",
     "generate_ai8x_module",
     "izer_args",
     "layer_params_from_ai8x",
+    "load_preview",
     "model_layer_params",
     "module_filename",
     "output_words",
     "parse_izer_log",
+    "preview_grid",
     "quantize_layer",
     "quantized_state_dict",
     "random_layer_params",

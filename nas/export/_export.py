@@ -30,6 +30,7 @@ from nas.export._checkpoint import (
     random_layer_params,
 )
 from nas.export._izer import QAT_POLICY_FILE, izer_args
+from nas.export._preview import PREVIEW_FILE, Preview, preview_grid
 from nas.export._readme import render_readme
 from nas.export._simulate import simulate_int8
 from nas.export._yaml import render_yaml
@@ -45,7 +46,8 @@ class ExportResult:
         out_dir: the export folder.
         arch: the ai8x model name (checkpoint ``arch`` = YAML ``arch``).
         files: role -> path (``module``, ``float``, ``quantized``, ``qat_policy``, ``yaml``,
-            ``sample``, ``expected``, ``spec``, ``readme``, ``manifest``).
+            ``sample``, ``expected``, ``spec``, ``readme``, ``manifest``, and ``preview``
+            when tiles were given).
         predicted: our hardware model's figures izer should print (``weight_bytes``,
             ``bias_bytes``, ``latency_cycles``) per device.
         trained: False for random weights (``untrained``).
@@ -127,9 +129,11 @@ def export(
     seed: int = 0,
     force: bool = False,
     source: str = "",
+    preview: Preview | None = None,
 ) -> ExportResult:
     """Write the ai8x-training module, float and quantised checkpoints, izer YAML, sample
-    input, our int8 simulation of it, and a README with the izer commands.
+    input, our int8 simulation of it, and a README with the izer commands; with ``preview``,
+    also ``preview.png``: its tiles as input, ground truth and the chip's prediction.
 
     Args:
         spec: the architecture; it must pass ``nas.hardware.check`` on ``device``.
@@ -148,6 +152,8 @@ def export(
         seed: for random weights and the synthetic sample.
         force: overwrite an existing export folder.
         source: one line saying where the weights came from (README).
+        preview: tiles to draw (:func:`nas.export.load_preview`), predicted by the int8
+            simulation of the quantised weights.
 
     Raises:
         ValueError: infeasible spec (listing the violations), bad sample, existing folder.
@@ -172,6 +178,9 @@ def export(
     files = _export_files(spec, out_dir, arch, dataset)
     _write_training_files(spec, files, arch, fsd, qsd, ckpt_epoch, extras)
     _write_izer_files(spec, files, arch, dataset, report, device, input_size, qsd, sample)
+    if preview is not None:
+        files["preview"] = out_dir / PREVIEW_FILE
+        preview_grid(spec, qsd, preview, device).image.save(files["preview"])
 
     predicted = _predicted(spec, report, qsd, device, input_size)
     commands = _izer_commands(arch, files)

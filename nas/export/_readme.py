@@ -83,7 +83,7 @@ epoch {epoch}. Memory plan made for **{device}**, input {spec.input_channels}x{h
 | `{files['expected'].name}` | our int8 simulation of the network on that sample (folded logits) |
 | `{files['spec'].name}` | the maxnas ArchSpec |
 | `{files['manifest'].name}` | arch, device, input size, epochs, predicted figures (for scripts) |
-
+{_preview_section(files, device)}
 ## Synthesize with ai8x-synthesis
 
 Run from the ai8x-synthesis repository root (izer requires it), with `EXPORT` set to this
@@ -110,6 +110,23 @@ should show the same numbers.
 {chr(10).join(rows)}
 {note}
 {_training_section(spec, arch, files, epoch, ckpt_epoch, ai8x_dataset, task)}
+"""
+
+
+def _preview_section(files: dict[str, Path], device: str) -> str:
+    """A table row and the picture, when the export drew ``preview.png``."""
+    if "preview" not in files:
+        return ""
+    name = files["preview"].name
+    return f"""| `{name}` | a few val tiles: input, ground truth, prediction (picture below) |
+
+## What it does
+
+![Val tiles: input, ground truth and the prediction as {device} computes it]({name})
+
+Each row is a val tile: the input, its ground truth and the class of each pixel as {device}
+computes it (our int8 simulation of the quantised checkpoint, the arithmetic izer's sample
+check uses), in the class colours of the legend.
 """
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from nas._cli import SubParsers, add_input_size
-from nas.data import DatasetNotFoundError, get_task
+from nas.data import DataError, DatasetNotFoundError, get_task
 from nas.export._export import camvid_sample, export
+from nas.export._preview import PREVIEW_FILE, Preview, load_preview
 from nas.export._trial import load_trial
 from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec, get_reference
 from nas.train import load_checkpoint, model_from_checkpoint
@@ -23,8 +24,9 @@ def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "export", help="export an architecture to ai8x-training / ai8x-synthesis (izer)",
         description="Write the ai8x-training model module, float and quantised checkpoints, "
-                    "izer YAML (from the memory plan), a sample input and a README with the "
-                    "ai8xize.py commands and the figures izer should print.",
+                    "izer YAML (from the memory plan), a sample input, preview.png (a few val "
+                    "tiles as the chip segments them; needs CamVid and trained weights) and a "
+                    "README with the ai8xize.py commands and the figures izer should print.",
     )
     p.add_argument("arch", nargs="?", type=Path, help="ArchSpec JSON file")
     p.add_argument("--reference", metavar="NAME", help="a reference architecture")
@@ -101,6 +103,19 @@ def _source(args: argparse.Namespace):
     return ArchSpec.load(args.arch), args.checkpoint, f"{args.arch}"
 
 
+def _preview(args: argparse.Namespace, spec: ArchSpec, task: str,
+             trained: bool) -> tuple[Preview | None, str]:
+    """The val tiles for ``preview.png``, or None and why not (random weights, no CamVid)."""
+    if not trained:
+        return None, "random weights"
+    try:
+        return load_preview(spec, task, args.input_size, args.data_dir), ""
+    except DataError as e:  # --synthetic-sample without CamVid: the export goes on
+        return None, str(e).split(". ")[0]
+    except ValueError as e:  # a non-square input size
+        return None, str(e)
+
+
 def run(args: argparse.Namespace) -> int:
     spec, ckpt_path, source = _source(args)
     args.device = args.device or "MAX78000"
@@ -139,14 +154,17 @@ def run(args: argparse.Namespace) -> int:
         source += f", sample: val tile {args.sample_index}"
     else:
         source += ", sample: synthetic"
+    preview, skipped = _preview(args, spec, task, trained=model is not None)
     result = export(
         spec, args.out, model=model, sample=sample, dataset=task, device=args.device,
         input_size=args.input_size, epoch=epoch, extras=extras, seed=args.seed,
-        force=args.force, source=source,
+        force=args.force, source=source, preview=preview,
     )
     print(f"exported {spec.name} ({'trained' if result.trained else 'random weights'}) "
           f"to {result.out_dir}/")
     print(f"  from {source}")
+    if skipped:
+        print(f"  {PREVIEW_FILE} skipped: {skipped}")
     for role, path in result.files.items():
         print(f"  {role:10s} {path.name}")
     p = result.predicted.get(args.device, {})

@@ -2,7 +2,8 @@
 
 ``finalize(FinalizeConfig(study_name=..., k=4, seeds=3))`` trains each finalist for each
 seed, scores the test split once per (model, seed) and writes ``studies/<name>/finalists.csv``,
-``finalists.md`` and a plot; ``python -m nas finalize`` is its CLI. The checkpoints land where
+``finalists.md``, a plot and ``finalists_preview.png`` (test tiles as each model segments
+them); ``python -m nas finalize`` is its CLI. The checkpoints land where
 ``python -m nas export --study NAME --trial N`` looks first.
 """
 

@@ -1,4 +1,5 @@
-"""The finalize summary: mean ± std over seeds (``finalists.md``) and the plot."""
+"""The finalize summary: mean ± std over seeds (``finalists.md``), the plot, the preview's
+link."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nas._atomic import atomic_open
-from nas.report import write_figure
+from nas.report import legend_below, write_figure
 from nas.search import pareto_frame
 from nas.studyio import FINALISTS_CSV, FINALISTS_MD, FINALISTS_PLOT
 
+FIGURE_WIDTH_PX = 1000
+FIGURE_HEIGHT_PX = 600
 _FIRST = ["name", "role", "trial", "weight_bytes", "bias_bytes", "latency_cycles",
           "latency_ms", "fits", "search_miou"]
 
@@ -34,8 +37,9 @@ def _pm(mean: float, std: float, n: int) -> str:
     return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
 
 
-def markdown(summary: pd.DataFrame, preset: str = "") -> str:
-    """The table of :func:`summary_frame` and the goal lines against each 8-bit reference."""
+def markdown(summary: pd.DataFrame, preset: str = "", preview: str = "") -> str:
+    """The table of :func:`summary_frame`, the goal lines against each 8-bit reference and,
+    with ``preview`` (a file name beside the page), the picture of the test tiles."""
     head = ["model", "role", "trial", "seeds", "search mIoU", "val mIoU", "**test mIoU**",
             "weight B", "bias B", "latency cycles", "fits"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -51,8 +55,13 @@ def markdown(summary: pd.DataFrame, preset: str = "") -> str:
         lines.append("| " + " | ".join(cells) + " |")
     title = f"Finalists{f' ({preset} preset)' if preset else ''}: mean ± std over seeds\n\n"
     goals = goal_lines(summary)
-    return title + "\n".join(lines) + "\n" + ("\n" + "\n".join(f"- {g}" for g in goals) + "\n"
+    text = title + "\n".join(lines) + "\n" + ("\n" + "\n".join(f"- {g}" for g in goals) + "\n"
                                               if goals else "")
+    if preview:
+        text += (f"\n![Test tiles: input, ground truth, then each model's prediction]({preview})"
+                 "\n\nThe same test tiles segmented by each model (its best-val seed's "
+                 "checkpoint), after the input and the ground truth.\n")
+    return text
 
 
 def goal_lines(summary: pd.DataFrame) -> list[str]:
@@ -80,7 +89,7 @@ def goal_lines(summary: pd.DataFrame) -> list[str]:
 def figure(summary: pd.DataFrame, trials: pd.DataFrame | None = None,
            title: str = "Finalists: test mIoU vs weight bytes") -> go.Figure:
     """Mean test mIoU (error bars: std over seeds) against weight bytes, log axis; the
-    search's front (its own mIoU) in grey for context."""
+    search's front (its own mIoU) in grey for context; the legend under the x-axis title."""
     fig = go.Figure()
     if trials is not None and len(trials):
         searched = trials[trials["reference"].fillna("") == ""]
@@ -103,19 +112,23 @@ def figure(summary: pd.DataFrame, trials: pd.DataFrame | None = None,
                         marker={"symbol": sym, "size": 12, "color": colour},
                         name=f"{role}s: test mIoU (mean ± std over seeds)")
     fig.update_layout(title=title, xaxis={"title": "weight bytes (log)", "type": "log"},
-                      yaxis={"title": "mIoU"}, width=1000, height=600,
-                      template="plotly_white", legend={"x": 0.99, "xanchor": "right", "y": 0.01})
+                      yaxis={"title": "mIoU"}, width=FIGURE_WIDTH_PX, template="plotly_white")
+    legend_below(fig, width_px=FIGURE_WIDTH_PX, height_px=FIGURE_HEIGHT_PX,
+                 margin={"l": 70, "r": 30, "t": 60})
     return fig
 
 
 def write_outputs(rows: pd.DataFrame, trials: pd.DataFrame | None, folder: Path,
-                  study_name: str) -> dict[str, Path]:
-    """``finalists.md`` and the plot in ``folder``; returns their paths (CSV included)."""
+                  study_name: str, preview: Path | None = None) -> dict[str, Path]:
+    """``finalists.md`` (linking ``preview``, a picture in ``folder``, when given) and the
+    plot in ``folder``; returns their paths (CSV and preview included)."""
     summary = summary_frame(rows)
     presets = sorted(set(rows["preset"].astype(str))) if "preset" in rows.columns else []
     md = folder / FINALISTS_MD
     with atomic_open(md, "w", encoding="utf-8") as fh:
-        fh.write(f"# Study {study_name}: " + markdown(summary, ", ".join(presets)))
+        fh.write(f"# Study {study_name}: " + markdown(summary, ", ".join(presets),
+                                                      preview.name if preview else ""))
     plot = write_figure(figure(summary, trials, f"Study {study_name}: finalists, test mIoU vs "
                                                 f"weight bytes"), folder / FINALISTS_PLOT)
-    return {"csv": folder / FINALISTS_CSV, "md": md, "plot": plot}
+    paths = {"csv": folder / FINALISTS_CSV, "md": md, "plot": plot}
+    return paths | ({"preview": preview} if preview else {})

@@ -20,16 +20,18 @@ from typing import Any
 
 import pandas as pd
 
+from nas._atomic import atomic_open
 from nas.data import DatasetNotFoundError, get_task, resolve_data_dir
 from nas.finalize._config import FinalizeConfig
 from nas.finalize._outputs import summary_frame, write_outputs
+from nas.finalize._preview import finalists_preview
 from nas.finalize._select import Finalist, select_finalists
 from nas.finalize._store import done_keys, merge_row, read_rows
 from nas.hardware import check
 from nas.search import study_frame
 from nas.search._config import _import
 from nas.spec import DEFAULT_INPUT_SIZE
-from nas.studyio import load_study
+from nas.studyio import FINALISTS_PREVIEW, load_study
 from nas.train import get_preset
 
 DEFAULT_STUDY_SETTINGS = {"task": "camvid4", "device": "MAX78000",
@@ -156,7 +158,7 @@ def finalize(cfg: FinalizeConfig, log: Callable[[str], None] = print) -> Finaliz
             existing CSV.
         KeyboardInterrupt: Ctrl-C / SIGTERM; finished rows are kept, rerun to resume.
     """
-    finalists, jobs, skipped, trials, _ = plan(cfg)
+    finalists, jobs, skipped, trials, settings = plan(cfg)
     result = FinalizeResult(finalists=finalists, skipped=skipped)
     for name, seed in skipped:
         log(f"{name} seed {seed}: in {cfg.csv.name} already, skipped")
@@ -172,8 +174,25 @@ def finalize(cfg: FinalizeConfig, log: Callable[[str], None] = print) -> Finaliz
     result.rows = rows
     if not rows.empty:
         result.summary = summary_frame(rows)
-        result.paths = write_outputs(rows, trials, cfg.folder, cfg.study_name)
+        preview = _write_preview(cfg, rows, result.summary, settings, log)
+        result.paths = write_outputs(rows, trials, cfg.folder, cfg.study_name, preview)
     return result
+
+
+def _write_preview(cfg: FinalizeConfig, rows: pd.DataFrame, summary: pd.DataFrame,
+                   settings: dict[str, Any], log: Callable[[str], None]) -> Path | None:
+    """``finalists_preview.png`` in the study folder, or None (and one line) without CamVid."""
+    try:
+        grid = finalists_preview(summary, rows, cfg.folder, get_task(settings["task"]),
+                                 get_preset(cfg.preset), settings["input_size"], cfg.data_dir,
+                                 cfg.torch_device)
+    except ValueError as e:  # DataError (no CamVid here) included
+        log(f"{FINALISTS_PREVIEW} skipped: {str(e).split('. ')[0]}")
+        return None
+    path = cfg.folder / FINALISTS_PREVIEW
+    with atomic_open(path, "wb") as fh:
+        grid.image.save(fh, format="PNG")
+    return path
 
 
 def _with_data(job: Job, data_dir: Path | None) -> Job:

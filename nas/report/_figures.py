@@ -11,12 +11,16 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from nas.report._labels import place_labels
+from nas.report._labels import CHAR_PX, LABEL_H_PX, place_labels
+from nas.report._legend import legend_below
 from nas.report._tables import PARAM_BYTES
 
-FRONT_HEIGHT_PX = 540
+# 420 px of plot (front and strip) under a two-line title, above the x-axis title and a
+# two-row legend (the five entries of a front take two rows at 720 px wide)
+FRONT_HEIGHT_PX = 590
 HV_HEIGHT_PX = 360
 _MARGIN = dict(l=70, r=30, t=60, b=60)
+_STRIP = 0.14  # the infeasible strip's share of the plot height
 _COLORS = {"trial": "#6b8fc7", "front": "#d62728", "infeasible": "#8c8c8c",
            "reference": "#2ca02c", "knee": "#ff7f0e"}
 
@@ -47,17 +51,23 @@ def _is(col: pd.Series, value: bool) -> pd.Series:
 
 def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | None = None, *,
                  title: str = "Pareto front", limit_bytes: float | None = None,
-                 limit_label: str = "", width_px: int = 1200) -> go.Figure:
+                 limit_label: str = "", width_px: int = 1200,
+                 height_px: int = FRONT_HEIGHT_PX) -> go.Figure:
     """Val mIoU vs param bytes on a log axis; the infeasible trials in a strip below.
+
+    The legend is under the x-axis title, out of the plot.
 
     Args:
         df: the trials (:func:`nas.report.trials_frame`).
         front: its Pareto front (drawn as a red staircase).
         knees: knee points of the front, labelled with their trial number.
         limit_bytes: a vertical line (e.g. the device's weight memory), labelled ``limit_label``.
-        width_px: the width the labels are laid out for (they are placed in pixels).
+        width_px: the width in pixels the labels and the legend are laid out for (labels are
+            placed in pixels; the bottom margin holds the legend's rows at this width). A
+            figure shown wider keeps them clear; give the narrowest width it is shown at.
+        height_px: the figure's height in pixels.
     """
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.86, 0.14],
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[1 - _STRIP, _STRIP],
                         vertical_spacing=0.02)
     complete = df[df["state"] == "COMPLETE"] if not df.empty else df
     refs_mask: Any = complete["reference"].fillna("") != "" if not complete.empty else []
@@ -74,8 +84,11 @@ def front_figure(df: pd.DataFrame, front: pd.DataFrame, knees: pd.DataFrame | No
         fig.add_annotation(x=math.log10(limit_bytes), y=y1, xref="x", yref="y",
                            text=limit_label, showarrow=False, xanchor="right", yanchor="top",
                            font=dict(size=11, color="#777"))
-    _add_labels(fig, labelled, (x0, x1, y0, y1), width_px)
     _layout(fig, title, (x0, x1, y0, y1))
+    legend_below(fig, width_px=width_px, height_px=height_px,
+                 margin={k: v for k, v in _MARGIN.items() if k != "b"})
+    limit = (limit_bytes, limit_label) if limit_bytes and limit_label else None
+    _add_labels(fig, labelled, (x0, x1, y0, y1), width_px, limit)
     return fig
 
 
@@ -145,15 +158,21 @@ def _axis_ranges(complete: pd.DataFrame, ok: pd.DataFrame, refs: pd.DataFrame,
 
 
 def _add_labels(fig: go.Figure, labelled: list[tuple[float, float, str]],
-                ranges: tuple[float, float, float, float], width_px: int) -> None:
-    """Labels placed in pixels of the upper plot so that none overlaps another."""
+                ranges: tuple[float, float, float, float], width_px: int,
+                limit: tuple[float, str] | None = None) -> None:
+    """Labels placed in pixels of the upper plot so that none overlaps another, nor the
+    ``limit`` line's (bytes, text) label at its top (``fig`` has its height and margins)."""
     x0, x1, y0, y1 = ranges
-    plot_w = width_px - _MARGIN["l"] - _MARGIN["r"]
-    plot_h = (FRONT_HEIGHT_PX - _MARGIN["t"] - _MARGIN["b"]) * 0.86
+    m = fig.layout.margin
+    plot_w = width_px - m.l - m.r
+    plot_h = (fig.layout.height - m.t - m.b) * (1 - _STRIP)
     px = [((math.log10(x) - x0) / (x1 - x0) * plot_w, (y1 - y) / (y1 - y0) * plot_h)
           for x, y, _ in labelled]
-    legend_box = (0.0, 0.0, 200.0, 20.0 * len(fig.data) + 10)  # top left, see the layout
-    offsets = place_labels(px, [t for *_, t in labelled], plot_w, plot_h, [legend_box])
+    obstacles = []
+    if limit is not None:  # right-aligned to the line, at the top (see front_figure)
+        right = (math.log10(limit[0]) - x0) / (x1 - x0) * plot_w
+        obstacles.append((right - CHAR_PX * len(limit[1]), 0.0, right, LABEL_H_PX))
+    offsets = place_labels(px, [t for *_, t in labelled], plot_w, plot_h, obstacles)
     for (x, y, text), (dx, dy) in zip(labelled, offsets, strict=True):
         fig.add_annotation(x=math.log10(x), y=y, xref="x", yref="y", text=text, ax=dx, ay=dy,
                            showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="#555",
@@ -161,7 +180,7 @@ def _add_labels(fig: go.Figure, labelled: list[tuple[float, float, str]],
 
 
 def _layout(fig: go.Figure, title: str, ranges: tuple[float, float, float, float]) -> None:
-    """Log byte axis with 1-2-5 ticks, the mIoU axis, the strip's axis and the legend."""
+    """Log byte axis with 1-2-5 ticks, the mIoU axis and the strip's axis."""
     x0, x1, y0, y1 = ranges
     ticks = [m * 10**e for e in range(0, 10) for m in (1, 2, 5)
              if x0 <= math.log10(m * 10**e) <= x1]
@@ -172,13 +191,7 @@ def _layout(fig: go.Figure, title: str, ranges: tuple[float, float, float, float
     fig.update_yaxes(title_text="val mIoU", range=[y0, y1], row=1, col=1)
     fig.update_yaxes(range=[-0.5, 0.5], showticklabels=False, title_text="infeasible",
                      title_font=dict(size=11), showgrid=False, zeroline=False, row=2, col=1)
-    fig.update_layout(title=title, template="plotly_white", hovermode="closest",
-                      height=FRONT_HEIGHT_PX, margin=_MARGIN,
-                      # inside, top left: the corner a front leaves empty (small and good nets
-                      # are what the search looks for); also fits a narrow dashboard card
-                      legend=dict(x=0.01, y=0.99, xanchor="left", yanchor="top",
-                                  bgcolor="rgba(255,255,255,0.85)", bordercolor="#ddd",
-                                  borderwidth=1))
+    fig.update_layout(title=title, template="plotly_white", hovermode="closest")
 
 
 def hypervolume_figure(hv: pd.DataFrame, ref_bytes: float, headline: float | None = None,

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from nas.report._legend import legend_below
 from nas.report._tables import PARAM_BYTES
 from nas.studyio import miou_key
 
@@ -62,9 +63,17 @@ def rung_agreement(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def rung_figure(df: pd.DataFrame, title: str = "Rungs") -> go.Figure:
+RUNG_HEIGHT_PX = 500
+
+
+def rung_figure(df: pd.DataFrame, title: str = "Rungs", *, width_px: int = 720,
+                height_px: int = RUNG_HEIGHT_PX) -> go.Figure:
     """Left: each rung's trained nets and front (val mIoU vs log bytes). Right: each promoted
-    net's mIoU at every rung, one line per net (crossing lines = promotion changed the order)."""
+    net's mIoU at every rung, one line per net (crossing lines = promotion changed the order).
+
+    The legend is under the x-axis titles, its rows laid out for ``width_px`` (the narrowest
+    width in pixels the figure is shown at); ``height_px`` is the figure's height.
+    """
     rungs = rung_names(df)
     fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.08,
                         subplot_titles=("front of each rung", "promoted nets, rung by rung"))
@@ -100,6 +109,6 @@ def rung_figure(df: pd.DataFrame, title: str = "Rungs") -> go.Figure:
     fig.update_xaxes(type="log", title_text=PARAM_BYTES, row=1, col=1)
     fig.update_yaxes(title_text="val mIoU (at each rung's preset)", row=1, col=1)
     fig.update_xaxes(title_text="rung (training preset)", row=1, col=2)
-    fig.update_layout(title=f"{title}<br><sup>{taus}</sup>", height=480,
-                      template="plotly_white", margin=dict(l=70, r=30, t=90, b=60))
+    fig.update_layout(title=f"{title}<br><sup>{taus}</sup>", template="plotly_white")
+    legend_below(fig, width_px=width_px, height_px=height_px, margin=dict(l=70, r=30, t=90))
     return fig

@@ -22,7 +22,7 @@ from nas.search._hypervolume import (
     weight_memory_bytes,
 )
 from nas.search._objective import Objective, arch_summary
-from nas.search._outputs import build_report, settings_of, write_reports
+from nas.search._outputs import build_report, dashboard_figures, settings_of, write_reports
 from nas.search._pareto import (
     FrontQuality,
     front_quality,
@@ -63,6 +63,7 @@ __all__ = [
     "SearchResult",
     "arch_summary",
     "build_report",
+    "dashboard_figures",
     "bytes_to_reach",
     "artifact_store",
     "check_storage_url",

@@ -67,6 +67,33 @@ def settings_of(cfg: SearchConfig, storage: str | None = None) -> dict[str, obje
     }
 
 
+# Widths in pixels the figures' labels and legends are laid out for: the narrowest they are
+# shown at (laid out narrow, they stay clear when shown wider).
+PAGE_WIDTH_PX = 720  # report.html in an 800 px window (the page has 2em side margins)
+# optuna-dashboard 0.21 draws each figure into a 450 px high div in a half-width card (about
+# 560 px wide in a 1280 px window); the figure's own height is not given more room.
+DASHBOARD_WIDTH_PX = 560
+DASHBOARD_HEIGHT_PX = 450
+
+
+def _figures(df: pd.DataFrame, front: pd.DataFrame, title: str, device: str,
+             width_px: int, height_px: int | None = None) -> list[go.Figure]:
+    """Front, hypervolume and (with ``--rungs``) rung figures laid out for ``width_px``;
+    ``height_px`` caps their heights (None: each figure's own)."""
+    knees = knee_points(front, N_KNEES)
+    subtitle = f"<br><sup>val mIoU vs {PARAM_BYTES}</sup>"
+    ref_bytes = weight_memory_bytes(device)
+    heights = {} if height_px is None else {"height_px": height_px}
+    figs = [front_figure(df, front, knees, title=title + subtitle, limit_bytes=ref_bytes,
+                         limit_label=f"{device} weight memory", width_px=width_px, **heights),
+            hypervolume_figure(log_hypervolume_frame(df, device), ref_bytes,
+                               HEADLINE_REF_MIOU, device)]
+    if len(rung_names(df)) >= 2:  # --rungs: each rung's front, and the promoted nets' ranks
+        figs.append(rung_figure(df, title="Rungs: the top of the front retrained longer",
+                                width_px=width_px, **heights))
+    return figs
+
+
 def build_report(df: pd.DataFrame, *, title: str, objectives: Sequence[str] = ("miou", "bytes"),
                  settings: Mapping[str, object] | None = None, source: str = "",
                  generated_at: datetime.datetime | None = None, device: str = "MAX78000"
@@ -77,26 +104,29 @@ def build_report(df: pd.DataFrame, *, title: str, objectives: Sequence[str] = ("
     ``device``'s weight memory, as ``benchmarks/sampler_seeds.py`` compares samplers.
     """
     front = pareto_frame(df, objectives)
-    knees = knee_points(front, N_KNEES)
-    subtitle = f"<br><sup>val mIoU vs {PARAM_BYTES}</sup>"
-    ref_bytes = weight_memory_bytes(device)
-    figs = [front_figure(df, front, knees, title=title + subtitle,
-                         limit_bytes=ref_bytes, limit_label=f"{device} weight memory"),
-            hypervolume_figure(log_hypervolume_frame(df, device), ref_bytes,
-                               HEADLINE_REF_MIOU, device)]
+    figs = _figures(df, front, title, device, PAGE_WIDTH_PX)
     tables = []
-    if len(rung_names(df)) >= 2:  # --rungs: each rung's front, and the promoted nets' ranks
-        figs.append(rung_figure(df, title="Rungs: the top of the front retrained longer"))
+    if len(rung_names(df)) >= 2:
         tables.append(("Promoted trials (mIoU and rank among them at each rung)",
                        rung_table(df)))
     if (stopped := early_stop_summary(df)) is not None:
         tables.append(("Early stop (searched trials trained with it)",
                        early_stop_table(stopped)))
-    page = report_html(title=title, figures=figs, front=front_table(front, knees),
+    page = report_html(title=title, figures=figs,
+                       front=front_table(front, knee_points(front, N_KNEES)),
                        counts=trial_counts(df), settings=settings, source=source,
                        generated_at=generated_at, notes=NOTES,
                        quality=front_quality(df, device).rows(), tables=tables)
     return page, figs, front
+
+
+def dashboard_figures(df: pd.DataFrame, *, title: str,
+                      objectives: Sequence[str] = ("miou", "bytes"),
+                      device: str = "MAX78000") -> list[go.Figure]:
+    """The report's figures laid out for an optuna-dashboard card (see
+    :data:`DASHBOARD_WIDTH_PX`): no taller than its 450 px, labels and legend for its width."""
+    return _figures(df, pareto_frame(df, objectives), title, device, DASHBOARD_WIDTH_PX,
+                    DASHBOARD_HEIGHT_PX)
 
 
 def _write_text(path: Path, text: str) -> Path:
@@ -117,16 +147,17 @@ def write_reports(study: optuna.Study, out_dir: str | Path, *,
     """
     out_dir = Path(out_dir)
     df = study_frame(study, artifact_dir=artifact_dir)
-    page, figs, front = build_report(df, title=f"maxnas study {study.study_name}",
-                                     objectives=objectives, settings=settings, source=source,
-                                     device=device)
+    title = f"maxnas study {study.study_name}"
+    page, _, front = build_report(df, title=title, objectives=objectives, settings=settings,
+                                  source=source, device=device)
     paths = {
         "trials": _write_text(out_dir / "trials.csv", df.to_csv(index=False)),
         "pareto": _write_text(out_dir / "pareto.csv", front.to_csv(index=False)),
         "report": _write_text(out_dir / "report.html", page),
     }
     if dashboard:
-        push_to_dashboard(study, figs)
+        push_to_dashboard(study, dashboard_figures(df, title=title, objectives=objectives,
+                                                   device=device))
     return paths
 
 

@@ -4,6 +4,7 @@ Layout, beside the study's reports (``<studies_dir>/<study>/``):
 
 - ``finalists.csv``: one row per (finalist, seed), the source of truth for resuming;
 - ``finalists.md`` and ``finalists.png`` (or ``.html`` without kaleido): the summary;
+- ``finalists_preview.png``: a few test tiles as each finalist segments them;
 - ``finalists/<name>-seed<S>.pt``: each finalist's checkpoint, named in the row's
   ``checkpoint`` column relative to the study folder.
 
@@ -14,11 +15,14 @@ code (nor the search).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 FINALISTS_CSV = "finalists.csv"
 FINALISTS_MD = "finalists.md"
 FINALISTS_PLOT = "finalists.png"
+FINALISTS_PREVIEW = "finalists_preview.png"
 FINALISTS_DIR = "finalists"
 
 
@@ -47,13 +51,20 @@ def finalist_checkpoint(studies_dir: str | Path, study_name: str,
     if not {"trial", "checkpoint", "val_miou"} <= set(df.columns):
         return None
     rows = df[pd.to_numeric(df["trial"], errors="coerce") == number]
+    return best_val_checkpoint(rows.to_dict("records"), study_folder(studies_dir, study_name))
+
+
+def best_val_checkpoint(rows: Iterable[Mapping[str, Any]],
+                        folder: str | Path) -> tuple[Path, dict] | None:
+    """Of one model's rows (one per seed), the checkpoint with the best **val** mIoU and its
+    row, or ``None``; rows whose ``checkpoint`` (relative to ``folder``) is gone are skipped."""
     best: tuple[float, Path, dict] | None = None
-    for row in rows.to_dict("records"):
+    for row in rows:
         rel = row.get("checkpoint")
         if not isinstance(rel, str) or not rel:
             continue
-        path = study_folder(studies_dir, study_name) / rel
+        path = Path(folder) / rel
         val = float(row["val_miou"]) if row["val_miou"] == row["val_miou"] else -math.inf
         if path.is_file() and (best is None or val > best[0]):
-            best = (val, path, row)
+            best = (val, path, dict(row))
     return None if best is None else (best[1], best[2])

@@ -6,6 +6,7 @@ from nas.data import (
     fold,
     load_split,
     normalize,
+    preview_tiles,
     random_crops,
     tile_origins,
     to_int8,
@@ -84,6 +85,19 @@ def test_eval_tiles_reassemble_the_frames(maxnas_root):
                 rebuilt_lbl[n, y : y + 40, x : x + 40] = labels[k]
                 k += 1
     assert torch.equal(rebuilt, data.images) and torch.equal(rebuilt_lbl, data.labels)
+
+
+def test_preview_tiles_spread_over_the_split(maxnas_root):
+    data = load_split(maxnas_root, "val", "camvid11", progress=False)
+    images, labels = eval_tiles(data, 40)  # 6 tiles per frame
+    some, their_labels = preview_tiles(data, 40, 3)
+    assert len(images) == 24  # 4 frames
+    picked = [0, 12, 23]  # first, middle (11.5), last
+    assert torch.equal(some, images[picked]) and torch.equal(their_labels, labels[picked])
+    every, _ = preview_tiles(data, 40, 10 * len(images))
+    assert torch.equal(every, images)  # fewer tiles than asked: all of them, once
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        preview_tiles(data, 40, 0)
 
 
 def test_random_crops_are_windows_of_the_frames_and_seeded(maxnas_root):

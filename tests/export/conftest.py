@@ -7,6 +7,16 @@ from nas.models import build_model
 from nas.spec import ArchSpec, get_reference
 
 
+@pytest.fixture(autouse=True)
+def _no_camvid(monkeypatch, tmp_path):
+    """No CamVid unless a test passes --data-dir: neither $CAMVID_DIR nor data/CamVid is
+    looked at (a preview would otherwise read the real val split)."""
+    import nas.data._dataset as dataset
+
+    monkeypatch.delenv("CAMVID_DIR", raising=False)
+    monkeypatch.setattr(dataset, "DEFAULT_DATA_DIR", tmp_path / "no-camvid")
+
+
 @pytest.fixture
 def bn_model() -> tuple[ArchSpec, torch.nn.Module]:
     """unetmysmall in eval mode with non-trivial BN statistics (so folding BN changes weights)."""

@@ -38,6 +38,21 @@ def fake_train(spec, task, preset, data_dir=None, *, seed=0, checkpoint_path=Non
     return res
 
 
+def fake_train_model(spec, task, preset, data_dir=None, *, seed=0, checkpoint_path=None, **kw):
+    """:func:`fake_train`, but the checkpoint is a real one of an untrained model (for
+    ``finalists_preview.png``)."""
+    from nas.models import build_model
+    from nas.train import save_checkpoint
+
+    res = fake_train(spec, task, preset, data_dir, seed=seed, checkpoint_path=None)
+    if checkpoint_path is not None:
+        torch.manual_seed(seed)
+        save_checkpoint(checkpoint_path, spec=spec, model=build_model(spec).eval(),
+                        task=task.name, preset=preset.name, metrics={"miou": res.miou},
+                        epoch=1)
+    return res
+
+
 def fake_score_test(checkpoint, spec, task, preset, data_dir, device="cpu"):
     """Test mIoU = the checkpoint's val mIoU - 0.02."""
     miou = torch.load(checkpoint, weights_only=False)["metrics"]["miou"] - 0.02
@@ -46,4 +61,5 @@ def fake_score_test(checkpoint, spec, task, preset, data_dir, device="cpu"):
 
 
 TRAINER = "tests.finalize.fakes:fake_train"
+MODEL_TRAINER = "tests.finalize.fakes:fake_train_model"
 TESTER = "tests.finalize.fakes:fake_score_test"
