@@ -263,6 +263,9 @@ class Objective:
             trial.set_user_attr("trained", True)
             trial.set_user_attr("miou", float(result.miou))
             trial.set_user_attr(miou_key(cfg.preset), float(result.miou))
+            if result.low_bit_penalty is not None:  # trained in float, priced as `full` does
+                trial.set_user_attr("low_bit_penalty", float(result.low_bit_penalty))
+                trial.set_user_attr("measured_miou", float(result.measured_miou or 0.0))
             trial.set_user_attr("per_class_iou",
                                 {k: _finite(v) for k, v in result.per_class_iou.items()})
             trial.set_user_attr("pixel_accuracy", float(result.pixel_accuracy))

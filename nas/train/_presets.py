@@ -33,6 +33,10 @@ class Preset:
             more than ``qat_epochs``: float training scores a 2- or 4-bit net as if it ran at
             8 bits, and quantising it afterwards without QAT loses most of its mIoU
             (BENCHMARKS.md, "Mixed-precision weights").
+        low_bit_pricing: train a low-bit net whose widths all have a measured full-recipe
+            penalty in float, as its 8-bit twin, and subtract that penalty from its mIoU
+            (:mod:`nas.train._pricing`) instead of training its ``low_bit_qat_epochs``
+            quantisation-aware: too short a QAT phase charges low bits far more than ``full``.
         qat_lr_scale: learning-rate factor during the QAT epochs. Folding BN shrinks many
             weights, and Adam's steps do not shrink with them.
         max_train_frames: use at most this many training frames (evenly spaced); None = all.
@@ -68,6 +72,7 @@ class Preset:
     qat_epochs: int = 0
     low_bit_qat_epochs: int = 0
     qat_lr_scale: float = 1.0
+    low_bit_pricing: bool = False
     max_train_frames: int | None = None
     max_val_frames: int | None = None
     eval_crop: int = 352
@@ -192,7 +197,7 @@ PROXY_LOW_BIT_QAT_EPOCHS = 2
 register_preset(Preset(
     name="proxy", scale=0.5, crop=160, epochs=10, batch_size=16, lr=4e-3,
     schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=10, channels_last=True,
-    low_bit_qat_epochs=PROXY_LOW_BIT_QAT_EPOCHS,
+    low_bit_qat_epochs=PROXY_LOW_BIT_QAT_EPOCHS, low_bit_pricing=True,
 ))
 
 # A cheaper proxy (half the training pixels of `proxy`) for large searches; its fidelity is in
@@ -200,7 +205,7 @@ register_preset(Preset(
 register_preset(Preset(
     name="proxy-fast", scale=0.5, crop=128, epochs=8, batch_size=16, lr=4e-3,
     schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=8, channels_last=True,
-    low_bit_qat_epochs=PROXY_LOW_BIT_QAT_EPOCHS,
+    low_bit_qat_epochs=PROXY_LOW_BIT_QAT_EPOCHS, low_bit_pricing=True,
 ))
 
 # The final recipe at the deployment resolution: 352 crops of full frames (48x88x88 folded),

@@ -33,6 +33,7 @@ from nas.train._checkpoint import save_checkpoint
 from nas.train._data import load_frames, prepare_batch
 from nas.train._errors import TrainingDivergedError, TrainingOutOfMemoryError
 from nas.train._presets import Preset, get_preset, resolve_amp
+from nas.train._pricing import is_priced, low_bit_penalty
 
 Callback = Callable[[int, dict[str, Any]], bool | None]
 
@@ -42,7 +43,9 @@ class TrainResult:
     """Outcome of :func:`train`; metrics are those of the last epoch on ``val_split``.
 
     Attributes:
-        miou: mean IoU over classes with a non-empty union.
+        miou: mean IoU over classes with a non-empty union; with a ``low_bit_pricing`` preset
+            and a low-bit net trained in float, that minus the full recipe's penalty for its
+            widths (``measured_miou`` holds the mIoU measured, per-class IoUs are measured).
         per_class_iou: class name -> IoU (NaN for a class absent from labels and predictions).
         pixel_accuracy: correct / labelled pixels.
         seconds: wall time of the whole call (data loading included), in seconds.
@@ -61,13 +64,17 @@ class TrainResult:
     checkpoint_path: Path | None = None
     train_images_per_second: float = 0.0
     stopped_early: bool = False  # the callback asked to stop before the last epoch
+    # low_bit_pricing presets: miou = measured_miou - low_bit_penalty (nas.train._pricing)
+    measured_miou: float | None = None
+    low_bit_penalty: float | None = None  # None: not priced (8-bit, or trained with QAT)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "miou": self.miou, "per_class_iou": self.per_class_iou,
             "pixel_accuracy": self.pixel_accuracy, "seconds": self.seconds,
             "epochs": self.epochs, "train_images_per_second": self.train_images_per_second,
-            "stopped_early": self.stopped_early,
+            "stopped_early": self.stopped_early, "measured_miou": self.measured_miou,
+            "low_bit_penalty": self.low_bit_penalty,
             "checkpoint_path": str(self.checkpoint_path) if self.checkpoint_path else None,
         }
 
@@ -216,6 +223,7 @@ def train(
         train_data, val_images, val_labels = _load_data(
             data_dir, task, preset, val_split, cache_dir, progress)
         run = _Run.start(spec, task, preset, dev, seed, len(train_data.images))
+        penalty = run.penalty
         partial = _partial_path(checkpoint_path) if resume else None
         history: list[dict[str, Any]] = []
         first = 1
@@ -242,7 +250,7 @@ def train(
             evaluated = epoch % preset.eval_every == 0 or epoch == preset.epochs
             if evaluated:
                 cm = evaluate_now()
-                metrics.update(cm.summary(task.class_names))
+                metrics.update(_priced(cm.summary(task.class_names), penalty))
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}", miou=f"{metrics['miou']:.3f}")
             else:
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}")
@@ -258,7 +266,7 @@ def train(
         bar.close()
         if cm is None:  # unreachable: the last epoch is always evaluated
             raise RuntimeError("no evaluation ran")
-        final = cm.summary(task.class_names)
+        final = _priced(cm.summary(task.class_names), penalty)
         seconds = time.perf_counter() - t_start
         ckpt = None
         if checkpoint_path is not None:
@@ -275,7 +283,8 @@ def train(
             pixel_accuracy=final["pixel_accuracy"], seconds=seconds, epochs=epoch,
             history=history, checkpoint_path=ckpt,
             train_images_per_second=n_images / max(run.train_seconds, 1e-9),
-            stopped_early=stopped,
+            stopped_early=stopped, measured_miou=final.get("measured_miou"),
+            low_bit_penalty=penalty,
         )
 
 
@@ -352,6 +361,7 @@ class _Run:
     steps_per_epoch: int
     total_steps: int
     qat_from: int  # first QAT epoch (1-based); epochs + 1 when the preset has no QAT
+    penalty: float | None = None  # mIoU charged for low bits instead of QAT; None: unpriced
     step: int = 0
     qat: bool = False
     train_seconds: float = 0.0
@@ -365,13 +375,15 @@ class _Run:
         if preset.class_weights and getattr(task, "class_weights", None):
             weight = torch.tensor(task.class_weights, dtype=torch.float32, device=device)
         steps_per_epoch = math.ceil(n_frames / preset.batch_size)
+        low_bits = any(layer.bits < 8 for layer in spec.layers())
+        priced = low_bits and preset.low_bit_pricing and is_priced(spec)
         return cls(
             spec=spec, task=task, preset=preset, device=device, model=model,
             optimizer=_optimizer(model, preset), gen=torch.Generator().manual_seed(seed),
             weight=weight, steps_per_epoch=steps_per_epoch,
             total_steps=preset.epochs * steps_per_epoch,
-            qat_from=preset.epochs
-            - preset.qat_epochs_for(any(layer.bits < 8 for layer in spec.layers())) + 1,
+            qat_from=preset.epochs - preset.qat_epochs_for(low_bits and not priced) + 1,
+            penalty=low_bit_penalty(spec) if priced else None,
         )
 
     def save(self, path: Path, task: str, seed: int, history: list[dict[str, Any]],
@@ -477,6 +489,13 @@ class _Run:
 
 
 PARTIAL_KIND = "maxnas-partial-training"
+
+
+def _priced(summary: dict[str, Any], penalty: float | None) -> dict[str, Any]:
+    """``summary`` with ``miou`` less ``penalty`` and the measured one kept (None: as is)."""
+    if penalty is None:
+        return summary
+    return {**summary, "miou": summary["miou"] - penalty, "measured_miou": summary["miou"]}
 
 
 def _partial_path(checkpoint_path: str | Path | None) -> Path:

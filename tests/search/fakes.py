@@ -86,6 +86,8 @@ class FakeResult:
     seconds: float
     epochs: int = 1
     stopped_early: bool = False
+    measured_miou: float | None = None
+    low_bit_penalty: float | None = None
 
 
 def fake_train(spec, task, preset, data_dir=None, *, seed=0, callback=None,
@@ -140,6 +142,14 @@ def curve_train(spec, task, preset, data_dir=None, *, seed=0, callback=None,
                    checkpoint_path)
     return FakeResult(miou, {n: miou for n in task.class_names}, 0.5, 0.01, epochs=epoch,
                       stopped_early=stopped)
+
+
+def priced_fake_train(*args, **kwargs) -> FakeResult:
+    """fake_train as a low_bit_pricing preset reports a priced low-bit net: 0.1 charged."""
+    res = fake_train(*args, **kwargs)
+    res.measured_miou, res.low_bit_penalty = res.miou, 0.1
+    res.miou -= 0.1
+    return res
 
 
 def slow_fake_train(*args, **kwargs) -> FakeResult:

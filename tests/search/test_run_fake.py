@@ -194,3 +194,12 @@ def test_retry_of_a_dead_workers_trial_recomputes_its_constraints(fake_backend, 
         run(cfg)
     (done,) = _study(cfg).get_trials(states=(TrialState.COMPLETE,))
     assert done.params == {"depth": 2, "base": 8} and done.constraints["hardware"] <= 0
+
+
+def test_a_priced_trial_records_the_measured_miou_and_the_penalty(fake_backend, tmp_path):
+    cfg = _cfg(tmp_path, trainer="tests.search.fakes:priced_fake_train")
+    run(cfg)
+    for t in _study(cfg).get_trials(states=(TrialState.COMPLETE,)):
+        if t.user_attrs.get("trained"):
+            assert t.user_attrs["low_bit_penalty"] == 0.1
+            assert t.values[0] == pytest.approx(t.user_attrs["measured_miou"] - 0.1)

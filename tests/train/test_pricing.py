@@ -1,0 +1,68 @@
+"""Low-bit pricing: a preset too short for QAT trains low-bit nets in float and charges them
+what the full recipe does (nas.train._pricing)."""
+
+import pytest
+
+from nas.spec import with_inner_bits
+from nas.train import _pricing as pricing
+from nas.train import get_preset, load_checkpoint, train
+from tests.train.conftest import tiny_spec
+
+
+def test_weight_share_counts_weights_per_width():
+    spec = with_inner_bits(tiny_spec(), 4)
+    by_hand: dict[int, int] = {}
+    for layer in spec.layers():
+        by_hand[layer.bits] = by_hand.get(layer.bits, 0) + layer.weight_count
+    share = pricing.weight_share(spec)
+    assert set(share) == {8, 4}  # the first conv and the classifier stay 8-bit
+    assert share[4] == pytest.approx(by_hand[4] / sum(by_hand.values()))
+    assert sum(share.values()) == pytest.approx(1.0)
+    assert pricing.weight_share(tiny_spec()) == {8: 1.0}
+
+
+def test_penalty_is_the_share_weighted_table():
+    spec = with_inner_bits(tiny_spec(), 4)
+    table = {8: 0.0, 4: 0.05}
+    assert pricing.low_bit_penalty(spec, table) == pytest.approx(
+        0.05 * pricing.weight_share(spec)[4])
+    assert pricing.is_priced(spec, table) and not pricing.is_priced(spec, {8: 0.0})
+    with pytest.raises(ValueError, match=r"no full-recipe penalty for \[4\]-bit"):
+        pricing.low_bit_penalty(spec, {8: 0.0})
+
+
+def _preset(pricing_on: bool):
+    return get_preset("smoke").replace(epochs=3, eval_every=3, low_bit_qat_epochs=2,
+                                       low_bit_pricing=pricing_on)
+
+
+def test_a_priced_net_trains_as_its_8_bit_twin_and_is_charged(
+        synth_root, cache_dir, tmp_path, monkeypatch):
+    monkeypatch.setitem(pricing.FULL_RECIPE_PENALTY, 4, 0.05)
+    eight, four = tiny_spec(), with_inner_bits(tiny_spec(), 4)
+    kw = dict(seed=0, progress=False, cache_dir=cache_dir)
+    twin = train(eight, "camvid4", _preset(True), synth_root, **kw)
+    priced = train(four, "camvid4", _preset(True), synth_root,
+                   checkpoint_path=tmp_path / "p.pt", **kw)
+    assert [h["loss"] for h in priced.history] == [h["loss"] for h in twin.history]  # float
+    assert not load_checkpoint(tmp_path / "p.pt")["qat"]
+    assert priced.measured_miou == twin.miou
+    assert priced.low_bit_penalty == pytest.approx(pricing.low_bit_penalty(four))
+    assert priced.miou == pytest.approx(twin.miou - priced.low_bit_penalty)
+    assert twin.low_bit_penalty is None and twin.measured_miou is None
+
+
+def test_unpriced_widths_and_presets_keep_their_qat(synth_root, cache_dir, tmp_path,
+                                                     monkeypatch):
+    monkeypatch.setitem(pricing.FULL_RECIPE_PENALTY, 4, 0.05)
+    two = with_inner_bits(tiny_spec(), 2)  # no 2-bit penalty in the table
+    four = with_inner_bits(tiny_spec(), 4)
+    kw = dict(seed=0, progress=False, cache_dir=cache_dir)
+    for spec, preset, name in ((two, _preset(True), "two"), (four, _preset(False), "four")):
+        res = train(spec, "camvid4", preset, synth_root, checkpoint_path=tmp_path / name, **kw)
+        assert load_checkpoint(tmp_path / name)["qat"] and res.low_bit_penalty is None
+
+
+def test_search_presets_price_low_bits():
+    assert get_preset("proxy").low_bit_pricing and get_preset("proxy-fast").low_bit_pricing
+    assert not get_preset("medium").low_bit_pricing and not get_preset("full").low_bit_pricing
