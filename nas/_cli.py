@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 from nas.spec import DEFAULT_INPUT_SIZE, input_size
 
@@ -35,3 +36,12 @@ def add_input_size(parser: argparse.ArgumentParser, default: tuple[int, int] | N
         help=f"folded chip input rows and columns (default {note or ''}{h} {w} = "
              f"{4 * h}x{4 * w} RGB crops at fold 4); also HxW",
     )
+
+
+def option_names(message: str, options: Mapping[str, str]) -> str:
+    """A config's field names in ``message`` written as the options a user types: with
+    ``{"n_trials": "--trials"}``, ``n_trials must be >= 1, but got n_trials=0`` becomes
+    ``--trials must be >= 1, but got --trials=0`` (a spelling argparse accepts)."""
+    for name, option in options.items():
+        message = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", option, message)
+    return message

@@ -51,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="training preset (default %(default)s: 352 crops, 100 epochs, last 20 "
                         "quantisation-aware)")
     p.add_argument("--jobs", type=int, default=d.jobs,
-                   help="trainings at once, one process each (default %(default)s)")
+                   help="trainings at once, one process each (default %(default)s); at most "
+                        "2 per CPU core and ~3 GB of memory each with full")
     p.add_argument("--threads", type=int, default=None,
                    help="PyTorch threads per training (default: CPU cores // jobs)")
     p.add_argument("--trial", type=_trial_list, default=(), metavar="N[,M...]",
