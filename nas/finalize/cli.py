@@ -1,12 +1,13 @@
 """``python -m nas finalize``: retrain the knees of a study's front and its references.
 
-Picks K knees of the front (feasible, trained, non-reference trials), adds every reference the
-study trained (the 4-bit -w4 ones included), trains each with --preset (default full) for
-seeds 0..S-1, scores the test split once per (model, seed) and writes
-studies/NAME/finalists.csv, finalists.md (mean ± std over seeds) and finalists.png (HTML
-without kaleido). Rerunning the same command skips the (model, seed) rows already in the CSV.
-The checkpoints go to studies/NAME/finalists/, where 'python -m nas export --study NAME
---trial N' takes them in preference to the search's.
+Picks K knees of the front (feasible, trained, non-reference trials), adds every
+reference the study trained (the 4-bit -w4 ones included), trains each with
+--preset (default full) for seeds 0..S-1, scores the test split once per
+(model, seed) and writes studies/NAME/finalists.csv, finalists.md (mean ± std
+over seeds) and finalists.png (HTML without kaleido). Rerunning the same
+command skips the (model, seed) rows already in the CSV. The checkpoints go to
+studies/NAME/finalists/, where 'python -m nas export --study NAME --trial N'
+takes them in preference to the search's.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Run or resume the architecture search (python run_search.py = python -m nas search).
+"""Run or resume the architecture search (run_search.py = python -m nas search).
 
-The study is kept in studies/<study-name>.db; a rerun of the same command runs only the
-trials still missing. Reports: studies/<study-name>/{report.html,trials.csv,pareto.csv}.
-Ctrl-C or SIGTERM stops cleanly (the running trial is marked FAIL, the reports are
-written; exit status 130 / 143).
+The study is kept in studies/<study-name>.db; a rerun of the same command runs
+only the trials still missing. Reports: studies/<study-name>/report.html,
+trials.csv and pareto.csv. Ctrl-C or SIGTERM stops cleanly (the running trial
+is marked FAIL, the reports are written; exit status 130 / 143).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nas._cli import SubParsers, add_input_size, option_names
+from nas._cli import SubParsers, add_input_size, help_formatter, option_names
 from nas.search._config import (
     DEFAULT_STUDY_NAME,
     OBJECTIVES,
@@ -197,8 +197,8 @@ def register(subparsers: SubParsers) -> None:
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Hardware-aware NAS for MAX78000/MAX78002: Pareto front of val mIoU vs "
+        prog=prog, formatter_class=help_formatter(argparse.RawDescriptionHelpFormatter),
+        description="Hardware-aware NAS for MAX78000/MAX78002: Pareto front of val mIoU vs\n"
                     "param bytes (weights + biases), in an Optuna study.\n\n" + __doc__)
     add_arguments(parser)
     args = parser.parse_args(argv)
