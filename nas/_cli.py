@@ -67,6 +67,17 @@ def add_input_size(parser: argparse.ArgumentParser, default: tuple[int, int] | N
     )
 
 
+def num_classes(text: str) -> int:
+    """``--num-classes``: an integer >= 2 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 2, but got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be >= 2, but got {value}")
+    return value
+
+
 def option_names(message: str, options: Mapping[str, str]) -> str:
     """A config's field names in ``message`` written as the options a user types: with
     ``{"n_trials": "--trials"}``, ``n_trials must be >= 1, but got n_trials=0`` becomes

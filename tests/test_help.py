@@ -80,3 +80,18 @@ def test_a_bad_input_size_says_what_to_type(capsys):
         build_parser().parse_args(["check", "--input-size", "abc"])
     assert "--input-size: input size must be two integers (rows, columns), e.g. 88 88, but " \
            "got 'abc'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["data", "--scale", "2"], "argument --scale: must be in (0, 1], but got 2"),
+    (["describe", "--reference", "unetmysmall", "--num-classes", "1"],
+     "argument --num-classes: must be >= 2, but got 1"),
+    (["check", "--reference", "unetmysmall", "--num-classes", "1"],
+     "argument --num-classes: must be >= 2, but got 1"),
+    (["sample", "--num-classes", "x"], "argument --num-classes: must be an integer >= 2"),
+])
+def test_errors_name_the_option_typed(argv, message, capsys):
+    """They said 'scale must be in (0, 1], got scale=2.0' and 'num_classes must be >= 2'."""
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(argv)
+    assert e.value.code == 2 and message in capsys.readouterr().err

@@ -14,6 +14,16 @@ from nas.data._tasks import get_task, list_tasks
 from nas.data.download import DEFAULT_URL, URL_ENV, download_camvid
 
 
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], but got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], but got {value:g}")
+    return value
+
+
 def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "data",
@@ -23,7 +33,8 @@ def register(subparsers: SubParsers) -> None:
     p.add_argument("--data-dir", help="CamVid folder (default: $CAMVID_DIR, else data/CamVid)")
     p.add_argument("--task", default="camvid11", choices=list_tasks(), help="label set")
     p.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS)
-    p.add_argument("--scale", type=float, default=1.0, help="frame scale in (0, 1] (0.5: 240x180)")
+    p.add_argument("--scale", type=_scale, default=1.0,
+                   help="frame scale in (0, 1] (0.5: 240x180)")
     p.add_argument(
         "--cache-dir", help="cache folder (default: $MAXNAS_CACHE, else ~/.cache/maxnas)"
     )
