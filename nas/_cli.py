@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from nas.spec import DEFAULT_INPUT_SIZE, input_size
 
 # What ArgumentParser.add_subparsers() returns; argparse has no public name for its type.
 SubParsers = argparse._SubParsersAction
+# --help never wider than this, however wide the terminal (narrower terminals keep theirs).
+HELP_WIDTH = 80
 
 
 class _InputSize(argparse.Action):
@@ -16,12 +21,37 @@ class _InputSize(argparse.Action):
                  values: str | Sequence[str] | None, option_string: str | None = None) -> None:
         tokens = [values] if isinstance(values, str) else list(values or [])
         text = " ".join(tokens)
-        if len(tokens) == 1 and "x" not in text.lower():
+        if len(tokens) == 1 and text.isdigit():
             text = f"{text} {text}"  # one number: a square input
         try:
             setattr(namespace, self.dest, input_size(text))
         except ValueError as e:
             parser.error(f"{option_string}: {e}")
+
+
+def help_formatter(base: type[argparse.HelpFormatter] = argparse.HelpFormatter
+                   ) -> type[argparse.HelpFormatter]:
+    """``base`` (a formatter class) writing --help within :data:`HELP_WIDTH` columns, with
+    ``--input-size H W`` spelt as typed (argparse would write ``H W [H W ...]``).
+
+    Descriptions and epilogs of a ``RawDescriptionHelpFormatter`` are printed as written:
+    their lines must fit by themselves (``tests/test_help.py`` checks every command)."""
+
+    class Formatter(base):  # type: ignore[valid-type, misc]
+        def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+            if kwargs.get("width") is None and len(args) < 3:
+                # argparse's own default is the terminal's width less 2 columns
+                columns = min(shutil.get_terminal_size().columns, HELP_WIDTH)
+                kwargs["width"] = max(columns - 2, 20)
+            super().__init__(prog, *args, **kwargs)
+
+        def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
+            if isinstance(action, _InputSize):
+                return str(action.metavar)
+            return str(super()._format_args(action, default_metavar))
+
+    Formatter.__name__ = f"Capped{base.__name__}"
+    return Formatter
 
 
 def add_input_size(parser: argparse.ArgumentParser, default: tuple[int, int] | None
@@ -33,5 +63,25 @@ def add_input_size(parser: argparse.ArgumentParser, default: tuple[int, int] | N
         "--input-size", nargs="+", action=_InputSize, default=default,
         metavar="H W",
         help=f"folded chip input rows and columns (default {note or ''}{h} {w} = "
-             f"{4 * h}x{4 * w} RGB crops at fold 4); also HxW",
+             f"{4 * h}x{4 * w} RGB crops at fold 4); also HxW, or N for N N",
     )
+
+
+def num_classes(text: str) -> int:
+    """``--num-classes``: an integer >= 2 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 2, but got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be >= 2, but got {value}")
+    return value
+
+
+def option_names(message: str, options: Mapping[str, str]) -> str:
+    """A config's field names in ``message`` written as the options a user types: with
+    ``{"n_trials": "--trials"}``, ``n_trials must be >= 1, but got n_trials=0`` becomes
+    ``--trials must be >= 1, but got --trials=0`` (a spelling argparse accepts)."""
+    for name, option in options.items():
+        message = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", option, message)
+    return message

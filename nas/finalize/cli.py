@@ -1,12 +1,13 @@
 """``python -m nas finalize``: retrain the knees of a study's front and its references.
 
-Picks K knees of the front (feasible, trained, non-reference trials), adds every reference the
-study trained (the 4-bit -w4 ones included), trains each with --preset (default full) for
-seeds 0..S-1, scores the test split once per (model, seed) and writes
-studies/NAME/finalists.csv, finalists.md (mean ± std over seeds) and finalists.png (HTML
-without kaleido). Rerunning the same command skips the (model, seed) rows already in the CSV.
-The checkpoints go to studies/NAME/finalists/, where 'python -m nas export --study NAME
---trial N' takes them in preference to the search's.
+Picks K knees of the front (feasible, trained, non-reference trials), adds every
+reference the study trained (the 4-bit -w4 ones included), trains each with
+--preset (default full) for seeds 0..S-1, scores the test split once per
+(model, seed) and writes studies/NAME/finalists.csv, finalists.md (mean ± std
+over seeds) and finalists.png (HTML without kaleido). Rerunning the same
+command skips the (model, seed) rows already in the CSV. The checkpoints go to
+studies/NAME/finalists/, where 'python -m nas export --study NAME --trial N'
+takes them in preference to the search's.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="training preset (default %(default)s: 352 crops, 100 epochs, last 20 "
                         "quantisation-aware)")
     p.add_argument("--jobs", type=int, default=d.jobs,
-                   help="trainings at once, one process each (default %(default)s)")
+                   help="trainings at once, one process each (default %(default)s); at most "
+                        "2 per CPU core and ~3 GB of memory each with full")
     p.add_argument("--threads", type=int, default=None,
                    help="PyTorch threads per training (default: CPU cores // jobs)")
     p.add_argument("--trial", type=_trial_list, default=(), metavar="N[,M...]",

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from nas._cli import SubParsers, add_input_size
+from nas._cli import SubParsers, add_input_size, num_classes
 from nas.hardware._check import check
 from nas.hardware._device import list_devices
 from nas.hardware._layers import PASSTHROUGH_MODES
@@ -26,7 +26,7 @@ def register(subparsers: SubParsers) -> None:
     src.add_argument("arch", nargs="?", metavar="ARCH.json", help="architecture spec (JSON)")
     src.add_argument("--reference", metavar="NAME",
                      help=f"a built-in reference: {', '.join(list_references())}")
-    p.add_argument("--num-classes", type=int, default=4,
+    p.add_argument("--num-classes", type=num_classes, default=4,
                    help="classes of a --reference (default 4)")
     p.add_argument("--device", default="MAX78000", help=f"one of {list_devices()}")
     add_input_size(p)

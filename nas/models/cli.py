@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nas._cli import SubParsers
+from nas._cli import SubParsers, num_classes
 from nas.spec import ArchSpec, get_reference, list_references
 from search_spaces import get_space, sample_specs
 
@@ -19,7 +19,7 @@ def register(subparsers: SubParsers) -> None:
     p.add_argument("--space", default="unet_max78000", help="search space name")
     p.add_argument("--n", type=int, default=10, help="number of specs (default 10)")
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
-    p.add_argument("--num-classes", type=int, default=4, help="classes (default 4)")
+    p.add_argument("--num-classes", type=num_classes, default=4, help="classes (default 4)")
     p.add_argument("--out", type=Path, default=Path("specs"), help="output folder")
     p.set_defaults(func=_sample)
 
@@ -31,7 +31,7 @@ def register(subparsers: SubParsers) -> None:
     src.add_argument("arch", nargs="?", type=Path, help="architecture JSON file")
     src.add_argument("--reference", metavar="NAME",
                      help=f"a reference architecture: {', '.join(list_references())}")
-    d.add_argument("--num-classes", type=int, default=4,
+    d.add_argument("--num-classes", type=num_classes, default=4,
                    help="classes for --reference (default 4)")
     d.set_defaults(func=_describe)
 

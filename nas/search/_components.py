@@ -57,10 +57,26 @@ def space_for(cfg: SearchConfig, num_classes: int) -> Any:
     if getattr(space, "num_classes", num_classes) != num_classes:
         space = dataclasses.replace(space, num_classes=num_classes)  # e.g. camvid11
     if getattr(space, "input_size", cfg.input_size) != cfg.input_size:
+        _check_poolable(cfg.space, getattr(space, "depth_range", (1, 1))[1], cfg.input_size)
         space = space.at_input_size(cfg.input_size)
     if hasattr(space, "with_weight_bits"):  # test fakes have no weight bits
         space = space.with_weight_bits(cfg.weight_bits)
     return space
+
+
+def _check_poolable(name: str, depth: int, size: tuple[int, int]) -> None:
+    """``ValueError`` in the options a user types when the deepest nets of space ``name``
+    cannot pool ``size`` (the space's own error names its fields, not options)."""
+    step = 2 ** (depth - 1)
+    h, w = size
+    if h % step == 0 and w % step == 0:
+        return
+    below = (max(step, h - h % step), max(step, w - w % step))
+    above = (-(-h // step) * step, -(-w // step) * step)
+    raise ValueError(
+        f"--input-size {h} {w}: space {name!r} has nets of depth {depth}, which pool the "
+        f"input {depth - 1} times, so both sides must be multiples of {step}; e.g. "
+        f"--input-size {below[0]} {below[1]} or --input-size {above[0]} {above[1]}")
 
 
 def smallest_spec(space: Any, num_classes: int, fold_ratio: int) -> ArchSpec:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import os
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nas import _resources
 from nas.hardware import get_device
 from nas.search._early_stop import EarlyStop
-from nas.spec import DEFAULT_INPUT_SIZE, input_size
+from nas.spec import DEFAULT_INPUT_SIZE, FOLD_RATIOS, input_size
 from nas.studyio import default_artifact_dir, default_storage_url
 from nas.train import get_preset
 from search_spaces import parse_weight_bits, validate_weight_bits
@@ -30,16 +31,45 @@ DEFAULT_STUDY_NAME = "maxnas"
 # (64 processors x 768 kernels x 9 bytes = 442,368 bytes).
 HV_REFERENCE_MIOU = 0.0
 HV_REFERENCE_BYTES = 442_368
+# Training frames of a preset without max_train_frames: CamVid's train split (SegNet's, 367).
+TRAIN_FRAMES = 367
 
 
-def default_jobs() -> int:
-    """``os.cpu_count()``: the ``--jobs`` default, one single-threaded worker per core.
+def worker_bytes(presets: Sequence[str], size: tuple[int, int] = DEFAULT_INPUT_SIZE) -> int:
+    """Estimated memory of one search worker that trains with ``presets`` at the folded input
+    ``size`` (a deployment-resolution preset's crops follow it; the largest fold ratio)."""
+    largest = 0
+    for name in presets:
+        preset = get_preset(name)
+        crop = max(FOLD_RATIOS) * max(size) if preset.deployment else preset.crop
+        largest = max(largest, _resources.training_worker_bytes(preset.batch_size, crop))
+    return largest
 
-    That trains the most trials per hour (BENCHMARKS.md: a 2-thread worker loses most of its
-    speed to OpenMP spin-waiting as soon as anything else runs on the machine);
-    :attr:`SearchConfig.threads_per_job` then gives each worker one thread.
+
+def training_pixels(name: str, size: tuple[int, int] = DEFAULT_INPUT_SIZE) -> int:
+    """What a preset's training costs, in pixels: epochs x crop x crop x training frames (a
+    deployment-resolution preset's crops follow the folded input ``size`` at fold 4)."""
+    preset = get_preset(name).at_input_size(size, max(FOLD_RATIOS)) \
+        if size[0] == size[1] else get_preset(name)
+    frames = preset.max_train_frames or TRAIN_FRAMES
+    return preset.epochs * preset.crop * preset.crop * frames
+
+
+def _pixels(n: int) -> str:
+    """``94 M`` / ``9.1 G`` training pixels."""
+    return f"{n / 1e9:.1f} G" if n >= 1e9 else f"{n / 1e6:.0f} M"
+
+
+def default_jobs(presets: Sequence[str] = ("proxy",),
+                 size: tuple[int, int] = DEFAULT_INPUT_SIZE) -> int:
+    """The ``--jobs`` default: one single-threaded worker per usable CPU core, as far as the
+    memory holds them (:func:`nas._resources.max_jobs`).
+
+    One worker per core trains the most trials per hour (BENCHMARKS.md: a 2-thread worker
+    loses most of its speed to OpenMP spin-waiting as soon as anything else runs on the
+    machine); :attr:`SearchConfig.threads_per_job` then gives each worker one thread.
     """
-    return max(1, os.cpu_count() or 1)
+    return min(_resources.usable_cores(), _resources.max_jobs(worker_bytes(presets, size)))
 
 
 def _import(name: str, path: str) -> Any:
@@ -84,13 +114,15 @@ class SearchConfig:
         max_weight_bytes: user budget on weight + bias bytes (a constraint), ``None`` = chip only.
         max_latency_ms: user budget on inference latency in ms (a constraint).
         jobs: worker processes on this machine; default :func:`default_jobs` (one per CPU
-            core, each with one PyTorch thread).
+            core, each with one PyTorch thread). More than the machine runs
+            (:func:`nas._resources.max_jobs`: 2 per core, the memory at :func:`worker_bytes`
+            each) is refused.
         references: reference architectures enqueued first (``nas.spec.REFERENCES`` names).
         heartbeat_interval: seconds between RDB heartbeats of a running trial.
         grace_period: seconds without heartbeat after which a RUNNING trial is failed and
             retried; ``None`` = twice the interval.
         max_retry: how often a trial whose worker died is retried.
-        torch_threads: intra-op threads per worker; ``None`` = CPU cores // jobs.
+        torch_threads: intra-op threads per worker; ``None`` = usable CPU cores // jobs.
         torch_device: where training runs: ``cpu``, ``cuda`` or ``auto`` (CUDA if the worker
             sees one, else CPU; see :func:`nas.train.resolve_device`).
         artifact_dir: checkpoint store; ``None`` = ``<studies_dir>/<study_name>/artifacts``.
@@ -221,8 +253,9 @@ class SearchConfig:
         _positive("max_weight_bytes", self.max_weight_bytes)
         _positive("max_latency_ms", self.max_latency_ms)
         _positive("timeout", self.timeout)
-        if self.jobs < 1:
-            raise ValueError(f"jobs must be >= 1, but got jobs={self.jobs}")
+        # --jobs: at least 1, and no more workers than this machine runs (ValueError)
+        _resources.check_jobs(self.jobs, worker_bytes((self.preset, *self.rungs),
+                                                      self.input_size))
         _positive("heartbeat_interval", self.heartbeat_interval, allow_none=False)
         _positive("grace_period", self.grace_period)
         if self.max_retry < 0:
@@ -239,11 +272,22 @@ class SearchConfig:
         for name in self.rungs:
             get_preset(name)  # ValueError listing the valid names
         if len(set(self.rungs)) != len(self.rungs):
-            raise ValueError(f"rungs must not repeat a preset, but got {list(self.rungs)}")
+            raise ValueError(f"--rungs must not repeat a preset, but got --rungs "
+                             f"{','.join(self.rungs)}")
         if self.rungs and self.rungs[0] != self.preset:
-            raise ValueError(f"the first rung is the search's own preset: rungs "
-                             f"{','.join(self.rungs)} start with {self.rungs[0]!r} but "
-                             f"preset is {self.preset!r}")
+            raise ValueError(f"the first rung is the search's own preset: --rungs "
+                             f"{','.join(self.rungs)} starts with {self.rungs[0]!r} but "
+                             f"--preset is {self.preset!r}")
+        cost = {r: training_pixels(r, self.input_size) for r in self.rungs}
+        for low, high in itertools.pairwise(self.rungs):
+            if cost[high] <= cost[low]:  # a promotion must train longer than its rung did
+                ordered = ",".join(sorted(self.rungs, key=cost.__getitem__))
+                more = "more than" if cost[low] > cost[high] else "as much as"
+                raise ValueError(
+                    f"--rungs {','.join(self.rungs)}: {low!r} costs {more} {high!r} "
+                    f"({_pixels(cost[low])} training pixels against {_pixels(cost[high])}: "
+                    f"epochs x crop x crop x frames); list them cheapest first, "
+                    f"e.g. --rungs {ordered}")
         if not 0 < self.promote_share <= 1:
             raise ValueError(f"promote_share must be in (0, 1], but got {self.promote_share}")
         if not 0 <= self.promote_margin <= 1:
@@ -271,7 +315,7 @@ class SearchConfig:
     def threads_per_job(self) -> int:
         if self.torch_threads is not None:
             return self.torch_threads
-        return max(1, (os.cpu_count() or 1) // self.jobs)
+        return max(1, _resources.usable_cores() // self.jobs)
 
     def early_stopping(self) -> EarlyStop:
         """The early stop's settings (margin per evaluation, evaluation period)."""

@@ -237,9 +237,13 @@ class Objective:
             with self._protected():  # storage writes: a signal now raises right after them
                 return record_epoch(epoch, metrics)
 
+        latest: dict[str, float] = {}  # the last evaluated val mIoU
+
         def record_epoch(epoch: int, metrics: dict) -> bool:
             if "miou" in metrics:
-                trial.set_user_attr("last_epoch", {"epoch": epoch, "miou": metrics["miou"]})
+                latest["miou"] = float(metrics["miou"])
+            # every epoch: the status line of a --jobs N search reads it from the storage
+            trial.set_user_attr("last_epoch", {"epoch": epoch, "miou": latest.get("miou")})
             if self.on_epoch is not None:
                 self.on_epoch(trial.number, epoch, metrics)
             if not can_stop or "miou" not in metrics:

@@ -2,7 +2,10 @@
 
 On a terminal (``mode="bar"``) the last line is a status line redrawn in place, never wider
 than the terminal: trials done / target, a bar, the ETA, front / feasible / running / failed
-counts and the running trial's epoch; finished trials are printed above it, one line each.
+counts and the running trials' epoch and latest val mIoU (with ``--jobs N`` read from each
+trial's ``last_epoch`` user attribute, which the objective writes every epoch); finished
+trials are printed above it, one line each, wrapped rather than cut: a long reason (why a
+trial is infeasible or failed) goes on indented lines below the one with the trial's time.
 Elsewhere (a log file, ``--no-progress``: ``mode="lines"``) only the event lines are written.
 
 The ETA is (trials still missing) x (mean wall time of the last completed trials, infeasible
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -24,6 +28,11 @@ from nas.search._pareto import pareto_mask
 
 ETA_WINDOW = 30  # completed trials the ETA averages over
 LOG_WIDTH = 100  # width of event lines when the output is not a terminal
+REASON_LINES = 3  # a reason too long for the event line: at most this many indented lines
+INDENT = "    "
+
+# A running trial on the status line: (name, last epoch or None, latest val mIoU or None)
+Running = tuple[str, int | None, float | None]
 
 
 def study_stats(trials: list[FrozenTrial] | optuna.Study) -> dict[str, float]:
@@ -76,9 +85,13 @@ def fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def status_line(stats: dict[str, float], total: int, jobs: int, detail: str,
+def status_line(stats: dict[str, float], total: int, jobs: int, detail: str | Sequence[str],
                 width: int) -> str:
-    """The status line, at most ``width`` characters; the least useful parts go first."""
+    """The status line, at most ``width`` characters; the least useful parts go first.
+
+    ``detail`` (the running trials) may be several spellings, longest first: the first that
+    fits is shown, after the bar and the long counts have gone."""
+    options = [detail] if isinstance(detail, str) else list(detail) or [""]
     done = min(int(stats.get("complete", 0)), total)
     eta = eta_seconds(stats, total, jobs)
     eta_text = "eta ?" if eta is None else ("done" if done >= total else
@@ -88,16 +101,38 @@ def status_line(stats: dict[str, float], total: int, jobs: int, detail: str,
     counts_short = (f"F{stats.get('front', 0)} ok{stats.get('feasible', 0)} "
                     f"run{stats.get('running', 0)} fail{stats.get('failed', 0)}")
     head = f"{done}/{total}"
-    for counts, bar_w, det in ((counts_long, 12, detail), (counts_long, 0, detail),
-                               (counts_short, 0, detail), (counts_short, 0, "")):
-        bar = ""
-        if bar_w:
-            filled = int(round(bar_w * done / max(1, total)))
-            bar = " [" + "#" * filled + "." * (bar_w - filled) + "]"
-        line = f"{head}{bar} {eta_text} | {counts}" + (f" | {det}" if det else "")
-        if len(line) <= width:
-            return line
+    layouts = ((counts_long, 12), (counts_long, 0), (counts_short, 0))
+    line = ""
+    for det in [*options, ""]:
+        for counts, bar_w in layouts:
+            bar = ""
+            if bar_w:
+                filled = int(round(bar_w * done / max(1, total)))
+                bar = " [" + "#" * filled + "." * (bar_w - filled) + "]"
+            line = f"{head}{bar} {eta_text} | {counts}" + (f" | {det}" if det else "")
+            if len(line) <= width:
+                return line
     return fit(line, width)
+
+
+def running_detail(running: Sequence[Running]) -> list[str]:
+    """Spellings of the running trials for :func:`status_line`, longest first:
+    ``trial 58 ep 3 mIoU 0.612, trial 59 ep 7``, then ``trials 58 ep 3 0.612, 59 ep 7``,
+    then fewer trials and ``+N more``."""
+    if not running:
+        return [""]
+
+    def one(name: str, epoch: int | None, miou: float | None, word: str) -> str:
+        if epoch is None:
+            return f"{name} started"
+        return f"{name} ep {epoch}" + ("" if miou is None else f"{word} {miou:.3f}")
+
+    full = ", ".join("trial " + one(*r, " mIoU") for r in running)
+    short = [one(*r, "") for r in running]
+    n = len(running)
+    options = [full, ("trials " if n > 1 else "trial ") + ", ".join(short)]
+    options += [f"trials {', '.join(short[:k])} +{n - k} more" for k in range(n - 1, 0, -1)]
+    return options
 
 
 def promotion_name(t: FrozenTrial) -> str:
@@ -110,8 +145,29 @@ def promotion_name(t: FrozenTrial) -> str:
     return f"{ua.get('origin_trial', t.number)}{name}"
 
 
+def wrap(text: str, width: int) -> str:
+    """``text`` within ``width`` columns, continued on indented lines rather than cut."""
+    if len(text) <= width:
+        return text
+    return "\n".join(textwrap.wrap(text, width, subsequent_indent=INDENT,
+                                   break_on_hyphens=False))
+
+
+def with_reason(head: str, sep: str, reason: str, width: int) -> str:
+    """``head + sep + reason`` on one line if it fits, else ``head`` (wrapped) and the reason
+    on indented lines below it (at most :data:`REASON_LINES`, the last cut with an ellipsis),
+    so the trial and its time are never lost to a long reason."""
+    one = f"{head}{sep}{reason}"
+    if len(one) <= width:
+        return one
+    body = textwrap.wrap(reason, width, initial_indent=INDENT, subsequent_indent=INDENT,
+                         max_lines=REASON_LINES, placeholder=" …", break_on_hyphens=False)
+    return "\n".join([wrap(head, width), *body])
+
+
 def event_line(t: FrozenTrial, width: int) -> str | None:
-    """One line for a trial that finished (``None`` for trials not worth a line)."""
+    """The line(s) for a trial that finished (``None`` for trials not worth a line); lines
+    longer than ``width`` are wrapped onto indented lines, never cut."""
     ua = t.user_attrs
     if ua.get("surplus") or t.state not in (TrialState.COMPLETE, TrialState.FAIL):
         return None
@@ -121,22 +177,35 @@ def event_line(t: FrozenTrial, width: int) -> str | None:
     nbytes = f"{int(ua['param_bytes']):,} param B" if ua.get("param_bytes") is not None else ""
     who = promotion_name(t)
     if t.state == TrialState.FAIL:
-        text = f"trial {who} FAILED: {ua.get('fail_reason') or 'no reason recorded'}"
-    elif ua.get("trained") is False:
-        why = (ua.get("violations") or ["infeasible"])[0]
-        text = f"trial {who} infeasible, not trained: {nbytes}; {why}"
-    elif ua.get("early_stopped"):
-        text = (f"trial {who} stopped early at epoch {ua.get('epochs')}: val mIoU "
-                f"{t.values[0]:.3f} + margin < front, {nbytes}{took}")
-    else:
-        fits = "" if ua.get("feasible", True) else ", does not fit"
-        text = (f"trial {who} done: val mIoU {t.values[0]:.3f}, {nbytes}{fits}"
-                f"{took}")
-    return fit(text, width)
+        after = f" after {format_duration(secs)}" if secs is not None else ""
+        return with_reason(f"trial {who} FAILED{after}", ": ",
+                           str(ua.get("fail_reason") or "no reason recorded"), width)
+    if ua.get("trained") is False:
+        violations = ua.get("violations") or ["infeasible"]
+        why = str(violations[0]) + (f" (+{len(violations) - 1} more)"
+                                    if len(violations) > 1 else "")
+        return with_reason(f"trial {who} infeasible, not trained: {nbytes}{took}", "; ", why,
+                           width)
+    if ua.get("early_stopped"):
+        return wrap(f"trial {who} stopped early at epoch {ua.get('epochs')}: val mIoU "
+                    f"{t.values[0]:.3f} + margin < front, {nbytes}{took}", width)
+    fits = "" if ua.get("feasible", True) else ", does not fit"
+    return wrap(f"trial {who} done: val mIoU {t.values[0]:.3f}, {nbytes}{fits}{took}", width)
+
+
+def running_name(t: FrozenTrial) -> str:
+    """A running trial on the status line: ``58``, or ``29 at medium`` for a promotion."""
+    ua = t.user_attrs
+    rung = f" at {ua['rung']}" if ua.get("rung") else ""
+    return f"{ua.get('origin_trial', t.number)}{rung}"
 
 
 class Progress:
-    """Status line and event lines; ``refresh(study)`` re-reads the storage."""
+    """Status line and event lines; ``refresh(study)`` re-reads the storage.
+
+    The running trials shown on the status line come from :meth:`trial_started` and
+    :meth:`epoch` (the worker in this process) and from the storage on :meth:`refresh` /
+    :meth:`refresh_rungs` (every worker: their ``last_epoch`` user attribute)."""
 
     def __init__(self, total: int, jobs: int = 1, mode: str = "bar",
                  stream: TextIO | None = None, width: int | None = None) -> None:
@@ -146,7 +215,8 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self._width = width
         self.stats: dict[str, float] = {}
-        self.detail = ""
+        # running trials: (study name, "" for the search's own; trial number) -> what to show
+        self.running: dict[tuple[str, int], Running] = {}
         self.seen: set[int] | None = None  # trials already finished (None: not read yet)
         self.started: set[int] = set()
         self._drawn = False
@@ -161,6 +231,29 @@ class Progress:
             return max(20, shutil.get_terminal_size((80, 24)).columns - 1)
         return LOG_WIDTH
 
+    @property
+    def detail(self) -> str:
+        """The running trials, as the status line shows them when there is room."""
+        return self.details()[0]
+
+    def details(self) -> list[str]:
+        return running_detail([self.running[k] for k in sorted(self.running)])
+
+    def _track(self, key: str, trials: Sequence[FrozenTrial]) -> None:
+        """The running trials of one study (``key``) as the storage has them."""
+        live = {t.number: t for t in trials if t.state == TrialState.RUNNING}
+        for k in [k for k in self.running if k[0] == key and k[1] not in live]:
+            del self.running[k]  # finished (or failed) since
+        for number, t in live.items():
+            if "worker" not in t.user_attrs:
+                continue  # not started by a worker yet (or just created by this one)
+            last = t.user_attrs.get("last_epoch")
+            _, epoch, miou = self.running.get((key, number), ("", None, None))
+            if isinstance(last, dict) and (epoch is None or int(last["epoch"]) >= epoch):
+                epoch = int(last["epoch"])
+                miou = float(last["miou"]) if last.get("miou") is not None else miou
+            self.running[(key, number)] = (running_name(t), epoch, miou)
+
     def refresh(self, study: optuna.Study) -> dict[str, float]:
         trials = study.get_trials(deepcopy=False)
         self.stats = study_stats(trials)
@@ -173,10 +266,9 @@ class Progress:
             if t.state == TrialState.RUNNING and t.number not in self.started \
                     and "worker" in t.user_attrs:
                 self.trial_started(t.number, redraw=False)
+        self._track("", trials)
         for number in sorted(set(finished) - self.seen):
             self.seen.add(number)
-            if number == self._detail_trial():
-                self.detail = ""
             line = event_line(finished[number], self.width)
             if line:
                 self.message(line, redraw=False)
@@ -189,6 +281,7 @@ class Progress:
         for study in studies:
             trials = study.get_trials(deepcopy=False)
             finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.FAIL)]
+            self._track(study.study_name, trials)
             seen = self.rung_seen.get(study.study_name)
             if seen is None:  # the first read: what was there before is not news
                 self.rung_seen[study.study_name] = {t.number for t in finished}
@@ -199,11 +292,8 @@ class Progress:
                 if t.number in started or "worker" not in t.user_attrs:
                     continue
                 started.add(t.number)
-                if t.state == TrialState.RUNNING:
-                    text = f"trial {promotion_name(t)} started"
-                    self.detail = text
-                    if self.mode == "lines":
-                        self.message(text, redraw=False)
+                if t.state == TrialState.RUNNING and self.mode == "lines":
+                    self.message(f"trial {promotion_name(t)} started", redraw=False)
             for t in finished:
                 if t.number not in seen:
                     seen.add(t.number)
@@ -212,37 +302,36 @@ class Progress:
                         self.message(line, redraw=False)
         self._draw()
 
-    def _detail_trial(self) -> int | None:
-        parts = self.detail.split()
-        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-
     def trial_started(self, number: int, redraw: bool = True) -> None:
         if number in self.started:
             return
         self.started.add(number)
         if self.mode == "lines":
             self.message(f"trial {number} started", redraw=False)
-        self.detail = f"trial {number} started"
+        self.running.setdefault(("", number), (str(number), None, None))
         if redraw:
             self._draw()
 
     def epoch(self, trial_number: int, epoch: int, metrics: dict) -> None:
+        """An epoch of the trial this process trains (``Objective.on_epoch``)."""
         miou = metrics.get("miou")
-        self.detail = f"trial {trial_number} ep {epoch}" + (
-            f" mIoU {miou:.3f}" if isinstance(miou, float) else "")
+        name, _, last = self.running.get(("", trial_number), (str(trial_number), None, None))
+        self.running[("", trial_number)] = (
+            name, epoch, float(miou) if isinstance(miou, int | float) else last)
         self._draw()
 
     def message(self, text: str, redraw: bool = True) -> None:
-        """Print a line (above the status line on a terminal)."""
+        """Print a line, or lines (above the status line on a terminal)."""
         if self.mode == "off":
             return
         self._clear()
-        print(fit(text, self.width), file=self.stream, flush=True)
+        for line in text.splitlines() or [""]:
+            print(fit(line, self.width), file=self.stream, flush=True)
         if redraw:
             self._draw()
 
     def line(self) -> str:
-        return status_line(self.stats, self.total, self.jobs, self.detail, self.width)
+        return status_line(self.stats, self.total, self.jobs, self.details(), self.width)
 
     def _clear(self) -> None:
         if self._drawn:

@@ -1,9 +1,9 @@
-"""Run or resume the architecture search (python run_search.py = python -m nas search).
+"""Run or resume the architecture search (run_search.py = python -m nas search).
 
-The study is kept in studies/<study-name>.db; a rerun of the same command runs only the
-trials still missing. Reports: studies/<study-name>/{report.html,trials.csv,pareto.csv}.
-Ctrl-C or SIGTERM stops cleanly (the running trial is marked FAIL, the reports are
-written; exit status 130 / 143).
+The study is kept in studies/<study-name>.db; a rerun of the same command runs
+only the trials still missing. Reports: studies/<study-name>/report.html,
+trials.csv and pareto.csv. Ctrl-C or SIGTERM stops cleanly (the running trial
+is marked FAIL, the reports are written; exit status 130 / 143).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nas._cli import SubParsers, add_input_size
+from nas._cli import SubParsers, add_input_size, help_formatter, option_names
 from nas.search._config import (
     DEFAULT_STUDY_NAME,
     OBJECTIVES,
@@ -22,6 +22,17 @@ from nas.search._config import (
 )
 from nas.search._run import run, signal_of, summary
 from search_spaces import parse_weight_bits
+
+# SearchConfig fields whose names appear in its ValueErrors -> the options that set them
+OPTIONS = {
+    "n_trials": "--trials", "study_name": "--study-name", "input_size": "--input-size",
+    "weight_bits": "--weight-bits", "timeout": "--timeout",
+    "max_weight_bytes": "--max-weight-bytes", "max_latency_ms": "--max-latency-ms",
+    "torch_threads": "--torch-threads", "torch_device": "--torch-device",
+    "heartbeat_interval": "--heartbeat-interval", "grace_period": "--grace-period",
+    "early_stop_margin": "--early-stop-margin", "early_stop_every": "--early-stop-every",
+    "promote_share": "--promote-share", "promote_margin": "--promote-margin",
+}
 
 
 def _objectives(text: str) -> tuple[str, ...]:
@@ -94,9 +105,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="budget on param bytes, weights + biases (a constraint)")
     p.add_argument("--max-latency-ms", type=float, default=None,
                    help="budget on the modelled inference latency in ms (a constraint)")
-    p.add_argument("--jobs", type=int, default=default_jobs(),
+    p.add_argument("--jobs", type=int, default=None,
                    help="worker processes on this machine, CPU threads split between them "
-                        "(default: one per CPU core, %(default)s here)")
+                        f"(default: one per CPU core as memory allows, {default_jobs()} here "
+                        "with the proxy preset); at most 2 per core and ~1.4 GB of memory "
+                        "each (~3 GB at 352 px crops: medium, full)")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="threads per worker (default: CPU cores // jobs)")
     p.add_argument("--torch-device", default=d.torch_device,
@@ -132,6 +145,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> SearchConfig:
     """``ValueError`` (naming the option and the bad value) for invalid combinations."""
+    try:
+        return _config(args)
+    except ValueError as e:
+        raise ValueError(option_names(str(e), OPTIONS)) from None
+
+
+def _config(args: argparse.Namespace) -> SearchConfig:
+    presets = args.rungs or (args.preset or SearchConfig.preset,)
     return SearchConfig(
         n_trials=args.trials, study_name=args.study_name, storage=args.storage,
         studies_dir=args.studies_dir, space=args.space, task=args.task, device=args.device,
@@ -142,7 +163,8 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         data_dir=args.data_dir,
         timeout=args.timeout, objectives=args.objectives,
         max_weight_bytes=args.max_weight_bytes, max_latency_ms=args.max_latency_ms,
-        jobs=args.jobs, torch_threads=args.torch_threads, torch_device=args.torch_device,
+        jobs=args.jobs if args.jobs is not None else default_jobs(presets, args.input_size),
+        torch_threads=args.torch_threads, torch_device=args.torch_device,
         artifact_dir=args.artifact_dir, heartbeat_interval=args.heartbeat_interval,
         grace_period=args.grace_period, trainer=args.trainer, components=args.components,
         progress=not args.no_progress, weight_bits=args.weight_bits,
@@ -153,8 +175,11 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
 
 def execute(args: argparse.Namespace) -> int:
     """Run the search; 0 = done, 1 = a worker failed, 128 + signal when stopped by one."""
+    cfg = config_from_args(args)
     try:
-        result = run(config_from_args(args))
+        result = run(cfg)
+    except ValueError as e:  # bad input found before the first trial (space, data, storage)
+        raise ValueError(option_names(str(e), OPTIONS)) from None
     except KeyboardInterrupt as e:  # before the first trial (loading, checking): nothing to save
         print("interrupted before the first trial; nothing to save", file=sys.stderr)
         return 128 + signal_of(e)
@@ -172,15 +197,15 @@ def register(subparsers: SubParsers) -> None:
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Hardware-aware NAS for MAX78000/MAX78002: Pareto front of val mIoU vs "
+        prog=prog, formatter_class=help_formatter(argparse.RawDescriptionHelpFormatter),
+        description="Hardware-aware NAS for MAX78000/MAX78002: Pareto front of val mIoU vs\n"
                     "param bytes (weights + biases), in an Optuna study.\n\n" + __doc__)
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
         config_from_args(args)
-    except ValueError as e:  # a bad option value: argparse's usage + message, exit 2
-        parser.error(str(e))
+    except ValueError as e:  # a bad option value: one line, exit 2 (as python -m nas search)
+        parser.exit(2, f"{parser.prog}: error: {e}\n")
     try:
         return execute(args)
     except ValueError as e:

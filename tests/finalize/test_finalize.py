@@ -140,7 +140,7 @@ def test_sigterm_stops_cleanly_and_keeps_finished_rows(fake_study, tmp_path, cap
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--k", "-1"], "--k must be >= 0 (0: the references only), but got k=-1"),
+    (["--k", "-1"], "--k must be >= 0 (0: the references only), but got --k -1"),
     (["--seeds", "0"], "--seeds must be >= 1"),
     (["--preset", "nope"], "unknown preset 'nope'; available:"),
     (["--trial", "999"], "the study has no trial 999"),

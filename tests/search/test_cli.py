@@ -6,8 +6,10 @@ import argparse
 
 import pytest
 
+from nas.__main__ import main as nas_main
+from nas._cli import option_names
 from nas.search import SearchConfig
-from nas.search.cli import add_arguments, config_from_args, main
+from nas.search.cli import OPTIONS, add_arguments, config_from_args, main
 
 
 def _parse(argv: list[str]) -> SearchConfig:
@@ -43,19 +45,59 @@ def test_latency_objective_and_budgets():
     (["--sampler", "cmaes"], "invalid choice: 'cmaes'"),
     (["--objectives", "miou,flops"], "unknown objective(s) ['flops']"),
     (["--objectives", "bytes,miou"], "must start with 'miou', 'bytes'"),
-    (["--trials", "0"], "n_trials must be >= 1, but got n_trials=0"),
-    (["--jobs", "0"], "jobs must be >= 1, but got jobs=0"),
-    (["--max-weight-bytes", "-5"], "max_weight_bytes must be > 0, but got max_weight_bytes=-5"),
-    (["--study-name", "a/b"], "study_name must be a non-empty name without '/'"),
+    (["--trials", "0"], "--trials must be >= 1, but got --trials=0"),
+    (["--jobs", "0"], "--jobs must be >= 1, but got --jobs 0"),
+    (["--max-weight-bytes", "-5"],
+     "--max-weight-bytes must be > 0, but got --max-weight-bytes=-5"),
+    (["--study-name", "a/b"], "--study-name must be a non-empty name without '/'"),
     (["--rungs", "proxy,mediun"], "unknown preset 'mediun'; available: ['fidelity-full', "),
     (["--rungs", "proxy,medium", "--preset", "smoke"], "the first rung is the search's own"),
-    (["--rungs", "proxy,medium", "--promote-share", "0"], "promote_share must be in (0, 1]"),
+    (["--rungs", "proxy,medium", "--promote-share", "0"], "--promote-share must be in (0, 1]"),
+    (["--torch-threads", "0"], "--torch-threads must be > 0, but got --torch-threads=0"),
+    (["--early-stop-every", "0"], "--early-stop-every must be >= 1"),
 ])
 def test_bad_values_name_the_value(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv, prog="run_search.py")
     assert e.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_every_field_named_in_errors_maps_to_an_option_of_the_parser():
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    options = {s for a in p._actions for s in a.option_strings}
+    assert set(OPTIONS.values()) <= options, set(OPTIONS.values()) - options
+
+
+def test_an_input_size_the_space_cannot_pool_names_the_option(tmp_path, capsys):
+    """87 is not a multiple of 8 (depth 4 pools 3 times): the space's own error says 'lower
+    depth_range or change input_size', neither of which a user can type."""
+    code = main(["--input-size", "87", "88", "--trials", "1", "--studies-dir",
+                 str(tmp_path / "s"), "--no-progress"], prog="run_search.py")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: --input-size 87 88: space 'unet_max78000' has nets of "
+                          "depth 4"), err
+    assert "multiples of 8; e.g. --input-size 80 88 or --input-size 88 88" in err
+    assert "depth_range" not in err and "input_size" not in err
+    assert not (tmp_path / "s").exists()  # refused before anything was written
+    assert nas_main(["search", "--input-size", "87", "88", "--trials", "1", "--studies-dir",
+                     str(tmp_path / "s")]) == 2
+    assert "--input-size 87 88: space" in capsys.readouterr().err
+
+
+def test_an_input_size_too_large_for_the_chip_names_the_option(tmp_path, capsys):
+    code = main(["--input-size", "400", "400", "--studies-dir", str(tmp_path)],
+                prog="run_search.py")
+    err = capsys.readouterr().err
+    assert code == 2 and "use a smaller --input-size" in err, err
+
+
+def test_option_names_leaves_options_and_longer_words_alone():
+    opts = {"n_trials": "--trials", "timeout": "--timeout"}
+    assert option_names("n_trials=0; --timeout 3; timeouts; my_n_trials", opts) == \
+        "--trials=0; --timeout 3; timeouts; my_n_trials"
 
 
 @pytest.mark.parametrize("url, message", [
@@ -85,5 +127,5 @@ def test_resume_with_other_settings_is_refused(fake_backend, tmp_path, capsys):
             "smoke", *fake_backend.FAKE_ARGS]
     assert main(argv) == 0
     assert main(argv + ["--max-weight-bytes", "1000"]) == 2
-    assert "created with other settings (max_weight_bytes: stored None vs given 1000)" in \
+    assert "created with other settings (--max-weight-bytes: stored None vs given 1000)" in \
         capsys.readouterr().err

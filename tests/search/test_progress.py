@@ -61,10 +61,10 @@ def test_event_lines_are_short_and_say_what_happened():
                              param_bytes=35760, spec="{...}" * 500), 80)
     assert done == "trial 7 done: val mIoU 0.612, 35,760 param B, 52 s"
     bad = event_line(_trial(8, TrialState.COMPLETE, feasible=False, trained=False,
-                            param_bytes=900000, violations=["kernel memory " * 20]), 80)
-    assert bad.startswith("trial 8 infeasible, not trained: 900,000 param B") and len(bad) <= 80
+                            param_bytes=900000, violations=["kernel memory"]), 80)
+    assert bad == "trial 8 infeasible, not trained: 900,000 param B, 52 s; kernel memory"
     fail = event_line(_trial(9, TrialState.FAIL, fail_reason="interrupted by SIGTERM"), 80)
-    assert fail == "trial 9 FAILED: interrupted by SIGTERM"
+    assert fail == "trial 9 FAILED after 52 s: interrupted by SIGTERM"
     assert event_line(_trial(10, TrialState.COMPLETE, surplus="x"), 80) is None
 
 
@@ -153,4 +153,122 @@ def test_promotions_are_announced_when_they_start_and_when_they_finish():
     ref2 = rung.ask()
     ref2.set_user_attr("worker", "h:4")
     bar.refresh_rungs([rung])
-    assert bar.detail == f"trial {ref2.number} started"  # the status line names it
+    # the status line names every running promotion, by its search trial where it has one
+    assert bar.detail == (f"trial 0 started, trial 0 at medium started, "
+                          f"trial {ref2.number} started")
+
+
+# -- 80 columns without losing the reason or the time ----------------------------------------
+VIOLATION = ("data memory: no layout exists: proven (exact planner, 474 ms); greedy planner's "
+             "first conflict: layer enc3: no data-memory offset for its output (1,936 B per "
+             "instance in instances 8-15)")
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_a_long_infeasibility_reason_goes_below_the_line_with_the_time(width):
+    text = event_line(_trial(8, TrialState.COMPLETE, feasible=False, trained=False,
+                             param_bytes=900000, violations=[VIOLATION, "kernel memory"]),
+                      width)
+    first, *rest = text.split("\n")
+    assert first == "trial 8 infeasible, not trained: 900,000 param B, 52 s"
+    assert all(len(line) <= width for line in text.split("\n")), text
+    assert rest and all(line.startswith("    ") and line[4] != " " for line in rest)
+    # the whole reason is there, in order, with the count of the others
+    assert " ".join(line.strip() for line in rest) == VIOLATION + " (+1 more)"
+
+
+def test_a_huge_failure_reason_keeps_the_time_and_at_most_three_lines():
+    reason = "RuntimeError: " + "something long went wrong " * 40
+    text = event_line(_trial(9, TrialState.FAIL, fail_reason=reason), 80)
+    lines = text.split("\n")
+    assert lines[0] == "trial 9 FAILED after 52 s"
+    assert len(lines) == 4 and all(len(line) <= 80 for line in lines), text
+    assert lines[1].startswith("    RuntimeError: something long went wrong something")
+    assert lines[-1].endswith(" …")
+
+
+def test_a_long_done_line_wraps_and_keeps_its_time():
+    t = _trial(0, TrialState.COMPLETE, feasible=False, trained=True, param_bytes=282_220,
+               reference="ai85unetlarge-w4", rung="medium", origin_trial=0)
+    t.datetime_complete = t.datetime_start + datetime.timedelta(minutes=12)
+    text = event_line(t, 80)
+    assert text == ("trial 0 at medium (ai85unetlarge-w4) done: val mIoU 0.612, 282,220 "
+                    "param B, does\n    not fit, 12 min")
+
+
+def test_bar_mode_prints_every_line_of_a_wrapped_event_within_the_width():
+    study = _study()
+    out = io.StringIO()
+    p = Progress(10, mode="bar", stream=out, width=80)
+    p.refresh(study)
+    study.add_trial(_trial(0, TrialState.COMPLETE, feasible=False, trained=False,
+                           param_bytes=900000, violations=[VIOLATION]))
+    p.refresh(study)
+    p.close()
+    text = out.getvalue().replace("\x1b[K", "")
+    lines = [chunk for chunk in text.replace("\r", "\n").split("\n") if chunk]
+    assert "trial 0 infeasible, not trained: 900,000 param B, 52 s" in lines
+    assert all(len(line) <= 80 for line in lines), lines
+    assert "    data memory: no layout exists" in text
+
+
+# -- the running trials' epochs with --jobs N ----------------------------------------------------
+def _running(study: optuna.Study, epoch: int | None, miou: float | None = None):
+    t = study.ask()
+    t.set_user_attr("worker", f"host:{t.number}")
+    if epoch is not None:
+        t.set_user_attr("last_epoch", {"epoch": epoch, "miou": miou})
+    return t
+
+
+def test_status_line_shows_every_running_trials_epoch_read_from_the_storage():
+    """With --jobs N the workers train in other processes: this one only sees the storage."""
+    study = _study(_trial(0, TrialState.COMPLETE, feasible=True, trained=True, param_bytes=1))
+    p = Progress(200, jobs=3, mode="bar", stream=io.StringIO(), width=200)
+    p.refresh(study)
+    _running(study, 3, 0.41234)
+    _running(study, 7)  # not evaluated yet: no mIoU
+    _running(study, None)  # its first epoch is still running
+    p.refresh(study)
+    assert p.line().endswith("| trial 1 ep 3 mIoU 0.412, trial 2 ep 7, trial 3 started")
+    narrow = Progress(200, jobs=3, mode="bar", stream=io.StringIO(), width=80)
+    narrow.refresh(study)
+    line = narrow.line()
+    assert len(line) <= 80 and line.endswith("| trials 1 ep 3 0.412, 2 ep 7, 3 started"), line
+    assert "eta" in line
+    tiny = Progress(200, jobs=3, mode="bar", stream=io.StringIO(), width=70)
+    tiny.refresh(study)
+    assert tiny.line().endswith("| trials 1 ep 3 0.412 +2 more") and len(tiny.line()) <= 70
+
+
+def test_a_worker_in_another_process_shows_its_epochs(fake_backend, tmp_path):
+    """The objective writes last_epoch every epoch (the latest mIoU kept between
+    evaluations), and a Progress that only reads the storage shows it."""
+    from nas.search._run import StopSignals, _make_objective, work
+
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    watcher = Progress(3, jobs=2, mode="bar", stream=io.StringIO(), width=200)
+    seen: list[str] = []
+
+    def train(spec, task, preset, data_dir=None, *, callback=None, checkpoint_path=None,
+              **kw):
+        for epoch in range(1, 5):
+            metrics = {"loss": 1.0} | ({"miou": 0.125 * epoch} if epoch % 2 == 0 else {})
+            callback(epoch, metrics)
+            watcher.refresh(study)
+            seen.append(watcher.detail)
+        return fakes.fake_train(spec, task, preset, data_dir, checkpoint_path=checkpoint_path)
+
+    from nas.search import SearchConfig
+    from tests.search import fakes
+
+    cfg = SearchConfig(n_trials=1, jobs=1, study_name="w", studies_dir=tmp_path / "s",
+                       preset="smoke", progress=False, sampler="random", references=(),
+                       trainer=train, components=fakes.FAKE["components"])
+    study.enqueue_trial({"depth": 2, "base": 8})  # a net that fits, so it trains
+    watcher.refresh(study)
+    work(cfg, study, _make_objective(cfg, fakes.fake_components(cfg), StopSignals()), None)
+    assert seen == ["trial 0 ep 1", "trial 0 ep 2 mIoU 0.250", "trial 0 ep 3 mIoU 0.250",
+                    "trial 0 ep 4 mIoU 0.500"]
+    watcher.refresh(study)
+    assert watcher.detail == ""  # it finished

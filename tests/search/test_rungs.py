@@ -90,6 +90,36 @@ def test_bad_settings_are_rejected_with_the_rule():
         SearchConfig(rungs="proxy,medium", promote_share=1.5, **base)
 
 
+@pytest.mark.parametrize("rungs, message", [
+    ("medium,proxy", "--rungs medium,proxy: 'medium' costs more than 'proxy' (909 M training "
+                     "pixels against 94 M: epochs x crop x crop x frames); list them cheapest "
+                     "first, e.g. --rungs proxy,medium"),
+    ("proxy,full,medium", "'full' costs more than 'medium' (4.5 G training pixels against "
+                          "909 M"),
+    ("proxy,fidelity-full,fidelity-full", "must not repeat"),
+])
+def test_rungs_must_get_dearer(rungs, message):
+    """A rung retrains the top of the one below longer: 'medium,proxy' used to be accepted
+    and the closing screen printed 'Kendall tau vs medium nan'."""
+    with pytest.raises(ValueError) as e:
+        SearchConfig(preset=rungs.split(",")[0], rungs=rungs, data_dir=".",
+                     trainer=fakes.FAKE["trainer"], components=fakes.FAKE["components"])
+    assert message in str(e.value)
+
+
+def test_rung_cost_is_epochs_crop_squared_frames():
+    from nas.search._config import training_pixels
+
+    assert training_pixels("proxy") == 10 * 160 * 160 * 367
+    assert training_pixels("smoke") == 1 * 32 * 32 * 4  # max_train_frames
+    assert training_pixels("medium") == 20 * 352 * 352 * 367  # crops = 4 x 88
+    assert training_pixels("medium", (64, 64)) == 20 * 256 * 256 * 367
+    order = ["smoke", "proxy-fast", "proxy", "fidelity-full", "medium", "full"]
+    assert sorted(order, key=training_pixels) == order
+    SearchConfig(preset="smoke", rungs="smoke,proxy-fast,proxy,medium,full", data_dir=".",
+                 trainer=fakes.FAKE["trainer"], components=fakes.FAKE["components"])
+
+
 # -- a search with rungs, fake trainer ---------------------------------------------------------
 def _cfg(tmp_path, **kw) -> SearchConfig:
     base = dict(n_trials=12, jobs=1, study_name="r", studies_dir=tmp_path / "studies",
