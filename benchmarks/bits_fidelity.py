@@ -1,0 +1,180 @@
+"""What each preset charges for low-bit weights, against what the full recipe charges.
+
+A row is one training: ``name,bits,preset,seed,val_miou`` in ``benchmarks/results/
+bits_fidelity.csv``, where ``bits`` is the inner layers' weight width
+(:func:`nas.spec.with_inner_bits`; ``8`` = the same net all 8-bit). Nets are the references
+(``ai85unetlarge``, ``unetmysmall``) or spec JSON files (``--spec trial122=path.json``; a
+finalize ``<name>.json`` with a ``spec`` key works too). Every training keeps its state in
+``runs/bits_fidelity/`` after each evaluated epoch and continues from it when the same command
+runs again (a full training is an hour or more of one CPU core), and each row is appended as
+soon as it exists, so the command can be stopped and rerun at any time::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bits_fidelity.py --nets ai85unetlarge \\
+        unetmysmall --bits 8 4 2 --presets proxy medium --seeds 0 1 \\
+        --data-dir ../shared/datasets/camvid
+    .venv/bin/python benchmarks/bits_fidelity.py --import-finalists \\
+        studies/refs-full/finalists.csv                    # full rows finalize trained
+    .venv/bin/python benchmarks/bits_fidelity.py --report  # penalties, fit, goal
+
+``--report`` prints, per (net, bits) pair, the penalty of each preset (mean over seeds of the
+net at those bits minus the same net at 8 bits), the fit of ``nas.train._pricing``'s
+``FULL_RECIPE_PENALTY`` on the full rows (least squares of penalty on the share of weights at
+that width, and each pair predicted with its net left out) and the issue's goal: the first
+search preset's penalties within 0.03 of full's on average and 0.06 at worst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nas.spec import ArchSpec, get_reference, with_inner_bits
+from nas.train._pricing import weight_share
+
+OUT = Path(__file__).parent / "results" / "bits_fidelity.csv"
+FIELDS = ("name", "bits", "preset", "seed", "val_miou")
+RUNS = Path("runs") / "bits_fidelity"
+
+
+def load_net(name: str, specs: dict[str, Path]) -> ArchSpec:
+    """A reference by name, or the spec in ``specs[name]`` (plain or under a ``spec`` key)."""
+    if name not in specs:
+        return get_reference(name)
+    data = json.loads(specs[name].read_text())
+    return ArchSpec.from_dict(data.get("spec", data))
+
+
+def read_rows(path: Path | None = None) -> pd.DataFrame:
+    path = OUT if path is None else path
+    if not path.exists():
+        return pd.DataFrame(columns=list(FIELDS))
+    return pd.read_csv(path)
+
+
+def append_row(row: dict, path: Path | None = None) -> None:
+    path = OUT if path is None else path
+    new = not path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        if new:
+            w.writeheader()
+        w.writerow({k: row[k] for k in FIELDS})
+    print(row, flush=True)
+
+
+def train_rows(args: argparse.Namespace) -> None:
+    from nas.data import get_task
+    from nas.train import get_preset, train
+
+    specs = dict(s.split("=", 1) for s in args.spec)
+    specs = {k: Path(v) for k, v in specs.items()}
+    done = {(r.name, int(r.bits), r.preset, int(r.seed)) for r in read_rows().itertuples()}
+    task = get_task("camvid4")
+    for seed in args.seeds:  # seed-major: every net gets a first seed before any a second
+        for preset_name in args.presets:
+            for name in args.nets:
+                for bits in args.bits:
+                    if (name, bits, preset_name, seed) in done:
+                        continue
+                    base = load_net(name, specs)
+                    spec = base if bits == 8 else with_inner_bits(base, bits)
+                    preset = get_preset(preset_name).at_input_size((88, 88), spec.fold_ratio)
+                    ckpt = RUNS / f"{name}-w{bits}-{preset_name}-seed{seed}.pt"
+                    t0 = time.monotonic()
+                    res = train(spec, task, preset, args.data_dir, seed=seed, progress=False,
+                                threads=args.threads, checkpoint_path=ckpt, resume=True)
+                    append_row({"name": name, "bits": bits, "preset": preset_name,
+                                "seed": seed, "val_miou": round(float(res.miou), 4),
+                                "seconds": round(time.monotonic() - t0)})
+
+
+def import_finalists(csv_path: Path) -> None:
+    """Full-recipe rows from a finalize CSV: ``X`` -> (X, 8), ``X-w4`` -> (X, 4)."""
+    fin = pd.read_csv(csv_path)
+    done = {(r.name, int(r.bits), r.preset, int(r.seed)) for r in read_rows().itertuples()}
+    for r in fin.itertuples():
+        name, bits = (r.name[:-3], 4) if r.name.endswith("-w4") else (r.name, 8)
+        if (name, bits, r.preset, int(r.seed)) not in done:
+            append_row({"name": name, "bits": bits, "preset": r.preset, "seed": int(r.seed),
+                        "val_miou": round(float(r.val_miou), 4)})
+
+
+def penalties(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (net, bits < 8, preset): mean val mIoU at those bits minus at 8, seeds."""
+    mean = rows.groupby(["name", "preset", "bits"])["val_miou"].agg(["mean", "count"])
+    out = []
+    for (name, preset, bits), r in mean.iterrows():
+        if bits == 8 or (name, preset, 8) not in mean.index:
+            continue
+        out.append({"name": name, "bits": int(bits), "preset": preset,
+                    "penalty": r["mean"] - mean.loc[(name, preset, 8), "mean"],
+                    "seeds": int(min(r["count"], mean.loc[(name, preset, 8), "count"]))})
+    return pd.DataFrame(out, columns=["name", "bits", "preset", "penalty", "seeds"])
+
+
+def fit_penalty(pairs: pd.DataFrame, shares: dict[tuple[str, int], float]) -> dict[int, float]:
+    """Per width, the mIoU lost per unit share: least squares through 0 of -penalty on share."""
+    table = {8: 0.0}
+    for bits, g in pairs.groupby("bits"):
+        s = np.array([shares[(n, int(bits))] for n in g["name"]])
+        table[int(bits)] = float(-(g["penalty"].to_numpy() * s).sum() / (s * s).sum())
+    return table
+
+
+def report(specs: dict[str, Path], first_preset: str = "proxy") -> pd.DataFrame:
+    pen = penalties(read_rows())
+    if pen.empty:
+        print("no (net, low-bit) pair with its 8-bit twin yet")
+        return pen
+    table = pen.pivot_table(index=["name", "bits"], columns="preset", values="penalty")
+    print("penalty = mean val mIoU at the bits - the same net at 8 bits (seeds in brackets)")
+    print(table.round(3).to_string())
+    full = pen[pen["preset"] == "full"]
+    if full.empty:
+        return table
+    shares = {(n, b): weight_share(with_inner_bits(load_net(n, specs), b)).get(b, 0.0)
+              for n, b in zip(full["name"], full["bits"], strict=True)}
+    print("fitted FULL_RECIPE_PENALTY:", {b: round(v, 4) for b, v in
+                                           fit_penalty(full, shares).items()})
+    for r in full.itertuples():  # leave the net out, predict its penalty
+        rest = full[full["name"] != r.name]
+        if r.bits in set(rest["bits"]):
+            c = fit_penalty(rest, shares)[r.bits]
+            print(f"  {r.name} at {r.bits} bits: full {r.penalty:+.3f}, predicted with it left "
+                  f"out {-c * shares[(r.name, r.bits)]:+.3f}")
+    if first_preset in table.columns:
+        err = (table[first_preset] - table["full"]).abs().dropna()
+        print(f"{first_preset} vs full over {len(err)} pairs: mean |difference| "
+              f"{err.mean():.3f} (goal <= 0.03), worst {err.max():.3f} (goal <= 0.06)")
+    return table
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--nets", nargs="*", default=[])
+    p.add_argument("--spec", nargs="*", default=[], metavar="NAME=JSON")
+    p.add_argument("--bits", nargs="*", type=int, default=[8, 4])
+    p.add_argument("--presets", nargs="*", default=["proxy"])
+    p.add_argument("--seeds", nargs="*", type=int, default=[0])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--import-finalists", type=Path, default=None, metavar="CSV")
+    p.add_argument("--report", action="store_true")
+    args = p.parse_args()
+    if args.import_finalists:
+        import_finalists(args.import_finalists)
+    if args.nets:
+        train_rows(args)
+    if args.report:
+        report({k: Path(v) for k, v in (s.split("=", 1) for s in args.spec)})
+
+
+if __name__ == "__main__":
+    main()
