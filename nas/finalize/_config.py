@@ -32,6 +32,9 @@ class FinalizeConfig:
         trainer: ``"module:function"`` with :func:`nas.train.train`'s signature (tests: a fake).
         tester: ``"module:function"`` with :func:`nas.finalize.score_test`'s signature.
         progress: a tqdm bar per training.
+        rows_from: other studies (same folder and storage) whose finalize rows of the same
+            architecture, preset, task, device and input size are taken over (with their
+            checkpoints) instead of training them again: references trained ahead of a search.
     """
 
     study_name: str
@@ -48,10 +51,14 @@ class FinalizeConfig:
     trainer: str = "nas.train:train"
     tester: str = "nas.finalize._scoring:score_test"
     progress: bool = False
+    rows_from: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "studies_dir", Path(self.studies_dir))
         object.__setattr__(self, "trials", tuple(int(t) for t in self.trials))
+        object.__setattr__(self, "rows_from", tuple(self.rows_from))
+        if self.study_name in self.rows_from:
+            raise ValueError(f"--rows-from names the study itself ({self.study_name})")
         if self.k < 0:
             raise ValueError(f"--k must be >= 0 (0: the references only), but got --k {self.k}")
         for name in ("seeds",):

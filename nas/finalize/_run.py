@@ -31,7 +31,7 @@ from nas.hardware import check
 from nas.search import study_frame
 from nas.search._config import _import
 from nas.spec import DEFAULT_INPUT_SIZE
-from nas.studyio import FINALISTS_PREVIEW, load_study
+from nas.studyio import FINALISTS_PREVIEW, load_study, study_folder
 from nas.train import get_preset
 
 DEFAULT_STUDY_SETTINGS = {"task": "camvid4", "device": "MAX78000",
@@ -140,7 +140,8 @@ def run_job(job: Job) -> dict[str, Any]:
         "search_miou": f.search_miou, "test_pixel_accuracy": float(test["pixel_accuracy"]),
         **{f"test_iou_{k}": v for k, v in test["per_class_iou"].items()},
         "violations": "; ".join(v.message for v in hw.violations),
-        "preset": preset.name, "epochs": int(res.epochs), "device": job.device,
+        "preset": preset.name, "epochs": int(res.epochs), "task": job.task,
+        "device": job.device,
         "input_size": "x".join(map(str, job.input_size)),
         "train_seconds": float(res.seconds), "wall_seconds": time.perf_counter() - t0,
         "checkpoint": str(job.checkpoint.relative_to(job.folder)),
@@ -158,6 +159,10 @@ def finalize(cfg: FinalizeConfig, log: Callable[[str], None] = print) -> Finaliz
             existing CSV.
         KeyboardInterrupt: Ctrl-C / SIGTERM; finished rows are kept, rerun to resume.
     """
+    if cfg.rows_from:
+        chosen, _, _, _, settings = plan(cfg)
+        for name, seed, other in adopt_rows(cfg, chosen, settings):
+            log(f"{name} seed {seed}: taken over from study {other}")
     finalists, jobs, skipped, trials, settings = plan(cfg)
     result = FinalizeResult(finalists=finalists, skipped=skipped)
     for name, seed in skipped:
@@ -193,6 +198,38 @@ def _write_preview(cfg: FinalizeConfig, rows: pd.DataFrame, summary: pd.DataFram
     with atomic_open(path, "wb") as fh:
         grid.image.save(fh, format="PNG")
     return path
+
+
+def adopt_rows(cfg: FinalizeConfig, finalists: list[Finalist],
+               settings: dict[str, Any]) -> list[tuple[str, int, str]]:
+    """Copy into ``cfg``'s CSV the rows of ``cfg.rows_from`` studies that train one of
+    ``finalists`` exactly as this run would (same spec, preset, task, device and input size),
+    with their checkpoints; rows already here win. Returns (name, seed, study) taken over."""
+    import shutil
+
+    want = {json.dumps(f.spec.to_dict(), separators=(",", ":")): f for f in finalists}
+    size = "x".join(map(str, settings["input_size"]))
+    done = done_keys(cfg.csv)
+    taken: list[tuple[str, int, str]] = []
+    for other in cfg.rows_from:
+        folder = study_folder(cfg.studies_dir, other)
+        for row in read_rows(folder / cfg.csv.name).to_dict("records"):
+            f = want.get(str(row.get("spec")))
+            if (f is None or (f.name, int(row["seed"])) in done or row.get("preset") != cfg.preset
+                    or row.get("device") != settings["device"]
+                    or str(row.get("input_size")) != size
+                    or str(row.get("task") or settings["task"]) != settings["task"]):
+                continue
+            src = folder / str(row["checkpoint"])
+            dst = cfg.checkpoint_dir / f"{f.name}-seed{int(row['seed'])}.pt"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            merge_row(cfg.csv, {**row, "name": f.name, "role": f.role, "trial": f.trial,
+                                "search_miou": f.search_miou,
+                                "checkpoint": str(dst.relative_to(cfg.folder))})
+            done.add((f.name, int(row["seed"])))
+            taken.append((f.name, int(row["seed"]), other))
+    return taken
 
 
 def _with_data(job: Job, data_dir: Path | None) -> Job:

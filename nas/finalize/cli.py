@@ -59,6 +59,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="PyTorch threads per training (default: CPU cores // jobs)")
     p.add_argument("--trial", type=_trial_list, default=(), metavar="N[,M...]",
                    help="retrain these trials instead of knees (references still added)")
+    p.add_argument("--rows-from", type=lambda t: tuple(x for x in t.split(",") if x),
+                   default=(), metavar="STUDY[,STUDY]",
+                   help="take over rows of these studies that trained the same net with the "
+                        "same preset (references trained ahead of the search)")
     p.add_argument("--storage", default=None, metavar="URL",
                    help="Optuna storage URL (default SQLite in --studies-dir)")
     p.add_argument("--studies-dir", type=Path, default=d.studies_dir,
@@ -80,7 +84,8 @@ def config_from_args(args: argparse.Namespace):  # -> FinalizeConfig
         study_name=args.study, k=args.k, seeds=args.seeds, preset=args.preset, jobs=args.jobs,
         storage=args.storage, studies_dir=args.studies_dir, data_dir=args.data_dir,
         trials=args.trial, torch_device=args.torch_device, threads=args.threads,
-        trainer=args.trainer, tester=args.tester, progress=args.progress)
+        trainer=args.trainer, tester=args.tester, progress=args.progress,
+        rows_from=args.rows_from)
 
 
 def execute(args: argparse.Namespace) -> int:

@@ -433,12 +433,12 @@ def _run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
     ctx = mp.get_context("spawn")  # no forked torch/OpenMP or database state
     procs = [ctx.Process(target=worker_main, args=(cfg, i, n_existing, deadline),
                          name=f"maxnas-worker-{i}", daemon=False) for i in range(cfg.jobs)]
-    for p in procs:
-        p.start()
     reporter = _Reporter(cfg)
     storage = study_storage(study)
     upper = [open_rung_study(cfg, storage, i) for i in range(1, len(cfg.rungs))]
     try:
+        for p in procs:  # inside the try: a Ctrl-C while spawning stops the ones started
+            p.start()
         with signals.deferred():
             while any(p.is_alive() for p in procs):
                 signals.check()

@@ -190,3 +190,25 @@ def test_pick_knees_tops_up_a_small_front():
     assert set(pick_knees(front.iloc[:2], 3)["number"]) == {1, 2}
     with pytest.raises(ValueError, match="k must be >= 1"):
         pick_knees(front, 0)
+
+
+def test_rows_from_another_study_are_taken_over_not_trained_again(fake_study, tmp_path):
+    import shutil
+
+    # the references trained ahead, in a study of their own that holds the same nets
+    other = fake_study.studies_dir / "refs"
+    finalize(_cfg(fake_study, tmp_path, k=0, seeds=1))
+    shutil.move(str(fake_study.study_dir), str(other))
+    fakes.CALLS.clear()
+    result = finalize(_cfg(fake_study, tmp_path, k=1, seeds=2, rows_from=("refs",)))
+    trained = {name for name, _ in fakes.CALLS}
+    refs = set(DEFAULT_REFERENCES)
+    # seed 0 of every reference came from "refs"; seed 1 and the knee were trained here
+    assert (set(fakes.CALLS) & {(r, 0) for r in refs}) == set()
+    assert {(r, 1) for r in refs} <= set(fakes.CALLS) and trained - refs
+    df = pd.read_csv(fake_study.study_dir / "finalists.csv")
+    assert len(df) == (1 + len(refs)) * 2 and len(result.trained) == len(refs) + 2
+    for rel in df["checkpoint"]:
+        assert (fake_study.study_dir / rel).is_file()  # copied, not pointing elsewhere
+    with pytest.raises(ValueError, match="names the study itself"):
+        _cfg(fake_study, tmp_path, rows_from=(fake_study.study_name,))
