@@ -223,50 +223,26 @@ def train(
         train_data, val_images, val_labels = _load_data(
             data_dir, task, preset, val_split, cache_dir, progress)
         run = _Run.start(spec, task, preset, dev, seed, len(train_data.images))
-        penalty = run.penalty
         partial = _partial_path(checkpoint_path) if resume else None
         history: list[dict[str, Any]] = []
-        first = 1
         if partial is not None and partial.is_file():
             history, seconds_before = run.restore(partial, task.name, seed)
-            first = len(history) + 1
             t_start -= seconds_before  # the result's seconds count the earlier part too
+
+        def evaluate_now() -> dict[str, Any]:
+            cm = evaluate(run.model, spec, val_images, val_labels,
+                          num_classes=task.num_classes, ignore_index=task.ignore_index,
+                          batch_size=max(preset.batch_size, 16), amp=preset.amp,
+                          channels_last=preset.channels_last, device=dev)
+            return _priced(cm.summary(task.class_names), run.penalty)
+
         bar = _progress_bar(run.total_steps, f"{spec.name} [{preset.name}]", progress)
         bar.update(run.step)
-        cm: ConfusionMatrix | None = None
-        stopped, epoch = False, first - 1
-
-        def evaluate_now() -> ConfusionMatrix:
-            return evaluate(run.model, spec, val_images, val_labels,
-                            num_classes=task.num_classes, ignore_index=task.ignore_index,
-                            batch_size=max(preset.batch_size, 16), amp=preset.amp,
-                            channels_last=preset.channels_last, device=dev)
-
-        for epoch in range(first, preset.epochs + 1):
-            t_epoch = time.perf_counter()
-            if epoch == run.qat_from:
-                run.switch_to_qat()
-            metrics = run.train_epoch(epoch, train_data, bar)
-            evaluated = epoch % preset.eval_every == 0 or epoch == preset.epochs
-            if evaluated:
-                cm = evaluate_now()
-                metrics.update(_priced(cm.summary(task.class_names), penalty))
-                bar.set_postfix(loss=f"{metrics['loss']:.3f}", miou=f"{metrics['miou']:.3f}")
-            else:
-                bar.set_postfix(loss=f"{metrics['loss']:.3f}")
-            metrics["seconds"] = time.perf_counter() - t_epoch
-            history.append(metrics)
-            if partial is not None and evaluated and epoch < preset.epochs:
-                run.save(partial, task.name, seed, history, time.perf_counter() - t_start)
-            if callback is not None and callback(epoch, metrics) and epoch < preset.epochs:
-                stopped = True
-                if not evaluated:  # the result must describe the model it returns
-                    cm = evaluate_now()
-                break
+        save = None if partial is None else (
+            lambda h: run.save(partial, task.name, seed, h, time.perf_counter() - t_start))
+        final, stopped = _epochs(run, train_data, history, evaluate_now, bar, callback, save)
         bar.close()
-        if cm is None:  # unreachable: the last epoch is always evaluated
-            raise RuntimeError("no evaluation ran")
-        final = _priced(cm.summary(task.class_names), penalty)
+        epoch = len(history)
         seconds = time.perf_counter() - t_start
         ckpt = None
         if checkpoint_path is not None:
@@ -277,15 +253,48 @@ def train(
             )
         if partial is not None:
             partial.unlink(missing_ok=True)
-        n_images = len(train_data.images) * epoch
         return TrainResult(
             miou=final["miou"], per_class_iou=final["per_class_iou"],
             pixel_accuracy=final["pixel_accuracy"], seconds=seconds, epochs=epoch,
             history=history, checkpoint_path=ckpt,
-            train_images_per_second=n_images / max(run.train_seconds, 1e-9),
+            train_images_per_second=len(train_data.images) * epoch
+            / max(run.train_seconds, 1e-9),
             stopped_early=stopped, measured_miou=final.get("measured_miou"),
-            low_bit_penalty=penalty,
+            low_bit_penalty=run.penalty,
         )
+
+
+def _epochs(run: _Run, data: Any, history: list[dict[str, Any]],
+            evaluate_now: Callable[[], dict[str, Any]], bar: Any, callback: Callback | None,
+            save: Callable[[list[dict[str, Any]]], None] | None
+            ) -> tuple[dict[str, Any], bool]:
+    """Train the epochs after ``history``'s (appending to it); (the val metrics of the model
+    it ends with, whether the callback stopped it early). ``save`` keeps the state after every
+    evaluated epoch but the last."""
+    preset = run.preset
+    final: dict[str, Any] | None = None
+    for epoch in range(len(history) + 1, preset.epochs + 1):
+        t_epoch = time.perf_counter()
+        if epoch == run.qat_from:
+            run.switch_to_qat()
+        metrics = run.train_epoch(epoch, data, bar)
+        evaluated = epoch % preset.eval_every == 0 or epoch == preset.epochs
+        if evaluated:
+            final = evaluate_now()
+            metrics.update(final)
+            bar.set_postfix(loss=f"{metrics['loss']:.3f}", miou=f"{metrics['miou']:.3f}")
+        else:
+            bar.set_postfix(loss=f"{metrics['loss']:.3f}")
+        metrics["seconds"] = time.perf_counter() - t_epoch
+        history.append(metrics)
+        if save is not None and evaluated and epoch < preset.epochs:
+            save(history)
+        if callback is not None and callback(epoch, metrics) and epoch < preset.epochs:
+            # the result must describe the model it returns
+            return (final if evaluated and final is not None else evaluate_now()), True
+    if final is None:  # unreachable: the last epoch is always evaluated
+        raise RuntimeError("no evaluation ran")
+    return final, False
 
 
 # -- the steps of train() ---------------------------------------------------------------------
