@@ -5,9 +5,10 @@ bits_fidelity.csv``, where ``bits`` is the inner layers' weight width
 (:func:`nas.spec.with_inner_bits`; ``8`` = the same net all 8-bit). Nets are the references
 (``ai85unetlarge``, ``unetmysmall``) or spec JSON files (``--spec trial122=path.json``; a
 finalize ``<name>.json`` with a ``spec`` key works too). Every training keeps its state in
-``runs/bits_fidelity/`` after each evaluated epoch and continues from it when the same command
-runs again (a full training is an hour or more of one CPU core), and each row is appended as
-soon as it exists, so the command can be stopped and rerun at any time::
+``benchmarks/results/bits_fidelity_state/`` after each evaluated epoch and continues from it
+when the same command runs again (a full training is an hour or more of one CPU core; commit
+that folder at the end of a session), and each row is appended as soon as it exists, so the
+command can be stopped and rerun at any time::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bits_fidelity.py --nets ai85unetlarge \\
         unetmysmall --bits 8 4 2 --presets proxy medium --seeds 0 1 \\
@@ -39,7 +40,10 @@ from nas.train._pricing import weight_share
 
 OUT = Path(__file__).parent / "results" / "bits_fidelity.csv"
 FIELDS = ("name", "bits", "preset", "seed", "val_miou")
-RUNS = Path("runs") / "bits_fidelity"
+# Trainings in progress keep their state here (<name>-w<bits>-<preset>-seed<S>.pt.partial):
+# commit it at the end of a session and the next one continues. A finished training's
+# checkpoint is deleted once its row is written (the row is all this benchmark keeps).
+RUNS = Path(__file__).parent / "results" / "bits_fidelity_state"
 
 
 def load_net(name: str, specs: dict[str, Path]) -> ArchSpec:
@@ -93,6 +97,7 @@ def train_rows(args: argparse.Namespace) -> None:
                     append_row({"name": name, "bits": bits, "preset": preset_name,
                                 "seed": seed, "val_miou": round(float(res.miou), 4),
                                 "seconds": round(time.monotonic() - t0)})
+                    ckpt.unlink(missing_ok=True)
 
 
 def import_finalists(csv_path: Path) -> None:
