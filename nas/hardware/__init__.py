@@ -26,18 +26,17 @@ from nas.hardware._check import check, check_layers
 from nas.hardware._device import DEVICES, Device, get_device, list_devices
 from nas.hardware._kernels import kernel_length, place_kernels
 from nas.hardware._layers import PASSTHROUGH_MODES, IzerLayer, izer_layers
-from nas.hardware._plan import (
+from nas.hardware._plan import exact_budget_ms, plan_memory
+from nas.hardware._plan_exact import ExactResult, plan_exact
+from nas.hardware._plan_processors import processor_masks
+from nas.hardware._plan_types import (
     MemoryPlan,
     PlanError,
     PlannedLayer,
-    exact_budget_ms,
     in_place_shift,
     plan_layers,
-    plan_memory,
-    processor_masks,
-    verify_plan,
 )
-from nas.hardware._plan_exact import ExactResult, plan_exact
+from nas.hardware._plan_verify import verify_plan
 from nas.hardware._report import HardwareReport, LayerFigures, Violation
 
 __all__ = [

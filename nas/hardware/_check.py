@@ -21,7 +21,9 @@ from nas.hardware._kernels import (
 )
 from nas.hardware._latency import STARTUP_CYCLES, conv_cycles, passthrough_cycles
 from nas.hardware._layers import IzerLayer, izer_layers
-from nas.hardware._plan import MemoryPlan, PlanError, plan_memory, processor_masks
+from nas.hardware._plan import plan_memory
+from nas.hardware._plan_processors import processor_masks
+from nas.hardware._plan_types import MemoryPlan, PlanError
 from nas.hardware._report import HardwareReport, LayerFigures, Violation
 from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec
 

@@ -1,6 +1,6 @@
 """Exact data-memory planner: a constraint model over every tensor's processors and offset.
 
-The greedy planner (:mod:`nas.hardware._plan`) fixes each tensor's processors first and then
+The greedy planner (:mod:`nas.hardware._plan_greedy`) fixes each tensor's processors first and then
 its offset, so its failures prove nothing. This module states the same layout rules as one
 CP-SAT model (OR-Tools) and either finds a layout or proves that none exists:
 
@@ -27,16 +27,12 @@ from typing import Any
 
 from nas.hardware._device import Device
 from nas.hardware._layers import IzerLayer
-from nas.hardware._plan import (
-    DEFAULT_EXACT_MS,
-    INPUT,
-    MemoryPlan,
-    _emit,
-    _in_place,
-    _tensors,
-    assign_processors,
-    verify_plan,
-)
+from nas.hardware._plan_processors import assign_processors
+from nas.hardware._plan_tensors import emit_plan, in_place_shift_of, plan_tensors
+from nas.hardware._plan_types import INPUT, MemoryPlan
+from nas.hardware._plan_verify import verify_plan
+
+DEFAULT_EXACT_MS = 1000.0  # solver budget per architecture (ms); measured: BENCHMARKS.md
 
 
 @dataclass(frozen=True)
@@ -90,8 +86,8 @@ class _Model:
         self.cap = device.instance_bytes
         ai8x = assign_processors(layers, input_channels, "ai8x", self.cap)
         # processor counts, words per pixel and live intervals as the greedy planner has them
-        self.ts = _tensors(layers, input_channels, device.shared, ai8x["ranges"],
-                           ai8x["wide"])
+        self.ts = plan_tensors(layers, input_channels, device.shared, ai8x["ranges"],
+                               ai8x["wide"])
         self.tensors = list(self.ts.by_name.values())
         self.m = cp_model.CpModel()
         self.skip_of: dict[str, str] = {}  # narrow-concat skip -> its upsampling partner
@@ -168,7 +164,7 @@ class _Model:
                     under = m.new_bool_var("")  # x's words all below y's
                     m.add(k[x.name] + x.size // 4 <= k[y.name]).only_enforce_if(under)
                     options += [below, under]
-                    shift = _in_place(self.layers, self.ts, x, y)
+                    shift = in_place_shift_of(self.layers, self.ts, x, y)
                     if shift is not None:  # y's producer may write over x in place
                         over = m.new_bool_var("")
                         m.add(k[y.name] + min(shift, y.size) // 4 <= k[x.name]) \
@@ -196,7 +192,7 @@ class _Model:
                 t.finish(self.device.shared)
             k = self.k[t.name]
             t.offset = 4 * (k if isinstance(k, int) else solver.value(k))
-        plan = _emit(self.layers, self.ts, self.device, "exact")
+        plan = emit_plan(self.layers, self.ts, self.device, "exact")
         if verify_plan(plan, self.device.shared):  # model and verifier disagree: no plan
             return "undecided", None
         return "feasible", plan

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nas.hardware._layers import IzerLayer
-from nas.hardware._plan import MemoryPlan
+from nas.hardware._plan_types import MemoryPlan
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from nas.search._pareto import (
     pareto_frame,
     pareto_mask,
 )
-from nas.search._run import SearchResult, finish, prepare, run, summary, work
+from nas.search._run import prepare, run
 from nas.search._rung_studies import RungWork, open_rung_study, study_frame
 from nas.search._rungs import (
     RungPoint,
@@ -45,6 +45,8 @@ from nas.search._rungs import (
 )
 from nas.search._storage import artifact_store, check_storage_url, open_storage
 from nas.search._study import create_or_load_study, make_sampler, trial_counts
+from nas.search._summary import SearchResult, finish, summary
+from nas.search._workers import work
 
 __all__ = [
     "DEFAULT_REFERENCES",

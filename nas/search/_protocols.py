@@ -93,7 +93,7 @@ class TrainFn(Protocol):
 
 
 class Interrupts(Protocol):
-    """Where a SIGINT / SIGTERM may cut in (``nas.search._run.StopSignals``): ``raising()``
+    """Where a SIGINT / SIGTERM may cut in (``nas.search._signals.StopSignals``): ``raising()``
     around training, ``protected()`` around storage writes made while training."""
 
     def raising(self) -> AbstractContextManager[None]: ...

@@ -20,7 +20,9 @@ from nas.search._config import (
     SearchConfig,
     default_jobs,
 )
-from nas.search._run import run, signal_of, summary
+from nas.search._run import run
+from nas.search._signals import signal_of
+from nas.search._summary import summary
 from search_spaces import parse_weight_bits
 
 # SearchConfig fields whose names appear in its ValueErrors -> the options that set them

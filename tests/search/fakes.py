@@ -183,7 +183,7 @@ def rung_train_failing(spec, task, preset, *args, **kw) -> FakeResult:
 
 
 def fake_components(cfg=None):
-    from nas.search._run import Components
+    from nas.search._protocols import Components
     from nas.spec import get_reference
 
     space = FakeSpace()

@@ -244,7 +244,8 @@ def test_status_line_shows_every_running_trials_epoch_read_from_the_storage():
 def test_a_worker_in_another_process_shows_its_epochs(fake_backend, tmp_path):
     """The objective writes last_epoch every epoch (the latest mIoU kept between
     evaluations), and a Progress that only reads the storage shows it."""
-    from nas.search._run import StopSignals, _make_objective, work
+    from nas.search._signals import StopSignals
+    from nas.search._workers import _make_objective, work
 
     study = optuna.create_study(directions=["maximize", "minimize"])
     watcher = Progress(3, jobs=2, mode="bar", stream=io.StringIO(), width=200)

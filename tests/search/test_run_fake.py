@@ -145,7 +145,7 @@ def test_orphaned_running_trial_without_heartbeat_is_failed(tmp_path):
     import datetime
     import sqlite3
 
-    from nas.search._run import fail_orphans
+    from nas.search._orphans import fail_orphans
 
     cfg = _cfg(tmp_path, heartbeat_interval=1, grace_period=1)
     cfg.studies_dir.mkdir(parents=True)

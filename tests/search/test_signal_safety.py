@@ -11,7 +11,8 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.search import SearchConfig
-from nas.search._run import StopSignals, _make_objective, work
+from nas.search._signals import StopSignals
+from nas.search._workers import _make_objective, work
 from tests.search import fakes
 
 
