@@ -33,13 +33,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nas.data import unfold  # noqa: E402
-from nas.export import export, layer_params_from_ai8x, simulate_int8  # noqa: E402
-from nas.export._ai8x_training import run_train, training_overlay  # noqa: E402
-from nas.hardware import check  # noqa: E402
-from nas.spec import ArchSpec, get_reference, with_bits_cycle  # noqa: E402
+from nas.data import unfold
+from nas.export import export, layer_params_from_ai8x, simulate_int8
+from nas.export._ai8x_training import run_train, training_overlay
+from nas.hardware import check
+from nas.spec import ArchSpec, get_reference, with_bits_cycle
 
 _DUMP_TILES = """
 import argparse, sys

@@ -11,44 +11,37 @@ report if it quantised before evaluating.
 Rows go to ``benchmarks/results/bits_accuracy.csv`` as they finish; a re-run skips rows that
 are already there.
 
-    OMP_NUM_THREADS=1 nice -n 5 .venv/bin/python benchmarks/bits_accuracy.py \\
+    OMP_NUM_THREADS=1 nice -n 5 .venv/bin/python -m benchmarks.bits_accuracy \\
         --data-dir ../shared/datasets/camvid --bits 8 4 2 --qat 0 2 5 --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from benchmarks._common import RESULTS, append_row, done_keys
 from nas.spec import get_reference, with_inner_bits
 from nas.train import evaluate, get_preset, load_checkpoint, train
 
-RESULTS = Path(__file__).parent / "results" / "bits_accuracy.csv"
+OUT = RESULTS / "bits_accuracy.csv"
 FIELDS = ["arch", "bits", "qat_epochs", "mode", "preset", "miou", "pixel_accuracy", "seconds",
           "weight_bytes", "qat_lr_scale"]
 
 
-def _done(path: Path) -> set[tuple[str, int, int, str]]:
-    if not path.exists():
-        return set()
-    with path.open() as f:
-        return {(r["arch"], int(r["bits"]), int(r["qat_epochs"]), r["mode"],
-                 float(r.get("qat_lr_scale") or 1.0)) for r in csv.DictReader(f)}
+def _done(path: Path) -> set[tuple[str, int, int, str, float]]:
+    """(arch, bits, qat_epochs, mode, qat_lr_scale) of the rows in ``path`` (files written
+    before ``--qat-lr-scale`` existed lack the column: 1.0)."""
+    return done_keys(path, ("arch", "bits", "qat_epochs", "mode", "qat_lr_scale"),
+                     defaults={"qat_lr_scale": 1.0})
 
 
 def _append(path: Path, row: dict) -> None:
-    new = not path.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    append_row(path, row, FIELDS)
     print({k: row[k] for k in ("arch", "bits", "qat_epochs", "mode", "miou", "seconds")},
           flush=True)
 
@@ -98,7 +91,7 @@ def main() -> None:
                     help="learning-rate factor during the QAT epochs")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     done = _done(args.out)

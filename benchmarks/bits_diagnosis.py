@@ -7,7 +7,7 @@ per layer: ``max|bias| / max|weight|`` after folding, the share of weights that 
 the share of zero activations on a few val tiles, and the val mIoU of that post-training-
 quantised net::
 
-    .venv/bin/python benchmarks/bits_diagnosis.py --checkpoint ai85unetlarge=PATH \\
+    .venv/bin/python -m benchmarks.bits_diagnosis --checkpoint ai85unetlarge=PATH \\
         --bits 8 4 2 --data-dir ../shared/datasets/camvid
 
 A layer whose folded bias is several times its largest weight gets a scale at which, with 2

@@ -10,12 +10,12 @@ when the same command runs again (a full training is an hour or more of one CPU 
 that folder at the end of a session), and each row is appended as soon as it exists, so the
 command can be stopped and rerun at any time::
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bits_fidelity.py --nets ai85unetlarge \\
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.bits_fidelity --nets ai85unetlarge \\
         unetmysmall --bits 8 4 2 --presets proxy medium --seeds 0 1 \\
         --data-dir ../shared/datasets/camvid
-    .venv/bin/python benchmarks/bits_fidelity.py --import-finalists \\
+    .venv/bin/python -m benchmarks.bits_fidelity --import-finalists \\
         studies/refs-full/finalists.csv                    # full rows finalize trained
-    .venv/bin/python benchmarks/bits_fidelity.py --report  # penalties, fit, goal
+    .venv/bin/python -m benchmarks.bits_fidelity --report  # penalties, fit, goal
 
 ``--report`` prints, per (net, bits) pair, the penalty of each preset (mean over seeds of the
 net at those bits minus the same net at 8 bits), the fit of ``nas.train._pricing``'s
@@ -27,7 +27,6 @@ search preset's penalties within 0.03 of full's on average and 0.06 at worst.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -35,15 +34,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks._common import RESULTS, append_row, done_keys, read_rows
 from nas.spec import ArchSpec, get_reference, with_inner_bits
 from nas.train._pricing import weight_share
 
-OUT = Path(__file__).parent / "results" / "bits_fidelity.csv"
+OUT = RESULTS / "bits_fidelity.csv"
 FIELDS = ("name", "bits", "preset", "seed", "val_miou")
+KEY = ("name", "bits", "preset", "seed")  # one training
 # Trainings in progress keep their state here (<name>-w<bits>-<preset>-seed<S>.pt.partial):
 # commit it at the end of a session and the next one continues. A finished training's
 # checkpoint is deleted once its row is written (the row is all this benchmark keeps).
-RUNS = Path(__file__).parent / "results" / "bits_fidelity_state"
+RUNS = RESULTS / "bits_fidelity_state"
 
 
 def load_net(name: str, specs: dict[str, Path]) -> ArchSpec:
@@ -54,22 +55,8 @@ def load_net(name: str, specs: dict[str, Path]) -> ArchSpec:
     return ArchSpec.from_dict(data.get("spec", data))
 
 
-def read_rows(path: Path | None = None) -> pd.DataFrame:
-    path = OUT if path is None else path
-    if not path.exists():
-        return pd.DataFrame(columns=list(FIELDS))
-    return pd.read_csv(path)
-
-
-def append_row(row: dict, path: Path | None = None) -> None:
-    path = OUT if path is None else path
-    new = not path.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow({k: row[k] for k in FIELDS})
+def _append(row: dict) -> None:
+    append_row(OUT, row, FIELDS)
     print(row, flush=True)
 
 
@@ -79,7 +66,7 @@ def train_rows(args: argparse.Namespace) -> None:
 
     specs = dict(s.split("=", 1) for s in args.spec)
     specs = {k: Path(v) for k, v in specs.items()}
-    done = {(r.name, int(r.bits), r.preset, int(r.seed)) for r in read_rows().itertuples()}
+    done = done_keys(OUT, KEY)
     task = get_task("camvid4")
     for seed in args.seeds:  # seed-major: every net gets a first seed before any a second
         for preset_name in args.presets:
@@ -94,7 +81,7 @@ def train_rows(args: argparse.Namespace) -> None:
                     t0 = time.monotonic()
                     res = train(spec, task, preset, args.data_dir, seed=seed, progress=False,
                                 threads=args.threads, checkpoint_path=ckpt, resume=True)
-                    append_row({"name": name, "bits": bits, "preset": preset_name,
+                    _append({"name": name, "bits": bits, "preset": preset_name,
                                 "seed": seed, "val_miou": round(float(res.miou), 4),
                                 "seconds": round(time.monotonic() - t0)})
                     ckpt.unlink(missing_ok=True)
@@ -103,11 +90,11 @@ def train_rows(args: argparse.Namespace) -> None:
 def import_finalists(csv_path: Path) -> None:
     """Full-recipe rows from a finalize CSV: ``X`` -> (X, 8), ``X-w4`` -> (X, 4)."""
     fin = pd.read_csv(csv_path)
-    done = {(r.name, int(r.bits), r.preset, int(r.seed)) for r in read_rows().itertuples()}
+    done = done_keys(OUT, KEY)
     for r in fin.itertuples():
         name, bits = (r.name[:-3], 4) if r.name.endswith("-w4") else (r.name, 8)
         if (name, bits, r.preset, int(r.seed)) not in done:
-            append_row({"name": name, "bits": bits, "preset": r.preset, "seed": int(r.seed),
+            _append({"name": name, "bits": bits, "preset": r.preset, "seed": int(r.seed),
                         "val_miou": round(float(r.val_miou), 4)})
 
 
@@ -134,7 +121,7 @@ def fit_penalty(pairs: pd.DataFrame, shares: dict[tuple[str, int], float]) -> di
 
 
 def report(specs: dict[str, Path], first_preset: str = "proxy") -> pd.DataFrame:
-    pen = penalties(read_rows())
+    pen = penalties(read_rows(OUT, FIELDS))
     if pen.empty:
         print("no (net, low-bit) pair with its 8-bit twin yet")
         return pen

@@ -9,7 +9,7 @@ median over architectures (target <= 5 ms), p90, max, split by whether the memor
 the violation kinds that made specs infeasible. The exact planner's cache is cleared before each
 timed call, so its solves are timed (the search rarely checks one architecture twice).
 
-    PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/check_speed.py --n 1000 --exact-ms 0 1000
+    nice -n 5 .venv/bin/python -m benchmarks.check_speed --n 1000 --exact-ms 0 1000
 """
 
 from __future__ import annotations
@@ -21,13 +21,10 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nas.hardware import check  # noqa: E402
-from nas.hardware._plan_exact import plan_exact_cached  # noqa: E402
-from nas.spec import get_reference  # noqa: E402
+from nas.hardware import check
+from nas.hardware._plan_exact import plan_exact_cached
+from nas.spec import get_reference
 
 
 def _sample(space_name: str, n: int, seed: int) -> list:

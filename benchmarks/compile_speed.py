@@ -12,7 +12,7 @@ Random input of the folded shape (``--size`` = folded side, 40 = proxy, 88 = ful
 cross-entropy on folded logits + Adam. Prints the wall time to the end of the first step
 (compilation included) and the median train images per CPU second of ``--steps`` steps.
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python benchmarks/compile_speed.py \\
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.compile_speed \\
         --reference unetmysmall --size 40 --mode bn-act --channels-last
 """
 

@@ -8,7 +8,7 @@ a search on one machine do; "cold" loads first ask the OS to drop the cache file
 (``posix_fadvise(DONTNEED)``, where available), so they read from disk. Target: the 367
 training frames load in < 2 s.
 
-    nice -n 5 .venv/bin/python benchmarks/data_cache.py --data-dir ../shared/datasets/camvid
+    nice -n 5 .venv/bin/python -m benchmarks.data_cache --data-dir ../shared/datasets/camvid
 """
 
 from __future__ import annotations

@@ -9,15 +9,14 @@ trial's final mIoU reaches the bar it was stopped at (``early_stop_front_miou``:
 its bytes when it stopped); the report also counts those that would have been on the study's
 final front (its fully trained trials)::
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python benchmarks/early_stop_audit.py \\
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.early_stop_audit \\
         --study NAME --n 12 --part 1/2 --data-dir ../shared/datasets/camvid   # and 2/2
-    PYTHONPATH=. .venv/bin/python benchmarks/early_stop_audit.py --study NAME --report-only
+    .venv/bin/python -m benchmarks.early_stop_audit --study NAME --report-only
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
+from benchmarks._common import RESULTS, append_row, done_keys, write_header
 from nas.report import early_stop_summary, trials_frame
 from nas.search._early_stop import front_miou_at, front_points
 from nas.spec import ArchSpec
@@ -64,9 +64,9 @@ def retrain(study: optuna.Study, picked: list[optuna.trial.FrozenTrial], out: Pa
     size = tuple(int(v) for v in config.get("input_size", (88, 88)))
     task = get_task(config.get("task", "camvid4"))
     full = front_points(study.get_trials(deepcopy=False))  # trained to the end
-    done = set(pd.read_csv(out)["trial"]) if out.exists() else set()
+    done = done_keys(out, ("trial",))
     for t in picked:
-        if t.number in done:
+        if (t.number,) in done:
             print(f"trial {t.number}: in {out.name} already, skipped")
             continue
         spec = ArchSpec.from_json(t.user_attrs["spec"])
@@ -80,12 +80,7 @@ def retrain(study: optuna.Study, picked: list[optuna.trial.FrozenTrial], out: Pa
                "final_miou": round(float(result.miou), 4),
                "final_front_miou": front_miou_at(full, nbytes),
                "train_s": round(time.monotonic() - t0, 1)}
-        new = not out.exists()
-        with out.open("a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=FIELDS)
-            if new:
-                w.writeheader()
-            w.writerow(row)
+        append_row(out, row, FIELDS)
         print(row, flush=True)
 
 
@@ -112,14 +107,12 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    args.out = args.out or Path(__file__).parent / "results" / f"early_stop_{args.study}.csv"
+    args.out = args.out or RESULTS / f"early_stop_{args.study}.csv"
     study = optuna.load_study(study_name=args.study,
                               storage=args.storage or f"sqlite:///studies/{args.study}.db")
     stopped = stopped_trials(study)
     if not args.report_only:
-        if not args.out.exists():  # the header now, before two parts race to append rows
-            with args.out.open("w", newline="") as f:
-                csv.DictWriter(f, fieldnames=FIELDS).writeheader()
+        write_header(args.out, FIELDS)  # now, before two parts race to append rows
         retrain(study, pick(stopped, args.n, args.sample_seed, args.part), args.out,
                 seed=args.seed, data_dir=args.data_dir)
     summary = early_stop_summary(trials_frame(study.get_trials(deepcopy=False)))

@@ -5,7 +5,7 @@ into ``studies/results/STUDY/`` (committed) and the plot to ``--plot``. Everythi
 (knees from the front, every reference the study trained, seeds, resume per (model, seed),
 ``--jobs``) is the command's; see ``python -m nas finalize --help``.
 
-    nice .venv/bin/python benchmarks/finalists.py --study headline --k 4 --seeds 3 \\
+    nice .venv/bin/python -m benchmarks.finalists --study headline --k 4 --seeds 3 \\
         --data-dir ../shared/datasets/camvid --jobs 2 --threads 1
 
 The 2026-11-22 headline rows in ``studies/results/headline/finalists/*.json`` were written by

@@ -7,7 +7,7 @@ it reports the share of the bytes range where A's front is above, level with (wi
 ``--tie`` mIoU) or below B's, the log-bytes hypervolumes, and draws both fronts
 (``--plot``, PNG through matplotlib)::
 
-    PYTHONPATH=. .venv/bin/python benchmarks/front_dominance.py \\
+    .venv/bin/python -m benchmarks.front_dominance \\
         --a studies/results/make-search/trials.csv --a-label "TPE (default)" \\
         --b studies/results/confirm-random/trials.csv --b-label random \\
         --at 50 100 200 --plot docs/sampler_confirmation.png

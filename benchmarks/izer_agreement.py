@@ -8,10 +8,10 @@ output (``sampleoutput.h``) with our int8 simulation, and re-checks the YAML's m
 the liveness walker. ai8x-synthesis is not part of this repository: pass its
 checkout with --synthesis-dir and an interpreter that has its requirements with --python.
 
-    python benchmarks/izer_agreement.py --synthesis-dir ../ai8x-synthesis \\
+    python -m benchmarks.izer_agreement --synthesis-dir ../ai8x-synthesis \\
         --python ../izer-venv/bin/python --sampled 10 --out runs/izer_agreement
-    python benchmarks/izer_agreement.py ... --references --sampled 10 --strategy exact
-    python benchmarks/izer_agreement.py ... --device MAX78002 \\
+    python -m benchmarks.izer_agreement ... --references --sampled 10 --strategy exact
+    python -m benchmarks.izer_agreement ... --device MAX78002 \\
         --references unetmysmall-x86 unetmysmall --sampled 10   # space unet_max78002
 
 Mixed-precision weights: ``--mixed-bits N`` adds N more sampled architectures whose layers
@@ -39,23 +39,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nas.export import (  # noqa: E402
+from nas.export import (
     check_yaml_liveness,
     compare_sample_output,
     export,
     read_yaml_layers,
     run_izer,
 )
-from nas.hardware import (  # noqa: E402
+from nas.hardware import (
     bias_requests,
     check,
     get_device,
     groups_used,
     place_biases,
 )
-from nas.spec import ArchSpec, get_reference  # noqa: E402
+from nas.spec import ArchSpec, get_reference
 
 
 def candidates(args: argparse.Namespace) -> list[tuple[str, ArchSpec, int]]:

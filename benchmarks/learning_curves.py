@@ -13,28 +13,28 @@ of the study's trials that had finished when each trial started (as the search s
 
 ::
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python benchmarks/learning_curves.py \\
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.learning_curves \\
         --trials-csv studies/results/make-search/trials.csv --n 24 --part 1/2 \\
         --data-dir ../shared/datasets/camvid     # and --part 2/2 in a second process
-    PYTHONPATH=. .venv/bin/python benchmarks/learning_curves.py \\
+    .venv/bin/python -m benchmarks.learning_curves \\
         --trials-csv studies/results/make-search/trials.csv --report-only
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks._common import RESULTS, append_rows, done_keys, write_header
 from nas.report import read_trials_csv
 from nas.search._early_stop import FrontPoint, cannot_reach_front, front_miou_at
 from nas.spec import ArchSpec
 
-OUT = Path(__file__).parent / "results" / "learning_curves.csv"
+OUT = RESULTS / "learning_curves.csv"
 FIELDS = ("trial", "param_bytes", "search_miou", "epoch", "epochs", "miou", "train_s")
 MARGINS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2)
 
@@ -109,14 +109,14 @@ def gains(curves: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def train_curves(picked: pd.DataFrame, args: argparse.Namespace, done: set[int]) -> None:
+def train_curves(picked: pd.DataFrame, args: argparse.Namespace, done: set[tuple]) -> None:
     from nas.data import get_task
     from nas.train import get_preset, train
 
     task = get_task(args.task)
     for _, row in picked.iterrows():
         number = int(row["number"])
-        if number in done:
+        if (number,) in done:
             print(f"trial {number}: in {args.out.name} already, skipped")
             continue
         spec = ArchSpec.from_json(row["spec"])
@@ -130,13 +130,11 @@ def train_curves(picked: pd.DataFrame, args: argparse.Namespace, done: set[int])
 
         train(spec, task, preset, args.data_dir, seed=args.seed, callback=callback,
               progress=False, threads=1)
-        with args.out.open("a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=FIELDS)
-            for epoch, miou, secs in seen:
-                w.writerow({"trial": number, "param_bytes": int(row["param_bytes"]),
-                            "search_miou": round(float(row["miou"]), 4), "epoch": epoch,
-                            "epochs": preset.epochs, "miou": round(miou, 4),
-                            "train_s": round(secs, 1)})
+        append_rows(args.out, [{"trial": number, "param_bytes": int(row["param_bytes"]),
+                                "search_miou": round(float(row["miou"]), 4), "epoch": epoch,
+                                "epochs": preset.epochs, "miou": round(miou, 4),
+                                "train_s": round(secs, 1)} for epoch, miou, secs in seen],
+                    FIELDS)
         print(f"trial {number}: " + ", ".join(f"ep{e} {m:.3f}" for e, m, _ in seen)
               + f" (search {float(row['miou']):.3f}), {time.monotonic() - t0:.0f} s",
               flush=True)
@@ -175,10 +173,8 @@ def main() -> None:
     if not args.report_only:
         i, n = (int(v) for v in args.part.split("/"))
         picked = sample_trials(df, args.n, args.seed).iloc[i - 1::n]
-        if not args.out.exists():  # the header now, before two parts race to append rows
-            with args.out.open("w", newline="") as f:
-                csv.DictWriter(f, fieldnames=FIELDS).writeheader()
-        done = set(pd.read_csv(args.out)["trial"]) if args.out.exists() else set()
+        write_header(args.out, FIELDS)  # now, before two parts race to append rows
+        done = done_keys(args.out, ("trial",))
         train_curves(picked, args, done)
     if args.out.exists():
         report(pd.read_csv(args.out), df)

@@ -4,7 +4,7 @@ Modes: ``fp32`` (contiguous), ``cl`` (channels_last), ``bf16`` (autocast), ``cl-
 float and in QAT mode. Also the per-forward Python overhead: a batch-1 forward on a tiny input
 where the convolutions cost next to nothing, divided by the number of blocks.
 
-    PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/model_speed.py --threads 1
+    nice -n 5 .venv/bin/python -m benchmarks.model_speed --threads 1
 """
 
 from __future__ import annotations

@@ -2,13 +2,15 @@
 
 Run it in two checkouts and compare the JSON files: equal digests mean equal outputs.
 
-    (cd /tmp/before && python /path/to/benchmarks/output_digest.py --out /tmp/d-before.json)
-    python benchmarks/output_digest.py --out /tmp/d-after.json
+    (cd /tmp/before && PYTHONPATH=. python /path/to/benchmarks/output_digest.py \\
+        --out /tmp/d-before.json)
+    PYTHONPATH=. python benchmarks/output_digest.py --out /tmp/d-after.json
     diff /tmp/d-before.json /tmp/d-after.json && echo same
 
-The script imports ``nas`` and ``search_spaces`` from the current directory (the checkout under
-test). Exports go to one fixed folder (``--work``) so that the README's paths agree; the
-checkpoints are compared by their tensors (a zip's bytes carry no meaning).
+``PYTHONPATH=.`` makes the script import ``nas`` and ``search_spaces`` from the current
+directory (the checkout under test), whichever checkout the environment has installed.
+Exports go to one fixed folder (``--work``) so that the README's paths agree; the checkpoints
+are compared by their tensors (a zip's bytes carry no meaning).
 """
 
 from __future__ import annotations
@@ -26,13 +28,11 @@ import optuna
 import pandas as pd
 import torch
 
-sys.path.insert(0, str(Path.cwd()))
-
-from nas.export import export  # noqa: E402  (the checkout in the current directory)
-from nas.models import build_model  # noqa: E402
-from nas.report import front_figure  # noqa: E402
-from nas.spec import get_reference  # noqa: E402
-from search_spaces import get_space  # noqa: E402
+from nas.export import export
+from nas.models import build_model
+from nas.report import front_figure
+from nas.spec import get_reference
+from search_spaces import get_space
 
 EXPORTS = [("ai85unetlarge", "MAX78000", (16, 16), False),
            ("unetmysmall", "MAX78002", (24, 24), True)]

@@ -5,7 +5,7 @@ For each trials.csv, the trials are replayed in the order they completed; after 
 never taken back). The table gives, per share and margin, how many nets were promoted and how
 many of the study's final front and knees were among them::
 
-    PYTHONPATH=. .venv/bin/python benchmarks/promotion_replay.py \\
+    .venv/bin/python -m benchmarks.promotion_replay \\
         studies/results/headline/trials.csv studies/results/samplers/random/trials.csv
 """
 

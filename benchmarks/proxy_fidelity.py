@@ -7,47 +7,25 @@ full-resolution preset, on the val split, seed 0. Rows go to
 ``benchmarks/results/proxy_fidelity.csv`` as they finish; a re-run skips (arch, preset) pairs
 already there, so an interrupted run loses at most one training.
 
-    nice -n 5 .venv/bin/python benchmarks/proxy_fidelity.py \\
+    nice -n 5 .venv/bin/python -m benchmarks.proxy_fidelity \\
         --data-dir ../shared/datasets/camvid --proxy proxy --full fidelity-full
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks._common import RESULTS, append_row, done_keys, kendall_tau, read_rows
 from nas.spec import ArchSpec, get_reference
 from nas.train import get_preset, train
 
-RESULTS = Path(__file__).parent / "results" / "proxy_fidelity.csv"
+OUT = RESULTS / "proxy_fidelity.csv"
 FIELDS = ["arch", "preset", "miou", "pixel_accuracy", "seconds", "weight_bytes", "weights",
           "per_class_iou", "spec"]
-
-
-def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
-    """Kendall's tau-b (tie-corrected), O(n^2): fine for a few dozen architectures."""
-    n = len(a)
-    conc = disc = ties_a = ties_b = 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            da, db = np.sign(a[i] - a[j]), np.sign(b[i] - b[j])
-            if da == 0 and db == 0:
-                continue
-            if da == 0:
-                ties_a += 1
-            elif db == 0:
-                ties_b += 1
-            elif da == db:
-                conc += 1
-            else:
-                disc += 1
-    denom = np.sqrt((conc + disc + ties_a) * (conc + disc + ties_b))
-    return float((conc - disc) / denom) if denom else float("nan")
 
 
 def spearman_rho(a: np.ndarray, b: np.ndarray) -> float:
@@ -80,23 +58,6 @@ def pick_archs(n: int, num_classes: int, seed: int, pool: int) -> list[ArchSpec]
         chosen.append(ArchSpec.from_dict(d))
     return [get_reference("ai85unetlarge", num_classes),
             get_reference("unetmysmall", num_classes)] + chosen
-
-
-def load_rows() -> list[dict]:
-    if not RESULTS.exists():
-        return []
-    with RESULTS.open() as f:
-        return list(csv.DictReader(f))
-
-
-def append_row(row: dict) -> None:
-    new = not RESULTS.exists()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow(row)
 
 
 def report(rows: list[dict], proxies: list[str], full: str) -> None:
@@ -142,7 +103,7 @@ def main() -> None:
     task = get_task(args.task)
     proxies = args.proxy.split(",")
     if not args.report_only:
-        done = {(r["arch"], r["preset"]) for r in load_rows()}
+        done = done_keys(OUT, ("arch", "preset"))
         specs = pick_archs(args.n, task.num_classes, args.seed, args.pool)
         # proxies first: they are cheap and show early whether the full runs are worth it
         for preset in proxies + [args.full]:
@@ -153,17 +114,17 @@ def main() -> None:
                 t = time.perf_counter()
                 r = train(spec, task, preset, args.data_dir, seed=0, progress=False,
                           threads=args.threads)
-                append_row({
+                append_row(OUT, {
                     "arch": spec.name, "preset": preset, "miou": f"{r.miou:.5f}",
                     "pixel_accuracy": f"{r.pixel_accuracy:.5f}", "seconds": f"{r.seconds:.1f}",
                     "weight_bytes": spec.layer_weight_bytes(), "weights": spec.weight_count(),
                     "per_class_iou": json.dumps({k: round(v, 4) for k, v in
                                                  r.per_class_iou.items()}),
                     "spec": spec.to_json(indent=None),
-                })
+                }, FIELDS)
                 print(f"{spec.name:<14} {preset:<14} mIoU {r.miou:.4f}  "
                       f"{time.perf_counter() - t:.1f} s", flush=True)
-    report(load_rows(), proxies, args.full)
+    report(read_rows(OUT, FIELDS).to_dict("records"), proxies, args.full)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ Markdown table and, last,
 ``trainer vs fp32 eager: min N.NNx over the rows``. ``--profile STEPS`` instead prints where
 the trainer's step spends its time, per op.
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python benchmarks/proxy_speed.py \
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.proxy_speed \\
         --data-dir ../shared/datasets/camvid --threads 1
 """
 
@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from benchmarks._common import RESULTS
 from nas.data import fold, get_task, load_split, normalize, random_crops, resolve_data_dir, unfold
 from nas.models import build_model
 from nas.spec import get_reference
@@ -51,7 +52,7 @@ from nas.train import get_preset, resolve_amp
 from nas.train._data import prepare_batch
 from nas.train._trainer import forward_logits
 
-RESULTS = Path(__file__).parent / "results" / "proxy_speed_t{threads}.csv"
+OUT = str(RESULTS / "proxy_speed_t{threads}.csv")
 VARIANTS = ("baseline", "previous", "trainer")
 EXTRA_VARIANTS = ("trainer-cl", "trainer-nchw")
 
@@ -210,7 +211,7 @@ def main() -> None:
             for res in args.resolutions.split(","):
                 profile_trainer(ref, res, args, task, splits)
         return
-    out = args.out or Path(str(RESULTS).format(threads=torch.get_num_threads()))
+    out = args.out or Path(OUT.format(threads=torch.get_num_threads()))
     out.parent.mkdir(parents=True, exist_ok=True)
     load0 = os.getloadavg()[0]
     rows: list[dict] = []

@@ -7,7 +7,7 @@ preset's LR, Adam's moments kept. ``SHIFT_Q`` < 1 takes the layer's power-of-two
 that quantile of |w, b| instead of the maximum (as ai8x's 2-bit QAT policies do with
 ``shift_quantile``). One JSON line per run::
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/qat_restart.py unetmysmall 4 r2_0.25 0 \\
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.qat_restart unetmysmall 4 r2_0.25 0 \\
         >> benchmarks/results/qat_restart.jsonl          # NET BITS rK_F SEED
 
 Exploratory (BENCHMARKS.md, "Low-bit weights"): it patches the trainer's schedule and scale

@@ -6,25 +6,25 @@ Trains each finalist (its spec in ``<folder>/<name>.json``, its proxy and full v
 thread, and appends one CSV row per (name, preset, seed) as it finishes (resumable; ``--part
 i/n`` splits the nets between processes). The report joins the rows with the recorded ones::
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python benchmarks/rung_fidelity.py \\
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.rung_fidelity \\
         --finalists studies/results/headline --part 1/2 --data-dir ../shared/datasets/camvid
-    PYTHONPATH=. .venv/bin/python benchmarks/rung_fidelity.py \\
+    .venv/bin/python -m benchmarks.rung_fidelity \\
         --finalists studies/results/headline --report-only
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from benchmarks._common import RESULTS, append_row, done_keys, kendall_tau, write_header
 from nas.spec import ArchSpec
 
-OUT = Path(__file__).parent / "results" / "rung_fidelity.csv"
+OUT = RESULTS / "rung_fidelity.csv"
 FIELDS = ("name", "trial", "role", "param_bytes", "preset", "seed", "val_miou", "train_s")
 
 
@@ -48,10 +48,7 @@ def train_rows(nets: pd.DataFrame, args: argparse.Namespace) -> None:
     from nas.data import get_task
     from nas.train import get_preset, train
 
-    done = set()
-    if args.out.exists():
-        old = pd.read_csv(args.out)
-        done = set(zip(old["name"], old["preset"], old["seed"], strict=True))
+    done = done_keys(args.out, ("name", "preset", "seed"))
     task = get_task(args.task)
     preset = get_preset(args.preset)
     for _, r in nets.iterrows():
@@ -66,8 +63,7 @@ def train_rows(nets: pd.DataFrame, args: argparse.Namespace) -> None:
                "param_bytes": int(r["param_bytes"]), "preset": args.preset, "seed": args.seed,
                "val_miou": round(float(result.miou), 4),
                "train_s": round(time.monotonic() - t0, 1)}
-        with args.out.open("a", newline="") as f:
-            csv.DictWriter(f, fieldnames=FIELDS).writerow(row)
+        append_row(args.out, row, FIELDS)
         print(row, flush=True)
 
 
@@ -86,7 +82,7 @@ def report(nets: pd.DataFrame, rows: pd.DataFrame) -> None:
     print("\nKendall tau against the full recipe's val mIoU (nets trained at both):")
     for c in rungs:
         d = table.dropna(subset=[c, "full"])
-        tau = d[c].corr(d["full"], method="kendall") if len(d) >= 2 else float("nan")
+        tau = kendall_tau(d[c], d["full"]) if len(d) >= 2 else float("nan")
         print(f"  {c}: tau {tau:.3f} over {len(d)} nets")
 
 
@@ -107,9 +103,7 @@ def main() -> None:
     args = ap.parse_args()
     nets = load_finalists(args.finalists)
     if not args.report_only:
-        if not args.out.exists():  # the header now, before two parts race to append rows
-            with args.out.open("w", newline="") as f:
-                csv.DictWriter(f, fieldnames=FIELDS).writeheader()
+        write_header(args.out, FIELDS)  # now, before two parts race to append rows
         todo = nets[nets["name"].isin(args.names.split(","))] if args.names else nets
         i, n = (int(v) for v in args.part.split("/"))
         # largest first, alternating, so both parts get similar work

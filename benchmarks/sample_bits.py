@@ -6,7 +6,7 @@ width, the share of specs with at least one layer below 8 bits, and the share th
 ``nas check`` (``nas.hardware.check`` at ``--device`` / ``--size``) accepts, split by whether
 a spec has low-bit layers; the violation kinds of the rejected ones.
 
-    PYTHONPATH=. nice -n 10 .venv/bin/python benchmarks/sample_bits.py --n 200 --seed 0
+    nice -n 10 .venv/bin/python -m benchmarks.sample_bits --n 200 --seed 0
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nas.hardware import check  # noqa: E402
-from nas.spec import ArchSpec  # noqa: E402
+from nas.hardware import check
+from nas.spec import ArchSpec
 
 
 def main(argv: list[str] | None = None) -> int:

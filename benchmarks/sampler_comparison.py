@@ -7,7 +7,7 @@ number. Random search draws i.i.d. trials, so its spread at N is estimated witho
 by resampling N - 2 of its non-reference trials (the 2 references are in every study): without
 replacement for N < its size, with replacement (bootstrap) at N = its size.
 
-    .venv/bin/python benchmarks/sampler_comparison.py \\
+    .venv/bin/python -m benchmarks.sampler_comparison \\
         --study tpe=headline --study random=sampler-random --study nsga2=sampler-nsga2
 
 ``--ref-miou 0 0.6`` adds a second table with the reference point's mIoU raised to 0.6: with
@@ -30,8 +30,13 @@ import pandas as pd
 from plotly.subplots import make_subplots
 
 from nas.report import trials_frame, write_figure
-from nas.search import hypervolume_2d, hypervolume_frame, pareto_frame
-from nas.search._config import HV_REFERENCE_BYTES, HV_REFERENCE_MIOU
+from nas.search import (
+    HV_REFERENCE_BYTES,
+    HV_REFERENCE_MIOU,
+    hypervolume_2d,
+    hypervolume_frame,
+    pareto_frame,
+)
 
 
 def load(name: str, storage: str | None) -> pd.DataFrame:

@@ -11,44 +11,40 @@ stopped. ``--summary`` then writes ``benchmarks/results/sampler_seeds.csv`` (col
 reference point (0.6, log10 of the MAX78000's weight memory)), a markdown table with the
 0.5 and 0.7 reference points and bytes-to-reach beside it, and ``docs/samplers_seeds.png``.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python benchmarks/sampler_seeds.py \\
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.sampler_seeds \\
         --samplers tpe,random,nsga2 --seeds 10 --trials 200
-    OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python benchmarks/sampler_seeds.py --samplers gp
-    PYTHONPATH=. .venv/bin/python benchmarks/sampler_seeds.py --summary
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.sampler_seeds --samplers gp
+    .venv/bin/python -m benchmarks.sampler_seeds --summary
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
+from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import optuna  # noqa: E402
-import surrogate as sg  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from nas.hardware import check  # noqa: E402
-from nas.search._config import SearchConfig  # noqa: E402
-from nas.search._hypervolume import (  # noqa: E402
+from benchmarks import surrogate as sg
+from benchmarks._common import RESULTS, done_keys
+from nas.hardware import check
+from nas.search import (
     HEADLINE_REF_MIOU,
     REACH_MIOUS,
     REF_MIOUS,
+    SearchConfig,
     bytes_to_reach,
     log_hypervolume_curve,
+    make_sampler,
     weight_memory_bytes,
 )
-from nas.search._objective import CONSTRAINT_NAMES  # noqa: E402
-from nas.search._study import make_sampler  # noqa: E402
-from nas.spec import get_reference  # noqa: E402
-from search_spaces import get_space  # noqa: E402
+from nas.search._objective import CONSTRAINT_NAMES
+from nas.spec import get_reference
+from search_spaces import get_space
 
 DEVICE = "MAX78000"
 REFERENCES = ("ai85unetlarge", "unetmysmall")
@@ -213,9 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--trials", type=int, default=200)
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/sampler_seeds"))
+    ap.add_argument("--out", type=Path, default=RESULTS / "sampler_seeds")
     ap.add_argument("--summary", action="store_true", help="only summarise the runs in --out")
-    ap.add_argument("--csv", type=Path, default=Path("benchmarks/results/sampler_seeds.csv"))
+    ap.add_argument("--csv", type=Path, default=RESULTS / "sampler_seeds.csv")
     ap.add_argument("--plot", type=Path, default=Path("docs/samplers_seeds.png"))
     ap.add_argument("--note", default="", help="a sentence for the markdown (e.g. a sampler "
                     "left out and why)")
@@ -232,9 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         model = sg.fit(specs, miou)
         for sampler in args.samplers.split(","):
             path = args.out / f"{sampler}.csv"
-            done = set(pd.read_csv(path)["seed"]) if path.exists() else set()
+            done = done_keys(path, ("seed",))
             seeds = [s for s in range(args.first_seed, args.first_seed + args.seeds)
-                     if s not in done]
+                     if (s,) not in done]
             for seed in tqdm(seeds, desc=sampler, unit="seed"):
                 runs = run_one(sampler, seed, args.trials, model)
                 runs.to_csv(path, mode="a", header=not path.exists(), index=False)

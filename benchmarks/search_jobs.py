@@ -4,7 +4,7 @@ Both configurations train the same feasible architectures (sampled once from the
 enqueued), with the same preset, in fresh studies; the wall time includes the workers' start-up
 and the reports, as a user sees it.
 
-    PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/search_jobs.py \\
+    nice -n 5 .venv/bin/python -m benchmarks.search_jobs \\
         --data-dir ../shared/datasets/camvid --preset proxy --trials 4
 """
 

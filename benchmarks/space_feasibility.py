@@ -8,8 +8,8 @@ Data-memory failures are split into proven (the exact planner proved no layout e
 undecided (it ran out of time) and greedy-only (``--exact-ms 0``: only the greedy planner ran);
 specs placed only by the exact planner are counted too.
 
-    PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/space_feasibility.py --n 1000
-    PYTHONPATH=. nice -n 5 .venv/bin/python benchmarks/space_feasibility.py --n 1000 --exact-ms 0
+    nice -n 5 .venv/bin/python -m benchmarks.space_feasibility --n 1000
+    nice -n 5 .venv/bin/python -m benchmarks.space_feasibility --n 1000 --exact-ms 0
 
 ``--without-caps`` samples the space with its data-memory caps off (``instance_bytes`` so large
 that no cap applies; ``check`` still uses the real device) and, for each cap, counts how the
@@ -24,13 +24,9 @@ import dataclasses
 import os
 import re
 import statistics
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nas.hardware import check  # noqa: E402
-from search_spaces import get_space, parse_weight_bits, sample_specs  # noqa: E402
+from nas.hardware import check
+from search_spaces import get_space, parse_weight_bits, sample_specs
 
 
 def _kb(x: float) -> str:

@@ -6,9 +6,9 @@ made inside a function, the number of uses of other packages' private API (an at
 ``._storage`` that none of our modules defines, or an import from a private module such as
 ``optuna._imports``), and mypy's error count on ``nas`` when mypy is installed.
 
-    python benchmarks/structure_metrics.py                  # this checkout
-    python benchmarks/structure_metrics.py --root /tmp/before --mypy-config pyproject.toml
-    python benchmarks/structure_metrics.py --list           # also every counted site
+    python -m benchmarks.structure_metrics                  # this checkout
+    python -m benchmarks.structure_metrics --root /tmp/before --mypy-config pyproject.toml
+    python -m benchmarks.structure_metrics --list           # also every counted site
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Summarise a finished (or running) study: throughput, feasibility, front, hypervolume.
 
 Usage:
-    python benchmarks/study_summary.py --study headline [--storage URL] [--at 50 100 200]
+    python -m benchmarks.study_summary --study headline [--storage URL] [--at 50 100 200]
 
 Wall time runs from the first trial's start to the last trial's completion. A study resumed
 across runs (or sessions) also gets its busy time: the union of its trials' running intervals,

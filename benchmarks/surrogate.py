@@ -5,7 +5,7 @@ depth, log weight bytes, log MACs); the model is scikit-learn's gradient boostin
 held-out quality is measured by grouped k-fold (one architecture never sits on both sides):
 Kendall tau and Spearman rho of the out-of-fold predictions.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/surrogate.py
+    .venv/bin/python -m benchmarks.surrogate
 
 Needs the ``bench`` extra (scikit-learn, scipy).
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nas.spec import ArchSpec  # noqa: E402
+from benchmarks._common import kendall_tau
+from nas.spec import ArchSpec
 
 STUDIES = ("studies/results/headline", "studies/results/samplers/nsga2",
            "studies/results/samplers/random")
@@ -116,7 +114,7 @@ def evaluate(specs: list[ArchSpec], miou: np.ndarray, folds: int = 5,
              seed: int = 0) -> dict[str, float]:
     """Held-out quality: Kendall tau, Spearman rho and MAE of grouped k-fold predictions
     (specs of one architecture stay in one fold)."""
-    from scipy.stats import kendalltau, spearmanr
+    from scipy.stats import spearmanr
     from sklearn.model_selection import GroupKFold
 
     x = feature_frame(specs).to_numpy(float)
@@ -127,7 +125,7 @@ def evaluate(specs: list[ArchSpec], miou: np.ndarray, folds: int = 5,
         model = _model(seed)
         model.fit(x[train], y[train])
         pred[test] = model.predict(x[test])
-    return {"n": len(y), "kendall_tau": float(kendalltau(y, pred).statistic),
+    return {"n": len(y), "kendall_tau": kendall_tau(y, pred),
             "spearman_rho": float(spearmanr(y, pred).statistic),
             "mae": float(np.mean(np.abs(y - pred)))}
 

@@ -5,7 +5,7 @@ which the smallest net of the space passes the per-layer limits (the classifier'
 output and the input layer must fit one data-memory instance). Larger nets may need a smaller
 size; a search at a size above this one stops before its first trial.
 
-    python benchmarks/task_fit.py
+    python -m benchmarks.task_fit
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Trains each reference with ``--preset`` (default ``proxy``), ``--amp`` overriding the
 preset's, one thread, each seed, and appends one CSV row per run (written as it finishes).
 It only uses API that older checkouts have too, so the nas package on ``PYTHONPATH``
-decides which trainer runs::
+decides which trainer runs (run it by path, not with ``python -m``, which would put the
+current directory's nas ahead of ``PYTHONPATH``; for the same reason it imports nothing from
+``benchmarks``)::
 
     git worktree add --detach /tmp/old 31da433
     PYTHONPATH=/tmp/old OMP_NUM_THREADS=1 .venv/bin/python benchmarks/trainer_miou.py \\

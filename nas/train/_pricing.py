@@ -9,9 +9,9 @@ with ``low_bit_pricing`` trains a low-bit net in float, exactly as its 8-bit twi
     miou = measured float miou - sum over widths b of FULL_RECIPE_PENALTY[b] * share_b
 
 where ``share_b`` is the share of the net's weights at ``b`` bits (:func:`weight_share`).
-``FULL_RECIPE_PENALTY`` is fitted on full-recipe rows (``benchmarks/bits_fidelity.py --fit``:
-least squares of each (net, width)'s mean penalty over seeds on its share, checked leave one
-net out). A width without a fitted penalty is not priced: such a net trains its
+``FULL_RECIPE_PENALTY`` is fitted on full-recipe rows (``python -m benchmarks.bits_fidelity
+--report``: least squares of each (net, width)'s mean penalty over seeds on its share, checked
+leave one net out). A width without a fitted penalty is not priced: such a net trains its
 ``low_bit_qat_epochs`` quantisation-aware, as before.
 """
 
@@ -20,7 +20,8 @@ from __future__ import annotations
 from nas.spec import ArchSpec
 
 # mIoU the full recipe loses per unit share of weights at each width, against the same net at
-# 8 bits; fitted by benchmarks/bits_fidelity.py --fit (BENCHMARKS.md, "Low-bit weights").
+# 8 bits; fitted by `python -m benchmarks.bits_fidelity --report` (BENCHMARKS.md, "Low-bit
+# weights priced as the full recipe prices them").
 FULL_RECIPE_PENALTY: dict[int, float] = {8: 0.0}
 
 

@@ -8,15 +8,12 @@ import pandas as pd
 import pytest
 
 from benchmarks import early_stop_audit as audit
-from nas.search import SearchConfig, run
+from nas.search import SearchConfig, create_or_load_study, open_storage, run
 from nas.spec import ArchSpec
 from tests.search import fakes
 
 
 def _study(tmp_path, margin: float, params: list[dict]) -> optuna.Study:
-    from nas.search._storage import open_storage
-    from nas.search._study import create_or_load_study
-
     cfg = SearchConfig(n_trials=len(params), jobs=1, study_name="t",
                        studies_dir=tmp_path / "studies", preset="smoke", progress=False,
                        sampler="random", references=(), trainer="tests.search.fakes:curve_train",

@@ -21,7 +21,7 @@ from nas.spec import get_reference
 
 A = "all"
 # izer's log for the untrained unetmysmall-x86 export on MAX78002 at 88x88, from
-#   python benchmarks/izer_agreement.py --synthesis-dir ai8x-synthesis \
+#   python -m benchmarks.izer_agreement --synthesis-dir ai8x-synthesis \
 #       --python IZER_VENV/bin/python --references unetmysmall-x86 --sampled 0 --device MAX78002
 # (ai8x-synthesis ab4f4c01; ai8xize.py ... --device MAX78002 --verbose, see nas.export.izer_args)
 IZER_X86_QUADRANT = [A, 3, A, 1, A, 1, A, 0, A, 2, A, 2, A, 3, 3, A, 0, 1, A, 2, 1, A, 3, A, 1,
