@@ -422,7 +422,7 @@ class _Run:
                 from None
         if not isinstance(state, dict) or state.get("kind") != PARTIAL_KIND:
             raise ValueError(f"{path} is not a partial training state; delete it to start over")
-        if state["key"] != self._key(task, seed):
+        if not _same_training(json.loads(state["key"]), json.loads(self._key(task, seed))):
             raise ValueError(f"{path} belongs to another training (spec, task, preset or seed "
                              f"differ); delete it to start over")
         if state["qat"]:
@@ -498,6 +498,16 @@ class _Run:
 
 
 PARTIAL_KIND = "maxnas-partial-training"
+
+
+def _same_training(saved: dict[str, Any], now: dict[str, Any]) -> bool:
+    """Same spec, task, seed and preset values; a preset field added to :class:`Preset` after
+    the state was saved (absent from it) is not compared, so a new option with a default does
+    not throw away hours of training."""
+    if any(saved[k] != now[k] for k in ("spec", "task", "seed")):
+        return False
+    old, new = saved["preset"], now["preset"]
+    return all(old[k] == new[k] for k in old.keys() & new.keys()) and old.keys() <= new.keys()
 
 
 def _priced(summary: dict[str, Any], penalty: float | None) -> dict[str, Any]:

@@ -1,3 +1,4 @@
+import json
 import math
 
 import pytest
@@ -159,6 +160,14 @@ def test_resume_refuses_another_trainings_state(synth_root, cache_dir, spec, tmp
     with pytest.raises(ValueError, match="belongs to another training .*delete it"):
         train(spec, "camvid4", preset, synth_root, seed=2, progress=False,
               cache_dir=cache_dir, checkpoint_path=ckpt, resume=True)
+    # a Preset field added since the state was saved is not a different training
+    state = torch.load(tmp_path / "c.pt.partial", weights_only=True)
+    key = json.loads(state["key"])
+    del key["preset"]["low_bit_pricing"]
+    torch.save({**state, "key": json.dumps(key)}, tmp_path / "c.pt.partial")
+    resumed = train(spec, "camvid4", preset, synth_root, seed=1, progress=False,
+                    cache_dir=cache_dir, checkpoint_path=ckpt, resume=True)
+    assert resumed.epochs == 3 and not (tmp_path / "c.pt.partial").exists()
     (tmp_path / "c.pt.partial").write_bytes(b"torn")
     with pytest.raises(ValueError, match="cannot resume from .*c.pt.partial"):
         train(spec, "camvid4", preset, synth_root, seed=1, progress=False,
