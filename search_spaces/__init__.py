@@ -8,19 +8,16 @@
 True
 """
 
-from search_spaces._registry import SPACES, get_space, list_spaces, register_space
-from search_spaces._unet import (
+from search_spaces._bits import (
     DEFAULT_WEIGHT_BITS,
-    DEFAULT_WIDTHS,
     WEIGHT_BITS_CHOICES,
-    UNetSpace,
-    arch_digest,
     parse_weight_bits,
-    sample_specs,
-    unet_max78000,
-    unet_max78002,
     validate_weight_bits,
 )
+from search_spaces._names import arch_digest
+from search_spaces._registry import SPACES, get_space, list_spaces, register_space
+from search_spaces._sample import sample_specs
+from search_spaces._unet import DEFAULT_WIDTHS, UNetSpace, unet_max78000, unet_max78002
 
 register_space(unet_max78000)
 register_space(unet_max78002)

@@ -14,7 +14,7 @@ from typing import Any
 from nas.data import get_task, list_tasks
 from nas.hardware import Violation, check, get_device, list_devices
 from nas.search._config import SearchConfig
-from nas.search._protocols import Components
+from nas.search._protocols import Components, SearchSpace
 from nas.spec import ArchSpec, ConvSpec, DecoderLevel, EncoderLevel, get_reference
 from nas.train import get_preset
 from search_spaces import get_space
@@ -45,23 +45,21 @@ def components(cfg: SearchConfig) -> Components:
     return Components(space, task, check, params_for)
 
 
-def space_for(cfg: SearchConfig, num_classes: int) -> Any:
+def space_for(cfg: SearchConfig, num_classes: int) -> SearchSpace:
     """``cfg.space`` for ``cfg.device`` at ``cfg.input_size`` with ``num_classes`` outputs."""
     space = get_space(cfg.space)
-    space_device = getattr(space, "device", None)
-    if space_device is not None and get_device(space_device).name != cfg.device:
+    space_device = get_device(space.device).name
+    if space_device != cfg.device:
         raise ValueError(
-            f"search space {cfg.space!r} is built for {get_device(space_device).name}, but "
+            f"search space {cfg.space!r} is built for {space_device}, but "
             f"the device is {cfg.device}; pick a space for {cfg.device} or --device "
-            f"{get_device(space_device).name}")
-    if getattr(space, "num_classes", num_classes) != num_classes:
+            f"{space_device}")
+    if space.num_classes != num_classes:
         space = dataclasses.replace(space, num_classes=num_classes)  # e.g. camvid11
-    if getattr(space, "input_size", cfg.input_size) != cfg.input_size:
-        _check_poolable(cfg.space, getattr(space, "depth_range", (1, 1))[1], cfg.input_size)
+    if space.input_size != cfg.input_size:
+        _check_poolable(cfg.space, space.depth_range[1], cfg.input_size)
         space = space.at_input_size(cfg.input_size)
-    if hasattr(space, "with_weight_bits"):  # test fakes have no weight bits
-        space = space.with_weight_bits(cfg.weight_bits)
-    return space
+    return space.with_weight_bits(cfg.weight_bits)
 
 
 def _check_poolable(name: str, depth: int, size: tuple[int, int]) -> None:
@@ -79,9 +77,9 @@ def _check_poolable(name: str, depth: int, size: tuple[int, int]) -> None:
         f"--input-size {below[0]} {below[1]} or --input-size {above[0]} {above[1]}")
 
 
-def smallest_spec(space: Any, num_classes: int, fold_ratio: int) -> ArchSpec:
+def smallest_spec(space: SearchSpace, num_classes: int, fold_ratio: int) -> ArchSpec:
     """The least demanding net of ``space``: its shallowest depth, 4 channels, 1x1 convs."""
-    depth = getattr(space, "depth_range", (2, 2))[0]
+    depth = space.depth_range[0]
     return ArchSpec(
         name="smallest", num_classes=num_classes, fold_ratio=fold_ratio,
         encoder=tuple(EncoderLevel((ConvSpec(4, 1),)) for _ in range(depth)),
@@ -89,18 +87,17 @@ def smallest_spec(space: Any, num_classes: int, fold_ratio: int) -> ArchSpec:
     )
 
 
-def forced_violations(space: Any, num_classes: int, device: str,
+def forced_violations(space: SearchSpace, num_classes: int, device: str,
                       size: tuple[int, int]) -> list[Violation]:
     """Violations every net of ``space`` has on ``device`` at ``size`` (empty = some may fit).
 
     The smallest net is checked for each fold ratio the space offers; only limits in
-    :data:`FORCED_LIMITS` count. Spaces without ``fold_ratios`` (test fakes) are not checked.
+    :data:`FORCED_LIMITS` count. A space with no fold ratios has no net to check.
     """
-    folds = getattr(space, "fold_ratios", None)
-    if not folds:
+    if not space.fold_ratios:
         return []
     per_fold = []
-    for fold in folds:
+    for fold in space.fold_ratios:
         report = check(smallest_spec(space, num_classes, fold), device, input_size=size)
         forced = [v for v in report.violations if v.limit in FORCED_LIMITS]
         if not forced:
@@ -109,26 +106,26 @@ def forced_violations(space: Any, num_classes: int, device: str,
     return per_fold[0]
 
 
-def _fits(space: Any, num_classes: int, device: str, size: tuple[int, int]) -> bool:
+def _fits(space: SearchSpace, num_classes: int, device: str, size: tuple[int, int]) -> bool:
     return not forced_violations(space, num_classes, device, size)
 
 
-def largest_square_input(space: Any, num_classes: int, device: str,
+def largest_square_input(space: SearchSpace, num_classes: int, device: str,
                          upper: int = 512) -> int | None:
     """Largest side ``s <= upper`` with ``s x s`` fitting the smallest net of ``space`` (sides
     every depth of the space can pool), or ``None`` when no size fits."""
-    step = 2 ** (getattr(space, "depth_range", (2, 2))[1] - 1)
+    step = 2 ** (space.depth_range[1] - 1)
     for side in range(upper - upper % step, 0, -step):
         if _fits(space, num_classes, device, (side, side)):
             return side
     return None
 
 
-def impossible_message(space: Any, task: str, num_classes: int, device: str,
+def impossible_message(space: SearchSpace, task: str, num_classes: int, device: str,
                        size: tuple[int, int], forced: Sequence[Violation]) -> str:
     """One paragraph: the limit, the numbers, and what would fit instead."""
     h, w = size
-    lines = [f"no architecture of space {getattr(space, 'name', space)!r} can run task "
+    lines = [f"no architecture of space {space.name!r} can run task "
              f"{task!r} ({num_classes} classes) on {device} at {h}x{w}: "
              f"{forced[0].message}"]
     fits = []

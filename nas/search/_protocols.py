@@ -109,7 +109,36 @@ class ArtifactStore(Protocol):
 
 
 SpaceFn = Callable[[Any], ArchSpec]
-"""A search space: an Optuna trial -> an :class:`ArchSpec` (``search_spaces``)."""
+"""A search space as the objective uses it: an Optuna trial -> an :class:`ArchSpec`."""
+
+
+class SearchSpace(Protocol):
+    """What the search needs of a search space (``search_spaces.UNetSpace``): a spec per
+    trial, the parameters that rebuild a reference, and what the space is built for, which
+    the checks before the first trial read (``nas.search._components``)."""
+
+    @property
+    def name(self) -> str: ...  # registry name
+    @property
+    def device(self) -> str: ...  # the ``nas.hardware`` device the space is built for
+    @property
+    def num_classes(self) -> int: ...  # classes the specs are built for
+    @property
+    def input_size(self) -> tuple[int, int]: ...  # folded chip input (rows, columns)
+    @property
+    def depth_range(self) -> tuple[int, int]: ...  # (min, max) encoder levels
+    @property
+    def fold_ratios(self) -> Sequence[int]: ...  # fold-ratio choices
+
+    def with_weight_bits(self, bits: tuple[int, ...]) -> SearchSpace:
+        """The same space sampling layer-group weight widths from ``bits``."""
+        ...
+
+    def params_for(self, spec: ArchSpec) -> dict[str, Any]:
+        """The parameters that rebuild ``spec``; ``ValueError`` if the space cannot."""
+        ...
+
+    def __call__(self, trial: Any) -> ArchSpec: ...  # an Optuna trial -> a spec
 
 
 @dataclass
@@ -117,14 +146,15 @@ class Components:
     """What a search runs on, resolved from a :class:`~nas.search.SearchConfig`.
 
     Attributes:
-        space: trial -> spec, built for the config's device and input size.
+        space: the search space (trial -> spec), built for the config's device and input
+            size.
         task: the task (classes).
         check: the hardware model.
         params_for: reference name -> the space's parameters that rebuild it, or ``None``
             when the space cannot express it.
     """
 
-    space: SpaceFn
+    space: SearchSpace
     task: TaskLike
     check: CheckFn
     params_for: Callable[[str], dict[str, Any] | None]

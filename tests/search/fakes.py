@@ -23,16 +23,31 @@ class FakeTask:
         return len(self.class_names)
 
 
+@dataclass(frozen=True)
 class FakeSpace:
-    """depth 2..3 U-Net whose base width decides the bytes (wide ones do not fit the chip)."""
+    """depth 2..3 U-Net whose base width decides the bytes (wide ones do not fit the chip).
+
+    Its attributes are those of ``nas.search._protocols.SearchSpace``; its specs are 8-bit at
+    fold 4 (``ArchSpec``'s defaults), whatever weight bits the search asks for.
+    """
+
+    name: str = "fake"
+    device: str = "MAX78000"
+    num_classes: int = 4
+    input_size: tuple[int, int] = (88, 88)
+    depth_range: tuple[int, int] = (2, 3)
+    fold_ratios: tuple[int, ...] = (4,)
+
+    def with_weight_bits(self, bits: tuple[int, ...]) -> FakeSpace:
+        return self
 
     def __call__(self, trial) -> ArchSpec:
-        depth = trial.suggest_int("depth", 2, 3)
+        depth = trial.suggest_int("depth", *self.depth_range)
         base = trial.suggest_categorical("base", [8, 16, 64, 256])
         widths = [min(base * 2**i, 512) for i in range(depth)]
         widths = [w if w <= 64 else -(-w // 64) * 64 for w in widths]
         return ArchSpec(
-            name=f"fake-d{depth}-b{base}", num_classes=4,
+            name=f"fake-d{depth}-b{base}", num_classes=self.num_classes,
             encoder=tuple(EncoderLevel((ConvSpec(w),)) for w in widths),
             decoder=tuple(DecoderLevel(widths[i], (ConvSpec(widths[i]),))
                           for i in reversed(range(depth - 1))),
