@@ -51,6 +51,7 @@ from nas.search._early_stop import cannot_reach_front, front_miou_at, front_poin
 from nas.search._protocols import (
     ArtifactStore,
     CheckFn,
+    HardwareReportLike,
     Interrupts,
     SpaceFn,
     TaskLike,
@@ -189,31 +190,8 @@ class Objective:
         cfg = self.cfg
         spec = self._spec(trial)
         hw = self.check(spec, cfg.device, input_size=cfg.input_size)
-        param_bytes = int(hw.weight_bytes) + int(hw.bias_bytes)
-        latency = _finite(hw.latency_ms)
-        ends = [o + n for o, n in zip(hw.kernel_offsets, hw.kernel_lengths, strict=True)]
-        # kernel_words_used: highest kernel-memory column used + 1 (izer's map width needed)
-        trial.set_user_attr("spec", spec.to_json(indent=None))
-        trial.set_user_attr("arch", arch_summary(spec))
-        trial.set_user_attr("weight_bytes", int(hw.weight_bytes))
-        trial.set_user_attr("bias_bytes", int(hw.bias_bytes))
-        trial.set_user_attr("param_bytes", param_bytes)
-        trial.set_user_attr("latency_ms", latency)
-        trial.set_user_attr("kernel_words_used", max(ends, default=0))
-        trial.set_user_attr("kernel_offsets", list(map(int, hw.kernel_offsets)))
-        trial.set_user_attr("kernel_lengths", list(map(int, hw.kernel_lengths)))
-
-        constraints = [float(c) for c in hw.constraints(cfg.max_weight_bytes, cfg.max_latency_ms)]
-        violations = [v.message for v in hw.violations]
-        names = self._constraint_names(len(constraints))
-        for name, value in zip(names, constraints, strict=True):
-            trial.set_constraint(name, value)
-            if value > 0 and name != "hardware":  # budgets are value / budget - 1
-                violations.append(f"{name} exceeded by {value:.1%}")
-        set_dashboard_constraints(trial, constraints)
-        feasible = all(c <= 0 for c in constraints)
-        trial.set_user_attr("feasible", feasible)
-        trial.set_user_attr("violations", violations)
+        param_bytes, latency = self._record_hardware(trial, spec, hw)
+        feasible = self._constrain(trial, hw)
         latency_value = latency if latency is not None else math.inf
         is_reference = trial.user_attrs.get("reference") is not None
         if not feasible and not is_reference:
@@ -289,6 +267,40 @@ class Objective:
             tmp.unlink(missing_ok=True)
             trial.set_user_attr("wall_seconds", time.monotonic() - start)
         return self._values(float(result.miou), param_bytes, latency_value)
+
+    def _record_hardware(self, trial: optuna.Trial, spec: ArchSpec,
+                         hw: HardwareReportLike) -> tuple[int, float | None]:
+        """The hardware model's figures as user attributes; (param bytes, latency ms)."""
+        param_bytes = int(hw.weight_bytes) + int(hw.bias_bytes)
+        latency = _finite(hw.latency_ms)
+        ends = [o + n for o, n in zip(hw.kernel_offsets, hw.kernel_lengths, strict=True)]
+        # kernel_words_used: highest kernel-memory column used + 1 (izer's map width needed)
+        trial.set_user_attr("spec", spec.to_json(indent=None))
+        trial.set_user_attr("arch", arch_summary(spec))
+        trial.set_user_attr("weight_bytes", int(hw.weight_bytes))
+        trial.set_user_attr("bias_bytes", int(hw.bias_bytes))
+        trial.set_user_attr("param_bytes", param_bytes)
+        trial.set_user_attr("latency_ms", latency)
+        trial.set_user_attr("kernel_words_used", max(ends, default=0))
+        trial.set_user_attr("kernel_offsets", list(map(int, hw.kernel_offsets)))
+        trial.set_user_attr("kernel_lengths", list(map(int, hw.kernel_lengths)))
+        return param_bytes, latency
+
+    def _constrain(self, trial: optuna.Trial, hw: HardwareReportLike) -> bool:
+        """Set the trial's constraints (chip limits, budgets) and violations; feasible?"""
+        cfg = self.cfg
+        constraints = [float(c) for c in hw.constraints(cfg.max_weight_bytes, cfg.max_latency_ms)]
+        violations = [v.message for v in hw.violations]
+        names = self._constraint_names(len(constraints))
+        for name, value in zip(names, constraints, strict=True):
+            trial.set_constraint(name, value)
+            if value > 0 and name != "hardware":  # budgets are value / budget - 1
+                violations.append(f"{name} exceeded by {value:.1%}")
+        set_dashboard_constraints(trial, constraints)
+        feasible = all(c <= 0 for c in constraints)
+        trial.set_user_attr("feasible", feasible)
+        trial.set_user_attr("violations", violations)
+        return feasible
 
     def _raising(self) -> AbstractContextManager[None]:
         return self.interrupts.raising() if self.interrupts else contextlib.nullcontext()
