@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nas.front import FrontPoint, front_miou_at
 from nas.report import read_trials_csv
-from nas.search._early_stop import FrontPoint, cannot_reach_front, front_miou_at
+from nas.search._early_stop import cannot_reach_front
 from nas.spec import ArchSpec
 
 OUT = Path(__file__).parent / "results" / "learning_curves.csv"

@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path.cwd()))
 
 from nas.export import export  # noqa: E402  (the checkout in the current directory)
+from nas.hardware import get_device  # noqa: E402
 from nas.models import build_model  # noqa: E402
 from nas.report import front_figure  # noqa: E402
 from nas.spec import get_reference  # noqa: E402
@@ -84,8 +85,9 @@ def figure_digests() -> dict[str, str]:
         "miou": rng.uniform(0.3, 0.8, n), "latency_ms": rng.uniform(1, 9, n),
         "arch": ["a"] * n, "violations": [""] * n})
     front, knees = df.iloc[[1, 4, 7]], df.iloc[[4]]
+    limit = float(get_device("MAX78000").kernel_bytes_total)
     figs = {
-        "front/knees-limit": front_figure(df, front, knees, title="t", limit_bytes=442368.0,
+        "front/knees-limit": front_figure(df, front, knees, title="t", limit_bytes=limit,
                                           limit_label="limit"),
         "front/plain": front_figure(df, front, None, title="t"),
         "front/empty": front_figure(df.iloc[:0], df.iloc[:0]),

@@ -35,9 +35,7 @@ import optuna  # noqa: E402
 import surrogate as sg  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from nas.hardware import check  # noqa: E402
-from nas.search._config import SearchConfig  # noqa: E402
-from nas.search._hypervolume import (  # noqa: E402
+from nas.front import (  # noqa: E402
     HEADLINE_REF_MIOU,
     REACH_MIOUS,
     REF_MIOUS,
@@ -45,6 +43,8 @@ from nas.search._hypervolume import (  # noqa: E402
     log_hypervolume_curve,
     weight_memory_bytes,
 )
+from nas.hardware import check  # noqa: E402
+from nas.search._config import SearchConfig  # noqa: E402
 from nas.search._objective import CONSTRAINT_NAMES  # noqa: E402
 from nas.search._study import make_sampler  # noqa: E402
 from nas.spec import get_reference  # noqa: E402

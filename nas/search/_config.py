@@ -27,10 +27,6 @@ REQUIRED_OBJECTIVES = ("miou", "bytes")
 TORCH_DEVICES = ("auto", "cpu", "cuda")  # = nas.train.DEVICES (no torch import here)
 DEFAULT_REFERENCES = ("ai85unetlarge", "unetmysmall", "ai85unetlarge-w4", "unetmysmall-w4")
 DEFAULT_STUDY_NAME = "maxnas"
-# Hypervolume reference point: mIoU 0 and the MAX78000's whole weight memory
-# (64 processors x 768 kernels x 9 bytes = 442,368 bytes).
-HV_REFERENCE_MIOU = 0.0
-HV_REFERENCE_BYTES = 442_368
 # Training frames of a preset without max_train_frames: CamVid's train split (SegNet's, 367).
 TRAIN_FRAMES = 367
 

@@ -12,6 +12,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nas._atomic import atomic_open
+from nas.front import (
+    HEADLINE_REF_MIOU,
+    front_quality,
+    knee_points,
+    log_hypervolume_frame,
+    pareto_frame,
+    weight_memory_bytes,
+)
 from nas.report import (
     PARAM_BYTES,
     early_stop_summary,
@@ -26,13 +34,6 @@ from nas.report import (
     trial_counts,
 )
 from nas.search._config import SearchConfig
-from nas.search._hypervolume import HEADLINE_REF_MIOU, weight_memory_bytes
-from nas.search._pareto import (
-    front_quality,
-    knee_points,
-    log_hypervolume_frame,
-    pareto_frame,
-)
 from nas.search._rung_studies import study_frame
 
 N_KNEES = 4  # knees labelled in the report (the finalists benchmark retrains 4)

@@ -38,13 +38,13 @@ import optuna
 import pandas as pd
 
 import nas.data
+from nas.front import FrontQuality, front_quality, knee_points, pareto_frame
 from nas.hardware import get_device
 from nas.report import early_stop_summary, rung_agreement, summary_text
 from nas.report import trial_counts as table_counts
 from nas.search._config import SearchConfig
 from nas.search._objective import Objective
 from nas.search._outputs import N_KNEES, settings_of, write_reports
-from nas.search._pareto import FrontQuality, front_quality, knee_points, pareto_frame
 from nas.search._progress import Progress, study_stats
 from nas.search._protocols import Components, TrainFn
 from nas.search._rung_studies import RungWork, open_rung_study, study_frame
