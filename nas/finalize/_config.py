@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas import _resources
-from nas.search._config import _import, worker_bytes
+from nas._imports import import_function
+from nas.search._config import worker_bytes
 from nas.studyio import FINALISTS_DIR, finalists_csv, study_folder
 from nas.train import get_preset
 
@@ -69,8 +70,8 @@ class FinalizeConfig:
         get_preset(self.preset)  # unknown names list the valid ones
         # no more trainings at once than the machine runs (full: ~3 GB each at 88x88)
         _resources.check_jobs(self.jobs, worker_bytes((self.preset,)), what="trainings")
-        _import("trainer", self.trainer)
-        _import("tester", self.tester)
+        import_function("trainer", self.trainer)
+        import_function("tester", self.tester)
 
     @property
     def folder(self) -> Path:

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from nas._atomic import atomic_open
+from nas._imports import import_function
 from nas.data import DatasetNotFoundError, get_task, resolve_data_dir
 from nas.finalize._config import FinalizeConfig
 from nas.finalize._outputs import summary_frame, write_outputs
@@ -29,7 +30,6 @@ from nas.finalize._select import Finalist, select_finalists
 from nas.finalize._store import done_keys, merge_row, read_rows
 from nas.hardware import check
 from nas.search import study_frame
-from nas.search._config import _import
 from nas.spec import DEFAULT_INPUT_SIZE
 from nas.studyio import FINALISTS_PREVIEW, load_study, study_folder
 from nas.train import get_preset
@@ -120,8 +120,8 @@ def run_job(job: Job) -> dict[str, Any]:
     f = job.finalist
     task = get_task(job.task)
     preset = get_preset(job.preset).at_input_size(job.input_size, f.spec.fold_ratio)
-    train: Callable[..., Any] = _import("trainer", job.trainer)
-    tester: Callable[..., dict] = _import("tester", job.tester)
+    train: Callable[..., Any] = import_function("trainer", job.trainer)
+    tester: Callable[..., dict] = import_function("tester", job.tester)
     job.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     # resume: a training cut by a crash, a signal or the end of a session continues from its

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nas import _resources
+from nas._imports import import_function
 from nas.hardware import get_device
 from nas.search._early_stop import EarlyStop
 from nas.spec import DEFAULT_INPUT_SIZE, FOLD_RATIOS, input_size
@@ -66,17 +66,6 @@ def default_jobs(presets: Sequence[str] = ("proxy",),
     machine); :attr:`SearchConfig.threads_per_job` then gives each worker one thread.
     """
     return min(_resources.usable_cores(), _resources.max_jobs(worker_bytes(presets, size)))
-
-
-def _import(name: str, path: str) -> Any:
-    """``"package.module:function"`` -> the function (``ValueError`` naming ``name``)."""
-    module_name, sep, attr = path.partition(":")
-    if not sep:
-        raise ValueError(f"{name} must be 'module:function', but got {path!r}")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as e:
-        raise ValueError(f"{name}: cannot import {path!r}: {e}") from None
 
 
 def _positive(name: str, value: float | None, allow_none: bool = True) -> None:
@@ -212,7 +201,7 @@ class SearchConfig:
         for name in ("trainer", "components"):
             value = getattr(self, name)
             if isinstance(value, str):
-                set_(self, name, _import(name, value))
+                set_(self, name, import_function(name, value))
             elif not callable(value):
                 raise ValueError(f"{name} must be a function or 'module:function', "
                                  f"but got {value!r}")
