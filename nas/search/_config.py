@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from nas import _resources
 from nas._imports import import_function
-from nas.hardware import get_device
+from nas._resources import DEFAULT_TORCH_DEVICE, TORCH_DEVICES
+from nas.hardware import DEFAULT_DEVICE, get_device
 from nas.search._early_stop import EarlyStop
 from nas.spec import DEFAULT_INPUT_SIZE, FOLD_RATIOS, input_size
 from nas.studyio import default_artifact_dir, default_storage_url
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 SAMPLERS = ("tpe", "nsga2", "nsga3", "random", "gp")
 OBJECTIVES = ("miou", "bytes", "latency")
 REQUIRED_OBJECTIVES = ("miou", "bytes")
-TORCH_DEVICES = ("auto", "cpu", "cuda")  # = nas.train.DEVICES (no torch import here)
 DEFAULT_REFERENCES = ("ai85unetlarge", "unetmysmall", "ai85unetlarge-w4", "unetmysmall-w4")
 DEFAULT_STUDY_NAME = "maxnas"
 # Training frames of a preset without max_train_frames: CamVid's train split (SegNet's, 367).
@@ -141,7 +141,7 @@ class SearchConfig:
     studies_dir: Path = Path("studies")
     space: str = "unet_max78000"
     task: str = "camvid4"
-    device: str = "MAX78000"
+    device: str = DEFAULT_DEVICE
     input_size: tuple[int, int] = DEFAULT_INPUT_SIZE
     preset: str = "proxy"
     sampler: str = "tpe"
@@ -157,7 +157,7 @@ class SearchConfig:
     grace_period: int | None = None
     max_retry: int = 2
     torch_threads: int | None = None
-    torch_device: str = "auto"
+    torch_device: str = DEFAULT_TORCH_DEVICE
     artifact_dir: Path | None = None
     trainer: TrainFn | str = "nas.train:train"
     components: Callable[[SearchConfig], Components] | str = "nas.search._components:components"
