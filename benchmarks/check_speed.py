@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nas._cli import add_device_argument  # noqa: E402
 from nas.hardware import check  # noqa: E402
 from nas.hardware._plan_exact import plan_exact_cached  # noqa: E402
 from nas.spec import get_reference  # noqa: E402
@@ -53,7 +54,7 @@ def _ms(x: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--space", default="unet_max78000")
-    p.add_argument("--device", default="MAX78000")
+    add_device_argument(p)
     p.add_argument("--n", type=int, default=1000, help="architectures to sample")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per architecture")
     p.add_argument("--size", type=int, nargs=2, default=(88, 88), metavar=("H", "W"))

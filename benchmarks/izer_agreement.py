@@ -41,6 +41,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nas._cli import add_device_argument  # noqa: E402
 from nas.export import (  # noqa: E402
     check_yaml_liveness,
     compare_sample_output,
@@ -310,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="weight widths --mixed-bits draws from (default 8,4,2,1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=88, help="folded input size (default 88)")
-    p.add_argument("--device", default="MAX78000")
+    add_device_argument(p)
     p.add_argument("--checkpoint", action="append", default=[], metavar="PATH[@SIZE]",
                    help="also export and run this trained maxnas checkpoint (repeatable)")
     p.add_argument("--data-dir", type=Path, default=None,
