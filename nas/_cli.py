@@ -96,6 +96,22 @@ def add_torch_device_argument(parser: argparse.ArgumentParser,
              "%(default)s)")
 
 
+class _Renamed(argparse.Action):
+    def __init__(self, *args: Any, message: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.message = message
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[str] | None, option_string: str | None = None) -> None:
+        parser.error(self.message)
+
+
+def add_renamed_option(parser: argparse.ArgumentParser, old: str, message: str) -> None:
+    """A hidden ``old`` option (with or without a value) that stops with ``message``: an old
+    spelling gets a pointer to the new one, not argparse's guess about the value after it."""
+    parser.add_argument(old, nargs="?", action=_Renamed, message=message, help=argparse.SUPPRESS)
+
+
 def num_classes(text: str) -> int:
     """``--num-classes``: an integer >= 2 (argparse names the option in its error)."""
     try:

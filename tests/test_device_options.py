@@ -26,7 +26,9 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
 
 
 def _option(parser: argparse.ArgumentParser, flag: str) -> argparse.Action | None:
-    return next((a for a in parser._actions if flag in a.option_strings), None)
+    """The option ``flag`` as --help shows it (hidden ones left out)."""
+    return next((a for a in parser._actions
+                 if flag in a.option_strings and a.help != argparse.SUPPRESS), None)
 
 
 PARSERS = _parsers()
@@ -77,8 +79,11 @@ def test_device_takes_any_case_and_refuses_what_is_not_a_chip(name, capsys):
         assert "MAX78000" in capsys.readouterr().err
 
 
-def test_train_has_no_chip_and_refuses_the_old_torch_spelling():
-    with pytest.raises(SystemExit):
-        PARSERS["train"].parse_args(["--reference", "unetmysmall", "--device", "cpu"])
+def test_train_has_no_chip_and_points_the_old_torch_spelling_to_the_new(capsys):
+    for argv in (["--device", "cpu"], ["--device"], ["--device=cuda"]):
+        with pytest.raises(SystemExit) as e:
+            PARSERS["train"].parse_args(["--reference", "unetmysmall", *argv])
+        assert e.value.code == 2 and "--torch-device" in capsys.readouterr().err
+    assert "--device" not in PARSERS["train"].format_help()
     args = PARSERS["train"].parse_args(["--reference", "unetmysmall", "--torch-device", "cpu"])
     assert args.torch_device == "cpu"

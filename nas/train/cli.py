@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from nas._cli import SubParsers, add_torch_device_argument
+from nas._cli import SubParsers, add_renamed_option, add_torch_device_argument
 from nas.data import get_task
 from nas.spec import ArchSpec, get_reference
 from nas.train._presets import get_preset, list_presets
@@ -32,6 +32,8 @@ def register(subparsers: SubParsers) -> None:
                    help="checkpoint path (default runs/NAME_TASK_PRESET.pth.tar)")
     p.add_argument("--seed", type=int, default=0)
     add_torch_device_argument(p)
+    add_renamed_option(p, "--device", "--device is now --torch-device in nas train (--device is "
+                                      "the chip in every command that has one)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     p.add_argument("--split", choices=("val", "test"), default="val",
                    help="evaluation split (test only for final reports)")
