@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 
+from nas._cli import add_device_argument
 from nas.hardware import check
 from nas.hardware._plan_exact import plan_exact_cached
 from nas.spec import get_reference
@@ -50,7 +51,7 @@ def _ms(x: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--space", default="unet_max78000")
-    p.add_argument("--device", default="MAX78000")
+    add_device_argument(p)
     p.add_argument("--n", type=int, default=1000, help="architectures to sample")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per architecture")
     p.add_argument("--size", type=int, nargs=2, default=(88, 88), metavar=("H", "W"))

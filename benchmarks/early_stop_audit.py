@@ -25,8 +25,9 @@ import optuna
 import pandas as pd
 
 from benchmarks._common import RESULTS, append_row, done_keys, write_header
+from nas.front import front_miou_at
 from nas.report import early_stop_summary, trials_frame
-from nas.search._early_stop import front_miou_at, front_points
+from nas.search._early_stop import front_points
 from nas.spec import ArchSpec
 
 FIELDS = ("trial", "param_bytes", "stop_epoch", "epochs", "stopped_miou", "bar",

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nas._cli import add_device_argument
 from nas.report import read_trials_csv
 from nas.search import front_quality, weight_memory_bytes
 
@@ -98,7 +99,7 @@ def main() -> None:
     ap.add_argument("--a-label", default="A")
     ap.add_argument("--b-label", default="B")
     ap.add_argument("--at", type=int, nargs="+", default=[50, 100, 200])
-    ap.add_argument("--device", default="MAX78000")
+    add_device_argument(ap)
     ap.add_argument("--tie", type=float, default=0.005, help="mIoU within which fronts are level")
     ap.add_argument("--plot", type=Path, default=None)
     args = ap.parse_args()

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nas._cli import add_device_argument
 from nas.export import (
     check_yaml_liveness,
     compare_sample_output,
@@ -308,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="weight widths --mixed-bits draws from (default 8,4,2,1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=88, help="folded input size (default 88)")
-    p.add_argument("--device", default="MAX78000")
+    add_device_argument(p)
     p.add_argument("--checkpoint", action="append", default=[], metavar="PATH[@SIZE]",
                    help="also export and run this trained maxnas checkpoint (repeatable)")
     p.add_argument("--data-dir", type=Path, default=None,

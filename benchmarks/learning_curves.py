@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._common import RESULTS, append_rows, done_keys, write_header
+from nas.front import FrontPoint, front_miou_at
 from nas.report import read_trials_csv
-from nas.search._early_stop import FrontPoint, cannot_reach_front, front_miou_at
+from nas.search._early_stop import cannot_reach_front
 from nas.spec import ArchSpec
 
 OUT = RESULTS / "learning_curves.csv"

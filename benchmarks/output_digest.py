@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 
 from nas.export import export
+from nas.hardware import get_device
 from nas.models import build_model
 from nas.report import front_figure
 from nas.spec import get_reference
@@ -84,8 +85,9 @@ def figure_digests() -> dict[str, str]:
         "miou": rng.uniform(0.3, 0.8, n), "latency_ms": rng.uniform(1, 9, n),
         "arch": ["a"] * n, "violations": [""] * n})
     front, knees = df.iloc[[1, 4, 7]], df.iloc[[4]]
+    limit = float(get_device("MAX78000").kernel_bytes_total)
     figs = {
-        "front/knees-limit": front_figure(df, front, knees, title="t", limit_bytes=442368.0,
+        "front/knees-limit": front_figure(df, front, knees, title="t", limit_bytes=limit,
                                           limit_label="limit"),
         "front/plain": front_figure(df, front, None, title="t"),
         "front/empty": front_figure(df.iloc[:0], df.iloc[:0]),

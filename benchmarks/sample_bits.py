@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from nas._cli import add_device_argument
 from nas.hardware import check
 from nas.spec import ArchSpec
 
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--space", default=None, help="passed to nas sample (default: its own)")
-    p.add_argument("--device", default="MAX78000")
+    add_device_argument(p)
     p.add_argument("--size", type=int, default=88, help="folded input size (default 88)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

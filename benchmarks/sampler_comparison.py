@@ -29,14 +29,14 @@ import optuna
 import pandas as pd
 from plotly.subplots import make_subplots
 
-from nas.report import trials_frame, write_figure
-from nas.search import (
+from nas.front import (
     HV_REFERENCE_BYTES,
     HV_REFERENCE_MIOU,
     hypervolume_2d,
     hypervolume_frame,
     pareto_frame,
 )
+from nas.report import trials_frame, write_figure
 
 
 def load(name: str, storage: str | None) -> pd.DataFrame:

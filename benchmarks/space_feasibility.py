@@ -25,6 +25,7 @@ import os
 import re
 import statistics
 
+from nas._cli import add_device_argument
 from nas.hardware import check
 from search_spaces import get_space, parse_weight_bits, sample_specs
 
@@ -68,7 +69,7 @@ def _cap_that_cuts(space, spec) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--space", default="unet_max78000")
-    p.add_argument("--device", default="MAX78000")
+    add_device_argument(p)
     p.add_argument("--n", type=int, default=1000, help="architectures to sample")
     p.add_argument("--size", type=int, nargs=2, default=(88, 88), metavar=("H", "W"))
     p.add_argument("--seed", type=int, default=0)

@@ -15,6 +15,7 @@ import argparse
 import optuna
 import pandas as pd
 
+from nas._cli import add_device_argument
 from nas.report import early_stop_summary, trials_frame
 from nas.search import front_quality, hypervolume_frame, log_hypervolume_frame, pareto_frame
 from nas.studyio import rung_studies
@@ -44,8 +45,7 @@ def main() -> None:
     ap.add_argument("--storage", help="Optuna storage URL (default sqlite:///studies/NAME.db)")
     ap.add_argument("--at", type=int, nargs="*", default=[50, 100, 200],
                     help="report the hypervolume after this many trials")
-    ap.add_argument("--device", default="MAX78000",
-                    help="whose weight memory bounds the log-bytes hypervolume")
+    add_device_argument(ap)  # whose weight memory bounds the log-bytes hypervolume
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = args.storage or f"sqlite:///studies/{args.study}.db"

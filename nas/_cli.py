@@ -8,6 +8,8 @@ import shutil
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from nas._resources import DEFAULT_TORCH_DEVICE, TORCH_DEVICES
+from nas.hardware import DEFAULT_DEVICE, DEVICES, list_devices
 from nas.spec import DEFAULT_INPUT_SIZE, input_size
 
 # What ArgumentParser.add_subparsers() returns; argparse has no public name for its type.
@@ -65,6 +67,49 @@ def add_input_size(parser: argparse.ArgumentParser, default: tuple[int, int] | N
         help=f"folded chip input rows and columns (default {note or ''}{h} {w} = "
              f"{4 * h}x{4 * w} RGB crops at fold 4); also HxW, or N for N N",
     )
+
+
+def _device_name(text: str) -> str:
+    """A device of the table in any case (``max78002`` -> ``MAX78002``); other text is left
+    as typed, for argparse to refuse with the valid choices."""
+    return text.upper() if text.upper() in DEVICES else text
+
+
+def add_device_argument(parser: argparse.ArgumentParser, default: str | None = DEFAULT_DEVICE,
+                        note: str = "") -> None:
+    """``--device``: the chip, one of the device table's (any case), default
+    :data:`~nas.hardware.DEFAULT_DEVICE`. ``default=None`` leaves it unset so the caller can
+    fill it in (``note`` says how)."""
+    parser.add_argument(
+        "--device", type=_device_name, choices=list_devices(), default=default,
+        help=f"the chip, in any case (default {note}"
+             f"{DEFAULT_DEVICE if default is None else default})")
+
+
+def add_torch_device_argument(parser: argparse.ArgumentParser,
+                              default: str = DEFAULT_TORCH_DEVICE) -> None:
+    """``--torch-device``: where PyTorch trains and evaluates, one of
+    :data:`nas._resources.TORCH_DEVICES`."""
+    parser.add_argument(
+        "--torch-device", choices=TORCH_DEVICES, default=default,
+        help="PyTorch device; auto: cuda if PyTorch sees a GPU, else cpu (default "
+             "%(default)s)")
+
+
+class _Renamed(argparse.Action):
+    def __init__(self, *args: Any, message: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.message = message
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[str] | None, option_string: str | None = None) -> None:
+        parser.error(self.message)
+
+
+def add_renamed_option(parser: argparse.ArgumentParser, old: str, message: str) -> None:
+    """A hidden ``old`` option (with or without a value) that stops with ``message``: an old
+    spelling gets a pointer to the new one, not argparse's guess about the value after it."""
+    parser.add_argument(old, nargs="?", action=_Renamed, message=message, help=argparse.SUPPRESS)
 
 
 def num_classes(text: str) -> int:

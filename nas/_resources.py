@@ -1,4 +1,5 @@
-"""What this machine can run: usable CPU cores, memory, and the most training processes.
+"""What this machine can run: usable CPU cores, memory, the most training processes, and
+where PyTorch runs (:data:`TORCH_DEVICES`).
 
 ``--jobs`` of ``nas search`` and ``nas finalize`` is checked against :func:`max_jobs`: at most
 :data:`JOBS_PER_CORE` training processes per usable core (more only queue for the cores while
@@ -12,6 +13,10 @@ import os
 from pathlib import Path
 
 GB = 1024**3
+# Where PyTorch trains and evaluates (--torch-device); auto: CUDA when PyTorch sees a GPU, else
+# the CPU (nas.train.resolve_device). No torch import here.
+TORCH_DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_TORCH_DEVICE = "auto"
 JOBS_PER_CORE = 2
 # A training process, measured (peak RSS, ai85unetlarge, one thread, CamVid decoded on first
 # use): 1.25 GB with the proxy preset (batch 16 of 160 px crops), 2.5-2.7 GB at the

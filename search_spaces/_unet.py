@@ -15,7 +15,7 @@ from typing import Any
 
 from optuna.trial import BaseTrial
 
-from nas.hardware import get_device
+from nas.hardware import DEFAULT_DEVICE, get_device
 from nas.spec import (
     DEFAULT_INPUT_SIZE,
     MAX_DEPTH,
@@ -73,7 +73,7 @@ class UNetSpace:
     """
 
     name: str
-    device: str = "MAX78000"
+    device: str = DEFAULT_DEVICE
     input_size: tuple[int, int] = DEFAULT_INPUT_SIZE
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     depth_range: tuple[int, int] = (2, 4)

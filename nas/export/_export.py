@@ -34,6 +34,7 @@ from nas.export._preview import PREVIEW_FILE, Preview, preview_grid
 from nas.export._readme import render_readme
 from nas.export._simulate import simulate_int8
 from nas.export._yaml import render_yaml
+from nas.hardware import DEFAULT_DEVICE, list_devices
 from nas.models import FusedBlock, fold_bn
 from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec
 
@@ -122,7 +123,7 @@ def export(
     params: dict[str, LayerParams] | None = None,
     sample: np.ndarray | None = None,
     dataset: str = "camvid4",
-    device: str = "MAX78000",
+    device: str = DEFAULT_DEVICE,
     input_size: tuple[int, int] = DEFAULT_INPUT_SIZE,
     epoch: int = 0,
     extras: dict[str, Any] | None = None,
@@ -261,7 +262,7 @@ def _predicted(spec: ArchSpec, report: Any, qsd: dict[str, torch.Tensor], device
     zero_bias = {k[: -len(".op.bias")] for k, v in qsd.items()
                  if k.endswith(".op.bias") and not bool(v.any())}
     predicted = {device: _hw.predicted(report, zero_bias, device)}
-    other = "MAX78002" if device == "MAX78000" else "MAX78000"
+    other = next(d for d in list_devices() if d != device)
     try:
         predicted[other] = _hw.predicted(_hw.check_feasible(spec, other, input_size),
                                          zero_bias, other)
@@ -276,5 +277,5 @@ def _izer_commands(arch: str, files: dict[str, Path]) -> dict[str, list[str]]:
         dev: izer_args(arch, f"$EXPORT/{files['quantized'].name}",
                        f"$EXPORT/{files['yaml'].name}", f"$EXPORT/{files['sample'].name}",
                        dev, test_dir=f"sdk/Examples/{dev}/CNN")
-        for dev in ("MAX78000", "MAX78002")
+        for dev in list_devices()
     }

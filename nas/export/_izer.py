@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nas.hardware import DEFAULT_DEVICE
+
 QAT_POLICY_FILE = "qat_policy.yaml"  # written next to the network YAML by nas.export.export
 
 # izer's data memory addressing (izer/tornadocnn.py, izer/unload.py), 8-bit output.
@@ -31,7 +33,7 @@ def izer_args(
     checkpoint: str,
     config: str,
     sample: str,
-    device: str = "MAX78000",
+    device: str = DEFAULT_DEVICE,
     test_dir: str = "sdk/Examples/CNN",
     max_checklines: int | None = 8192,
 ) -> list[str]:
@@ -107,7 +109,7 @@ def run_izer(
     out_dir: str | Path,
     *,
     prefix: str,
-    device: str = "MAX78000",
+    device: str = DEFAULT_DEVICE,
     python: str | None = None,
     max_checklines: int | None = None,
     timeout: float = 900,
@@ -174,7 +176,7 @@ def output_words(
     output_processors: int,
     out_offset: int,
     write_gap: int = 0,
-    device: str = "MAX78000",
+    device: str = DEFAULT_DEVICE,
 ) -> dict[int, list[tuple[int, int, int, int]]]:
     """Where izer puts each byte of an 8-bit layer output in data memory.
 
@@ -235,7 +237,7 @@ def compare_sample_output(
     output_processors: int,
     out_offset: int,
     write_gap: int = 0,
-    device: str = "MAX78000",
+    device: str = DEFAULT_DEVICE,
 ) -> OutputComparison:
     """Compare every value izer's known-answer test checks with our simulated output."""
     expected = read_sample_output(sample_output_h)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-INSTANCE_BYTES = {"MAX78000": 32768, "MAX78002": 81920}
+from nas.hardware import DEFAULT_DEVICE, get_device
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def check_yaml_liveness(
     layers: Sequence[Mapping[str, Any]],
     out_channels: Sequence[int],
     input_shape: tuple[int, int, int],
-    device: str = "MAX78000",
+    device: str = DEFAULT_DEVICE,
 ) -> list[str]:
     """Problems found in an izer YAML layer list (empty = the plan is safe).
 
@@ -117,7 +117,7 @@ def check_yaml_liveness(
     """
     if len(layers) != len(out_channels):
         raise ValueError(f"{len(layers)} layers but {len(out_channels)} channel counts")
-    limit = INSTANCE_BYTES[device] // 4
+    limit = get_device(device).instance_bytes // 4
     problems: list[str] = []
     first = layers[0]
     tensors: dict[int, _Tensor] = {

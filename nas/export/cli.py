@@ -11,11 +11,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nas._cli import SubParsers, add_input_size
+from nas._cli import SubParsers, add_device_argument, add_input_size
 from nas.data import DataError, DatasetNotFoundError, get_task
 from nas.export._export import camvid_sample, export
 from nas.export._preview import PREVIEW_FILE, Preview, load_preview
 from nas.export._trial import load_trial
+from nas.hardware import DEFAULT_DEVICE
 from nas.spec import DEFAULT_INPUT_SIZE, ArchSpec, get_reference
 from nas.train import load_checkpoint, model_from_checkpoint
 
@@ -46,9 +47,7 @@ def register(subparsers: SubParsers) -> None:
                    help="random weights and a synthetic sample (hardware-only check)")
     p.add_argument("--out", type=Path, required=True, help="export folder")
     p.add_argument("--force", action="store_true", help="overwrite an existing export folder")
-    p.add_argument("--device", choices=("MAX78000", "MAX78002"), default=None,
-                   help="chip the memory plan is made for (default: the study's with --study, "
-                        "else MAX78000)")
+    add_device_argument(p, default=None, note="the study's with --study, else ")
     add_input_size(p, default=None, note="the study's with --study, else ")
     p.add_argument("--task", default=None,
                    help="task (default: the checkpoint's, else camvid4)")
@@ -118,7 +117,7 @@ def _preview(args: argparse.Namespace, spec: ArchSpec, task: str,
 
 def run(args: argparse.Namespace) -> int:
     spec, ckpt_path, source = _source(args)
-    args.device = args.device or "MAX78000"
+    args.device = args.device or DEFAULT_DEVICE
     args.input_size = args.input_size or DEFAULT_INPUT_SIZE
     extras: dict[str, Any] = {}
     model, epoch, task = None, 0, args.task

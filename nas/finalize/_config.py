@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas import _resources
-from nas.search._config import _import, worker_bytes
+from nas._imports import import_function
+from nas._resources import TORCH_DEVICES
+from nas.search._config import worker_bytes
 from nas.studyio import FINALISTS_DIR, finalists_csv, study_folder
 from nas.train import get_preset
 
@@ -27,7 +29,8 @@ class FinalizeConfig:
         studies_dir: folder of the study's database and reports.
         data_dir: CamVid root; ``None`` = ``$CAMVID_DIR`` or ``data/CamVid``.
         trials: retrain these trial numbers instead of knees.
-        torch_device: ``cpu`` or ``cuda``.
+        torch_device: where PyTorch trains and tests: ``cpu``, ``cuda`` or ``auto`` (CUDA
+            if the worker sees one, else CPU; see :func:`nas.train.resolve_device`).
         threads: PyTorch threads per training; ``None`` = usable CPU cores // jobs.
         trainer: ``"module:function"`` with :func:`nas.train.train`'s signature (tests: a fake).
         tester: ``"module:function"`` with :func:`nas.finalize.score_test`'s signature.
@@ -64,13 +67,16 @@ class FinalizeConfig:
         for name in ("seeds",):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be >= 1, but got --{name} {getattr(self, name)}")
+        if self.torch_device not in TORCH_DEVICES:
+            raise ValueError(f"--torch-device must be one of {TORCH_DEVICES}, but got "
+                             f"--torch-device {self.torch_device}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"--threads must be >= 1, but got --threads {self.threads}")
         get_preset(self.preset)  # unknown names list the valid ones
         # no more trainings at once than the machine runs (full: ~3 GB each at 88x88)
         _resources.check_jobs(self.jobs, worker_bytes((self.preset,)), what="trainings")
-        _import("trainer", self.trainer)
-        _import("tester", self.tester)
+        import_function("trainer", self.trainer)
+        import_function("tester", self.tester)
 
     @property
     def folder(self) -> Path:

@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nas._atomic import atomic_open
+from nas.front import pareto_frame
 from nas.report import legend_below, write_figure
-from nas.search import pareto_frame
 from nas.studyio import FINALISTS_CSV, FINALISTS_MD, FINALISTS_PLOT
 
 FIGURE_WIDTH_PX = 1000

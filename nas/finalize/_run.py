@@ -21,20 +21,20 @@ from typing import Any
 import pandas as pd
 
 from nas._atomic import atomic_open
+from nas._imports import import_function
 from nas.data import DatasetNotFoundError, get_task, resolve_data_dir
 from nas.finalize._config import FinalizeConfig
 from nas.finalize._outputs import summary_frame, write_outputs
 from nas.finalize._preview import finalists_preview
 from nas.finalize._select import Finalist, select_finalists
 from nas.finalize._store import done_keys, merge_row, read_rows
-from nas.hardware import check
+from nas.hardware import DEFAULT_DEVICE, check
 from nas.search import study_frame
-from nas.search._config import _import
 from nas.spec import DEFAULT_INPUT_SIZE
 from nas.studyio import FINALISTS_PREVIEW, load_study, study_folder
-from nas.train import get_preset
+from nas.train import get_preset, resolve_device
 
-DEFAULT_STUDY_SETTINGS = {"task": "camvid4", "device": "MAX78000",
+DEFAULT_STUDY_SETTINGS = {"task": "camvid4", "device": DEFAULT_DEVICE,
                           "input_size": list(DEFAULT_INPUT_SIZE)}
 
 
@@ -120,16 +120,17 @@ def run_job(job: Job) -> dict[str, Any]:
     f = job.finalist
     task = get_task(job.task)
     preset = get_preset(job.preset).at_input_size(job.input_size, f.spec.fold_ratio)
-    train: Callable[..., Any] = _import("trainer", job.trainer)
-    tester: Callable[..., dict] = _import("tester", job.tester)
+    train: Callable[..., Any] = import_function("trainer", job.trainer)
+    tester: Callable[..., dict] = import_function("tester", job.tester)
     job.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     # resume: a training cut by a crash, a signal or the end of a session continues from its
     # last evaluated epoch (<checkpoint>.partial) when the same command runs again
-    res = train(f.spec, task, preset, job.data_dir, seed=job.seed, device=job.torch_device,
+    torch_device = resolve_device(job.torch_device)  # auto: cuda where this worker sees one
+    res = train(f.spec, task, preset, job.data_dir, seed=job.seed, device=torch_device,
                 checkpoint_path=job.checkpoint, progress=job.progress, threads=job.threads,
                 resume=True)
-    test = tester(job.checkpoint, f.spec, task, preset, job.data_dir, job.torch_device)
+    test = tester(job.checkpoint, f.spec, task, preset, job.data_dir, torch_device)
     hw = check(f.spec, job.device, job.input_size)
     row = {
         "name": f.name, "role": f.role, "trial": f.trial, "seed": job.seed,
@@ -190,7 +191,7 @@ def _write_preview(cfg: FinalizeConfig, rows: pd.DataFrame, summary: pd.DataFram
     try:
         grid = finalists_preview(summary, rows, cfg.folder, get_task(settings["task"]),
                                  get_preset(cfg.preset), settings["input_size"], cfg.data_dir,
-                                 cfg.torch_device)
+                                 resolve_device(cfg.torch_device))
     except ValueError as e:  # DataError (no CamVid here) included
         log(f"{FINALISTS_PREVIEW} skipped: {str(e).split('. ')[0]}")
         return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nas.search import knee_points, pareto_frame
+from nas.front import knee_points, pareto_frame
 from nas.spec import ArchSpec
 from nas.studyio import miou_key
 
@@ -44,7 +44,7 @@ def search_miou_column(df: pd.DataFrame) -> str:
 
 
 def pick_knees(front: pd.DataFrame, k: int) -> pd.DataFrame:
-    """``k`` points of a front: its knees (:func:`nas.search.knee_points`), topped up.
+    """``k`` points of a front: its knees (:func:`nas.front.knee_points`), topped up.
 
     ``knee_points`` returns fewer than ``k`` points when a byte bin holds no interior point
     (and none on a front of fewer than 3). The rest is filled with the remaining front points

@@ -18,7 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-from nas._cli import SubParsers
+from nas._cli import SubParsers, add_torch_device_argument
 from nas.finalize._config import FinalizeConfig
 from nas.finalize._run import finalize, plan
 
@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder of study databases and reports (default %(default)s)")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="CamVid folder (default: $CAMVID_DIR, else data/CamVid)")
-    p.add_argument("--torch-device", default=d.torch_device, help="cpu or cuda")
+    add_torch_device_argument(p, default=d.torch_device)
     p.add_argument("--dry-run", action="store_true",
                    help="list the finalists and the (model, seed) trainings left, train nothing")
     p.add_argument("--progress", action="store_true", help="a tqdm bar per training")

@@ -10,7 +10,8 @@ No torch here: everything is computed from the :class:`~nas.spec.ArchSpec`.
   When the greedy planner fails, :func:`plan_exact` (CP-SAT) finds a plan or proves none exists.
 - :func:`bias_requests` / :func:`place_biases` -> :class:`BiasPlacement`: izer's bias layout
   (used by :func:`check` and by the exporter for layers with all-zero biases).
-- :data:`DEVICES` / :func:`get_device`.
+- :data:`DEVICES` / :func:`get_device`; :data:`DEFAULT_DEVICE` (MAX78000) is every command's
+  default chip.
 """
 
 from nas.hardware._bias import (
@@ -23,7 +24,7 @@ from nas.hardware._bias import (
     place_biases,
 )
 from nas.hardware._check import check, check_layers
-from nas.hardware._device import DEVICES, Device, get_device, list_devices
+from nas.hardware._device import DEFAULT_DEVICE, DEVICES, Device, get_device, list_devices
 from nas.hardware._kernels import kernel_length, place_kernels
 from nas.hardware._layers import PASSTHROUGH_MODES, IzerLayer, izer_layers
 from nas.hardware._plan import exact_budget_ms, plan_memory
@@ -43,6 +44,7 @@ __all__ = [
     "BiasFailure",
     "BiasPlacement",
     "BiasRequest",
+    "DEFAULT_DEVICE",
     "DEVICES",
     "Device",
     "ExactResult",

@@ -11,7 +11,7 @@ from nas.hardware._bias import (
     groups_used,
     place_biases,
 )
-from nas.hardware._device import Device, get_device
+from nas.hardware._device import DEFAULT_DEVICE, Device, get_device
 from nas.hardware._kernels import (
     KernelRequest,
     ffs,
@@ -113,7 +113,7 @@ def _structure(layers: list[IzerLayer], dev: Device) -> list[Violation]:
 
 def check(
     spec: ArchSpec,
-    device: str | Device = "MAX78000",
+    device: str | Device = DEFAULT_DEVICE,
     input_size: tuple[int, int] = DEFAULT_INPUT_SIZE,
     passthrough: str = "fakept",
 ) -> HardwareReport:
@@ -138,7 +138,7 @@ def check(
 
 def check_layers(
     layers: list[IzerLayer],
-    device: str | Device = "MAX78000",
+    device: str | Device = DEFAULT_DEVICE,
     input_channels: int | None = None,
     passthrough: str = "fakept",
     extra: list[Violation] | None = None,

@@ -86,6 +86,10 @@ DEVICES: dict[str, Device] = {
 }
 
 
+# The chip every command, config and builder assumes unless told otherwise.
+DEFAULT_DEVICE = "MAX78000"
+
+
 def get_device(name: str | Device) -> Device:
     """Device by name (case-insensitive); unknown names list the valid ones."""
     if isinstance(name, Device):

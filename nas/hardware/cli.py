@@ -6,9 +6,8 @@ import argparse
 import json
 import sys
 
-from nas._cli import SubParsers, add_input_size, num_classes
+from nas._cli import SubParsers, add_device_argument, add_input_size, num_classes
 from nas.hardware._check import check
-from nas.hardware._device import list_devices
 from nas.hardware._layers import PASSTHROUGH_MODES
 from nas.hardware._report import HardwareReport
 from nas.spec import ArchSpec, get_reference, list_references
@@ -28,7 +27,7 @@ def register(subparsers: SubParsers) -> None:
                      help=f"a built-in reference: {', '.join(list_references())}")
     p.add_argument("--num-classes", type=num_classes, default=4,
                    help="classes of a --reference (default 4)")
-    p.add_argument("--device", default="MAX78000", help=f"one of {list_devices()}")
+    add_device_argument(p)
     add_input_size(p)
     p.add_argument("--passthrough", default="fakept", choices=PASSTHROUGH_MODES,
                    help="copy layer of >64-channel concats: ai8x's 1x1 'fakept' conv "

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from nas.front import staircase
 from nas.report._legend import legend_below
 from nas.report._tables import PARAM_BYTES
 from nas.studyio import miou_key
@@ -22,14 +23,8 @@ def rung_names(df: pd.DataFrame) -> list[str]:
 
 def _front(d: pd.DataFrame, col: str) -> pd.DataFrame:
     """Non-dominated (max ``col``, min bytes) rows of the searched feasible trials."""
-    d = d[(d["reference"].fillna("") == "") & (d["feasible"] == True)]  # noqa: E712
-    d = d.dropna(subset=[col]).sort_values(["param_bytes", col], ascending=[True, False])
-    keep, best = [], -np.inf
-    for i, v in zip(d.index, d[col], strict=True):
-        if v > best:
-            keep.append(i)
-            best = v
-    return d.loc[keep]
+    searched = d[(d["reference"].fillna("") == "") & (d["feasible"] == True)]  # noqa: E712
+    return staircase(searched, col)
 
 
 def rung_table(df: pd.DataFrame) -> pd.DataFrame:

@@ -1,38 +1,32 @@
-"""The Optuna search: study, objective glue, workers, Pareto maths, its output files.
+"""The Optuna search: study, objective glue, workers, its output files.
 
 ``run(SearchConfig(...))`` runs or resumes a multi-objective study (val mIoU up, parameter bytes
 down, optionally latency down) under the chip's constraints; ``run_search.py`` is its CLI.
 """
 
-from nas.search._config import (
-    DEFAULT_REFERENCES,
+# The front's maths live in nas.front; re-exported here, where callers first found them.
+from nas.front import (
+    HEADLINE_REF_MIOU,
     HV_REFERENCE_BYTES,
     HV_REFERENCE_MIOU,
-    OBJECTIVES,
-    SAMPLERS,
-    SearchConfig,
-)
-from nas.search._hypervolume import (
-    HEADLINE_REF_MIOU,
     REACH_MIOUS,
     REF_MIOUS,
-    bytes_to_reach,
-    log_hypervolume,
-    log_hypervolume_curve,
-    weight_memory_bytes,
-)
-from nas.search._objective import Objective, arch_summary
-from nas.search._outputs import build_report, dashboard_figures, settings_of, write_reports
-from nas.search._pareto import (
     FrontQuality,
+    bytes_to_reach,
     front_quality,
     hypervolume_2d,
     hypervolume_frame,
     knee_points,
+    log_hypervolume,
+    log_hypervolume_curve,
     log_hypervolume_frame,
     pareto_frame,
     pareto_mask,
+    weight_memory_bytes,
 )
+from nas.search._config import DEFAULT_REFERENCES, OBJECTIVES, SAMPLERS, SearchConfig
+from nas.search._objective import Objective, arch_summary
+from nas.search._outputs import build_report, dashboard_figures, settings_of, write_reports
 from nas.search._run import prepare, run
 from nas.search._rung_studies import RungWork, open_rung_study, study_frame
 from nas.search._rungs import (

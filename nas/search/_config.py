@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nas import _resources
-from nas.hardware import get_device
+from nas._imports import import_function
+from nas._resources import DEFAULT_TORCH_DEVICE, TORCH_DEVICES
+from nas.hardware import DEFAULT_DEVICE, get_device
 from nas.search._early_stop import EarlyStop
 from nas.spec import DEFAULT_INPUT_SIZE, FOLD_RATIOS, input_size
 from nas.studyio import default_artifact_dir, default_storage_url
@@ -24,13 +25,8 @@ if TYPE_CHECKING:
 SAMPLERS = ("tpe", "nsga2", "nsga3", "random", "gp")
 OBJECTIVES = ("miou", "bytes", "latency")
 REQUIRED_OBJECTIVES = ("miou", "bytes")
-TORCH_DEVICES = ("auto", "cpu", "cuda")  # = nas.train.DEVICES (no torch import here)
 DEFAULT_REFERENCES = ("ai85unetlarge", "unetmysmall", "ai85unetlarge-w4", "unetmysmall-w4")
 DEFAULT_STUDY_NAME = "maxnas"
-# Hypervolume reference point: mIoU 0 and the MAX78000's whole weight memory
-# (64 processors x 768 kernels x 9 bytes = 442,368 bytes).
-HV_REFERENCE_MIOU = 0.0
-HV_REFERENCE_BYTES = 442_368
 # Training frames of a preset without max_train_frames: CamVid's train split (SegNet's, 367).
 TRAIN_FRAMES = 367
 
@@ -70,17 +66,6 @@ def default_jobs(presets: Sequence[str] = ("proxy",),
     machine); :attr:`SearchConfig.threads_per_job` then gives each worker one thread.
     """
     return min(_resources.usable_cores(), _resources.max_jobs(worker_bytes(presets, size)))
-
-
-def _import(name: str, path: str) -> Any:
-    """``"package.module:function"`` -> the function (``ValueError`` naming ``name``)."""
-    module_name, sep, attr = path.partition(":")
-    if not sep:
-        raise ValueError(f"{name} must be 'module:function', but got {path!r}")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as e:
-        raise ValueError(f"{name}: cannot import {path!r}: {e}") from None
 
 
 def _positive(name: str, value: float | None, allow_none: bool = True) -> None:
@@ -156,7 +141,7 @@ class SearchConfig:
     studies_dir: Path = Path("studies")
     space: str = "unet_max78000"
     task: str = "camvid4"
-    device: str = "MAX78000"
+    device: str = DEFAULT_DEVICE
     input_size: tuple[int, int] = DEFAULT_INPUT_SIZE
     preset: str = "proxy"
     sampler: str = "tpe"
@@ -172,7 +157,7 @@ class SearchConfig:
     grace_period: int | None = None
     max_retry: int = 2
     torch_threads: int | None = None
-    torch_device: str = "auto"
+    torch_device: str = DEFAULT_TORCH_DEVICE
     artifact_dir: Path | None = None
     trainer: TrainFn | str = "nas.train:train"
     components: Callable[[SearchConfig], Components] | str = "nas.search._components:components"
@@ -216,7 +201,7 @@ class SearchConfig:
         for name in ("trainer", "components"):
             value = getattr(self, name)
             if isinstance(value, str):
-                set_(self, name, _import(name, value))
+                set_(self, name, import_function(name, value))
             elif not callable(value):
                 raise ValueError(f"{name} must be a function or 'module:function', "
                                  f"but got {value!r}")

@@ -7,8 +7,8 @@ trial would end dominated unless it gains more than ``margin`` in its remaining 
 
 Optuna's pruners are single-objective (``trial.should_prune`` raises in a multi-objective
 study), so the decision is ours: the trial's intermediate mIoU, at its fixed bytes, against
-the non-dominated set of the finished trials. A stopped trial stays
-COMPLETE with its partial mIoU and the user attribute ``early_stopped`` (see
+the non-dominated set of the finished trials (:func:`nas.front.front_miou_at`). A stopped
+trial stays COMPLETE with its partial mIoU and the user attribute ``early_stopped`` (see
 :mod:`nas.search._objective` for why not PRUNED).
 """
 
@@ -16,17 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from optuna.trial import FrozenTrial, TrialState
 
-
-@dataclass(frozen=True)
-class FrontPoint:
-    """A finished, trained, feasible trial: its final mIoU and its param bytes."""
-
-    miou: float
-    param_bytes: int
+from nas.front import FrontPoint, front_miou_at
 
 
 def front_points(trials: Iterable[FrozenTrial]) -> list[FrontPoint]:
@@ -41,22 +34,6 @@ def front_points(trials: Iterable[FrozenTrial]) -> list[FrontPoint]:
             continue
         out.append(FrontPoint(float(t.values[0]), int(ua["param_bytes"])))
     return out
-
-
-class Point(Protocol):
-    """A trained net on the (mIoU, bytes) plane: :class:`FrontPoint`, a rung's point."""
-
-    @property
-    def miou(self) -> float: ...
-
-    @property
-    def param_bytes(self) -> int: ...
-
-
-def front_miou_at(points: Sequence[Point], param_bytes: int) -> float | None:
-    """The front's mIoU at ``param_bytes``: the best mIoU of a point with no more bytes."""
-    best = [p.miou for p in points if p.param_bytes <= param_bytes]
-    return max(best) if best else None
 
 
 def cannot_reach_front(miou: float, param_bytes: int, points: Sequence[FrontPoint],

@@ -46,8 +46,9 @@ import optuna
 from optuna.artifacts import upload_artifact
 from optuna.trial import TrialState
 
+from nas.front import front_miou_at
 from nas.search._config import SearchConfig
-from nas.search._early_stop import cannot_reach_front, front_miou_at, front_points
+from nas.search._early_stop import cannot_reach_front, front_points
 from nas.search._protocols import (
     ArtifactStore,
     CheckFn,

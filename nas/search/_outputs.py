@@ -12,6 +12,15 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nas._atomic import atomic_open
+from nas.front import (
+    HEADLINE_REF_MIOU,
+    front_quality,
+    knee_points,
+    log_hypervolume_frame,
+    pareto_frame,
+    weight_memory_bytes,
+)
+from nas.hardware import DEFAULT_DEVICE
 from nas.report import (
     PARAM_BYTES,
     early_stop_summary,
@@ -26,13 +35,6 @@ from nas.report import (
     trial_counts,
 )
 from nas.search._config import SearchConfig
-from nas.search._hypervolume import HEADLINE_REF_MIOU, weight_memory_bytes
-from nas.search._pareto import (
-    front_quality,
-    knee_points,
-    log_hypervolume_frame,
-    pareto_frame,
-)
 from nas.search._rung_studies import study_frame
 
 N_KNEES = 4  # knees labelled in the report (the finalists benchmark retrains 4)
@@ -96,7 +98,7 @@ def _figures(df: pd.DataFrame, front: pd.DataFrame, title: str, device: str,
 
 def build_report(df: pd.DataFrame, *, title: str, objectives: Sequence[str] = ("miou", "bytes"),
                  settings: Mapping[str, object] | None = None, source: str = "",
-                 generated_at: datetime.datetime | None = None, device: str = "MAX78000"
+                 generated_at: datetime.datetime | None = None, device: str = DEFAULT_DEVICE
                  ) -> tuple[str, list[go.Figure], pd.DataFrame]:
     """The report of a trials frame: ``(html, [front figure, hypervolume figure], front)``.
 
@@ -122,7 +124,7 @@ def build_report(df: pd.DataFrame, *, title: str, objectives: Sequence[str] = ("
 
 def dashboard_figures(df: pd.DataFrame, *, title: str,
                       objectives: Sequence[str] = ("miou", "bytes"),
-                      device: str = "MAX78000") -> list[go.Figure]:
+                      device: str = DEFAULT_DEVICE) -> list[go.Figure]:
     """The report's figures laid out for an optuna-dashboard card (see
     :data:`DASHBOARD_WIDTH_PX`): no taller than its 450 px, labels and legend for its width."""
     return _figures(df, pareto_frame(df, objectives), title, device, DASHBOARD_WIDTH_PX,
@@ -139,7 +141,7 @@ def write_reports(study: optuna.Study, out_dir: str | Path, *,
                   objectives: Sequence[str] = ("miou", "bytes"),
                   artifact_dir: Path | None = None, dashboard: bool = True,
                   settings: Mapping[str, object] | None = None,
-                  source: str = "", device: str = "MAX78000") -> dict[str, Path]:
+                  source: str = "", device: str = DEFAULT_DEVICE) -> dict[str, Path]:
     """Write ``trials.csv``, ``pareto.csv`` and ``report.html``; push figures to the dashboard.
 
     Returns:

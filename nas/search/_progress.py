@@ -24,7 +24,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from nas.search._pareto import pareto_mask
+from nas.front import pareto_mask
 
 ETA_WINDOW = 30  # completed trials the ETA averages over
 LOG_WIDTH = 100  # width of event lines when the output is not a terminal

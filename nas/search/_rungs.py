@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from nas.search._early_stop import front_miou_at
+from nas.front import front_miou_at
 from nas.studyio import RUNG_SEP, miou_key
 
 LIVE = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)

@@ -11,11 +11,11 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
+from nas.front import FrontQuality, front_quality, knee_points, pareto_frame
 from nas.report import early_stop_summary, rung_agreement, summary_text
 from nas.report import trial_counts as table_counts
 from nas.search._config import SearchConfig
 from nas.search._outputs import N_KNEES, settings_of, write_reports
-from nas.search._pareto import FrontQuality, front_quality, knee_points, pareto_frame
 from nas.search._progress import study_stats
 from nas.search._rung_studies import study_frame
 from nas.search._storage import display_url

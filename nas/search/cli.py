@@ -12,7 +12,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from nas._cli import SubParsers, add_input_size, help_formatter, option_names
+from nas._cli import (
+    SubParsers,
+    add_device_argument,
+    add_input_size,
+    add_torch_device_argument,
+    help_formatter,
+    option_names,
+)
 from nas.search._config import (
     DEFAULT_STUDY_NAME,
     OBJECTIVES,
@@ -72,8 +79,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", default=d.space, help="search space (default %(default)s)")
     p.add_argument("--task", default=d.task,
                    help="task: camvid4 or camvid11 (default %(default)s)")
-    p.add_argument("--device", default=d.device,
-                   help="accelerator: MAX78000 or MAX78002 (default %(default)s)")
+    add_device_argument(p)
     add_input_size(p)
     p.add_argument("--preset", default=None,
                    help=f"training preset: smoke, proxy, full, ... (default {d.preset}, or "
@@ -114,8 +120,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "each (~3 GB at 352 px crops: medium, full)")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="threads per worker (default: CPU cores // jobs)")
-    p.add_argument("--torch-device", default=d.torch_device,
-                   help="auto (default: cuda if available, else cpu), cpu or cuda")
+    add_torch_device_argument(p)
     p.add_argument("--artifact-dir", type=Path, default=None,
                    help="checkpoint store (default studies/<name>/artifacts; shared folder "
                         "when workers run on several hosts)")

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas._atomic import atomic_open
+from nas._resources import TORCH_DEVICES
 from nas.data import get_task, random_crops
 from nas.metrics import ConfusionMatrix
 from nas.models import build_model, enable_qat
@@ -299,7 +300,7 @@ def _epochs(run: _Run, data: Any, history: list[dict[str, Any]],
 
 # -- the steps of train() ---------------------------------------------------------------------
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = TORCH_DEVICES  # where PyTorch runs; auto: CUDA if available, else the CPU
 
 
 def resolve_device(device: str) -> str:

@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from nas._cli import SubParsers
+from nas._cli import SubParsers, add_renamed_option, add_torch_device_argument
 from nas.data import get_task
 from nas.spec import ArchSpec, get_reference
 from nas.train._presets import get_preset, list_presets
@@ -31,8 +31,9 @@ def register(subparsers: SubParsers) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="checkpoint path (default runs/NAME_TASK_PRESET.pth.tar)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="auto (default): cuda if available, else cpu")
+    add_torch_device_argument(p)
+    add_renamed_option(p, "--device", "--device is now --torch-device in nas train (--device is "
+                                      "the chip in every command that has one)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     p.add_argument("--split", choices=("val", "test"), default="val",
                    help="evaluation split (test only for final reports)")
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         spec = ArchSpec.load(args.arch)
     out = args.out or Path("runs") / f"{spec.name}_{task.name}_{preset.name}.pth.tar"
     result = train(
-        spec, task, preset, args.data_dir, seed=args.seed, device=args.device,
+        spec, task, preset, args.data_dir, seed=args.seed, device=args.torch_device,
         checkpoint_path=out, progress=not args.no_progress, val_split=args.split,
         threads=args.threads,
     )

@@ -53,8 +53,12 @@ def fake_train_model(spec, task, preset, data_dir=None, *, seed=0, checkpoint_pa
     return res
 
 
+TEST_DEVICES: list[str] = []  # the PyTorch device each fake test scoring got, in-process
+
+
 def fake_score_test(checkpoint, spec, task, preset, data_dir, device="cpu"):
     """Test mIoU = the checkpoint's val mIoU - 0.02."""
+    TEST_DEVICES.append(device)
     miou = torch.load(checkpoint, weights_only=False)["metrics"]["miou"] - 0.02
     return {"miou": miou, "pixel_accuracy": 0.5,
             "per_class_iou": {n: miou for n in task.class_names}}

@@ -48,6 +48,18 @@ def test_csv_has_every_model_and_seed(fake_study, tmp_path):
     assert len(result.trained) == len(df) and not result.skipped
 
 
+def test_torch_device_auto_is_resolved_before_training_and_testing(fake_study, tmp_path,
+                                                                   monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    fakes.TEST_DEVICES.clear()
+    finalize(_cfg(fake_study, tmp_path, k=0, seeds=1, torch_device="auto"))
+    assert fakes.TEST_DEVICES and set(fakes.TEST_DEVICES) == {"cpu"}
+    with pytest.raises(ValueError, match="--torch-device must be one of"):
+        _cfg(fake_study, tmp_path, torch_device="gpu")
+
+
 def test_k_0_trains_the_references_alone(fake_study, tmp_path):
     finalize(_cfg(fake_study, tmp_path, k=0, seeds=1))
     df = pd.read_csv(fake_study.study_dir / "finalists.csv")

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from nas.finalize import figure as finalists_figure
+from nas.front import weight_memory_bytes
 from nas.report import front_figure, legend_below, legend_names, legend_rows, rung_figure
 from nas.report._legend import AXIS_TITLE_PX, LEGEND_ROW_PX
 from nas.search import build_report, dashboard_figures
@@ -69,7 +70,8 @@ def test_rows_never_fewer_than_plotly_draws():
 def test_front_figure(width_px):
     df = _trials()
     fig = front_figure(df, df.iloc[[1, 4, 7]], df.iloc[[4]], title="t",
-                       limit_bytes=442368.0, limit_label="limit", width_px=width_px)
+                       limit_bytes=float(weight_memory_bytes()), limit_label="limit",
+                       width_px=width_px)
     assert_legend_under_axis_title(fig, width_px)
     assert legend_names(fig)[-1].startswith("infeasible")
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from nas.hardware import DEFAULT_DEVICE, get_device
 from nas.spec import ArchSpec, ConvSpec, DecoderLevel, EncoderLevel
 
-CHIP_WEIGHT_BYTES = 442_368
+CHIP_WEIGHT_BYTES = get_device(DEFAULT_DEVICE).kernel_bytes_total
 CALLS: list[str] = []  # spec names the fake trainer was asked to train (in-process tests)
 
 

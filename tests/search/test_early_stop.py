@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
+from nas.front import FrontPoint, front_miou_at
 from nas.search import SearchConfig, pareto_frame, run, summary
-from nas.search._early_stop import FrontPoint, cannot_reach_front, front_miou_at
+from nas.search._early_stop import cannot_reach_front
 from nas.spec import ArchSpec
 from tests.search import fakes
 
