@@ -8,6 +8,7 @@ Sources (exactly one): a study trial (``--study NAME --trial N``), an ArchSpec J
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,13 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"checkpoint {ckpt_path} was trained for architecture "
                              f"{ckpt['spec'].name!r}, not for {spec.name!r}")
         model = model_from_checkpoint(ckpt)
+        low = sorted({layer.bits for layer in spec.layers() if layer.bits < 8})
+        if low and not ckpt.get("qat", False):
+            # a search proxy prices low bits instead of training them (low_bit_pricing)
+            print(f"warning: {Path(ckpt_path).name} was trained in float, so its "
+                  f"{'/'.join(map(str, low))}-bit weights are only quantised now, which can "
+                  "lose most of the mIoU; train it with `nas finalize` (QAT) and export that",
+                  file=sys.stderr)
         epoch = int(ckpt.get("epoch", 0))
         task = task or ckpt.get("task")
         metrics = ckpt.get("metrics", {}) or {}

@@ -152,3 +152,23 @@ def test_study_export_takes_the_studys_device_and_input_size(tmp_path, capsys):
                  "--out", str(tmp_path / "f")]) == 0
     meta = json.loads((tmp_path / "f" / "export.json").read_text())
     assert (meta["device"], meta["input_size"]) == ("MAX78000", [24, 24])
+
+
+def test_a_float_checkpoint_of_a_low_bit_net_is_exported_with_a_warning(tmp_path, capsys):
+    from nas.models import build_model, enable_qat
+    from nas.train import save_checkpoint
+
+    spec = get_reference("unetmysmall-w4")
+    floats = save_checkpoint(tmp_path / "f.pth.tar", spec=spec,
+                             model=build_model(spec).eval(), task="camvid4", preset="proxy",
+                             metrics={"miou": 0.5}, epoch=10, qat=False)
+    assert main(["export", "--checkpoint", str(floats), "--synthetic-sample",
+                 "--out", str(tmp_path / "f"), *SIZE]) == 0
+    err = capsys.readouterr().err
+    assert "was trained in float, so its 4-bit weights are only quantised now" in err
+    qat = save_checkpoint(tmp_path / "q.pth.tar", spec=spec,
+                          model=enable_qat(build_model(spec)).eval(), task="camvid4",
+                          preset="full", metrics={"miou": 0.5}, epoch=100, qat=True)
+    assert main(["export", "--checkpoint", str(qat), "--synthetic-sample",
+                 "--out", str(tmp_path / "q"), *SIZE]) == 0
+    assert "trained in float" not in capsys.readouterr().err
