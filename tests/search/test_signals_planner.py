@@ -19,6 +19,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from tests.search.test_signals import _trials
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,14 +36,6 @@ def _start(tmp_path: Path, name: str, jobs: int, trials: int = 30,
         cwd=ROOT, env={**os.environ, "MAXNAS_FAKE_TRAIN_SLEEP": "3"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)  # its own process group, as a terminal's foreground job
-
-
-def _trials(tmp_path: Path, name: str) -> list[optuna.trial.FrozenTrial]:
-    try:
-        return optuna.load_study(study_name=name,
-                                 storage=f"sqlite:///{tmp_path}/{name}.db").get_trials()
-    except Exception:  # not created yet
-        return []
 
 
 def _planner_proved(t: optuna.trial.FrozenTrial) -> bool:
