@@ -43,17 +43,44 @@ def fail_orphans(study: optuna.Study, cfg: SearchConfig) -> list[int]:
     is such an orphan. Returns the trial numbers failed.
     """
     grace = cfg.grace_period or 2 * cfg.heartbeat_interval
-    limit = datetime.datetime.now() - datetime.timedelta(seconds=grace + 60)
+    now = datetime.datetime.now()
     failed = []
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        if "worker" in t.user_attrs or t.datetime_start is None or t.datetime_start > limit:
+        if t.datetime_start is None:
+            continue
+        age = (now - t.datetime_start).total_seconds()
+        worker = t.user_attrs.get("worker")
+        if worker is None and age > grace + 60:
+            reason = "orphaned: its worker died before starting it"
+        elif worker is not None and age > grace and _dead_here(str(worker)):
+            # killed before its first heartbeat: Optuna's stale check never sees it (seen once
+            # under load: a rerun then waited for ever); retried like a stale trial
+            reason = f"orphaned: its worker {worker} is gone"
+        else:
             continue
         storage, trial_id = trial_storage(study, t)
         try:
-            storage.set_trial_user_attr(trial_id, "fail_reason",
-                                        "orphaned: its worker died before starting it")
+            storage.set_trial_user_attr(trial_id, "fail_reason", reason)
             if storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL):
                 failed.append(t.number)
+                getter = getattr(storage, "get_heartbeat_stale_trial_callback", None)
+                retry = getter() if getter is not None else None
+                if retry is not None and worker is not None:
+                    retry(study, storage.get_trial(trial_id))
         except optuna.exceptions.UpdateFinishedTrialError:
             pass  # another worker got there first
     return failed
+
+
+def _dead_here(worker: str) -> bool:
+    """Whether ``worker`` (``host:pid``) is a process of this host that no longer runs."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (another user's): alive
+        return False
+    return False

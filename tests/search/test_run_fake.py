@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import optuna
 import pandas as pd
 import pytest
@@ -160,6 +162,38 @@ def test_orphaned_running_trial_without_heartbeat_is_failed(tmp_path):
     trials = study.get_trials()
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.RUNNING, TrialState.RUNNING]
     assert "orphaned" in trials[0].user_attrs["fail_reason"]
+
+
+def test_running_trial_of_a_dead_local_worker_without_heartbeat_is_failed(tmp_path):
+    """A worker killed before its first heartbeat, after tagging its trial: Optuna's stale check
+    never fails it, and a rerun waited for it for ever."""
+    import datetime
+    import socket
+    import sqlite3
+    import subprocess
+
+    from nas.search._orphans import fail_orphans
+    from nas.search._storage import open_storage
+
+    cfg = _cfg(tmp_path, heartbeat_interval=1, grace_period=1)
+    cfg.studies_dir.mkdir(parents=True)
+    study = optuna.create_study(directions=["maximize", "minimize"], study_name="t",
+                                storage=open_storage(cfg))  # heartbeat and stale-trial retry
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer runs
+    host = socket.gethostname()
+    for worker in (f"{host}:{gone.pid}", f"{host}:{os.getpid()}", f"elsewhere:{gone.pid}"):
+        study.add_trial(optuna.trial.create_trial(state=TrialState.RUNNING,
+                                                  user_attrs={"worker": worker}))
+    old = datetime.datetime.now() - datetime.timedelta(seconds=10)
+    with sqlite3.connect(cfg.studies_dir / "t.db") as con:
+        con.execute("UPDATE trials SET datetime_start = ?", (old,))
+    assert fail_orphans(study, cfg) == [0]  # not a live worker, not another host's
+    trials = study.get_trials()
+    assert [t.state for t in trials[:3]] == [TrialState.FAIL, TrialState.RUNNING,
+                                             TrialState.RUNNING]
+    (retry,) = trials[3:]  # retried as a stale trial is
+    assert retry.state == TrialState.WAITING and retry.system_attrs["failed_trial"] == 0
 
 
 def test_timeout_starts_no_new_trial(fake_backend, tmp_path):
