@@ -22,16 +22,27 @@ def fail_running(study: optuna.Study, workers: set[str], reason: str) -> list[in
     """FAIL the RUNNING trials whose ``worker`` is in ``workers`` (after an interrupt)."""
     failed = []
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        if t.user_attrs.get("worker") not in workers:
-            continue
-        storage, trial_id = trial_storage(study, t)
-        try:
-            storage.set_trial_user_attr(trial_id, "fail_reason", reason)
-            if storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL):
-                failed.append(t.number)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            pass  # it finished meanwhile
+        if t.user_attrs.get("worker") in workers and _fail(study, t, reason):
+            failed.append(t.number)
     return failed
+
+
+def _fail(study: optuna.Study, t: optuna.trial.FrozenTrial, reason: str,
+          retry: bool = False) -> bool:
+    """FAIL ``t`` with ``reason`` (and, with ``retry``, enqueue its retry as the heartbeat
+    check does); False if it finished meanwhile."""
+    storage, trial_id = trial_storage(study, t)
+    try:
+        storage.set_trial_user_attr(trial_id, "fail_reason", reason)
+        if not storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL):
+            return False
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False  # it finished, or another worker failed it first
+    getter = getattr(storage, "get_heartbeat_stale_trial_callback", None)
+    callback = getter() if retry and getter is not None else None
+    if callback is not None:
+        callback(study, storage.get_trial(trial_id))
+    return True
 
 
 def fail_orphans(study: optuna.Study, cfg: SearchConfig) -> list[int]:
@@ -58,17 +69,8 @@ def fail_orphans(study: optuna.Study, cfg: SearchConfig) -> list[int]:
             reason = f"orphaned: its worker {worker} is gone"
         else:
             continue
-        storage, trial_id = trial_storage(study, t)
-        try:
-            storage.set_trial_user_attr(trial_id, "fail_reason", reason)
-            if storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL):
-                failed.append(t.number)
-                getter = getattr(storage, "get_heartbeat_stale_trial_callback", None)
-                retry = getter() if getter is not None else None
-                if retry is not None and worker is not None:
-                    retry(study, storage.get_trial(trial_id))
-        except optuna.exceptions.UpdateFinishedTrialError:
-            pass  # another worker got there first
+        if _fail(study, t, reason, retry=worker is not None):
+            failed.append(t.number)
     return failed
 
 
