@@ -435,6 +435,8 @@ class _Run:
         return list(state["history"]), float(state["seconds"])
 
     def _key(self, task: str, seed: int) -> str:
+        # JSON, and compared after json.loads on both sides: the saved key went through JSON,
+        # which turns the spec's and preset's tuples into lists
         return json.dumps({"spec": self.spec.to_dict(), "task": task, "seed": seed,
                            "preset": self.preset.to_dict()}, sort_keys=True)
 
