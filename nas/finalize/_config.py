@@ -38,6 +38,8 @@ class FinalizeConfig:
         rows_from: other studies (same folder and storage) whose finalize rows of the same
             architecture, preset, task, device and input size are taken over (with their
             checkpoints) instead of training them again: references trained ahead of a search.
+        only: train only the finalists of these names (as in ``finalists.csv``; the report
+            still covers every row), so that two runs on one study can split the work.
     """
 
     study_name: str
@@ -55,11 +57,13 @@ class FinalizeConfig:
     tester: str = "nas.finalize._scoring:score_test"
     progress: bool = False
     rows_from: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "studies_dir", Path(self.studies_dir))
         object.__setattr__(self, "trials", tuple(int(t) for t in self.trials))
         object.__setattr__(self, "rows_from", tuple(self.rows_from))
+        object.__setattr__(self, "only", tuple(self.only))
         if self.study_name in self.rows_from:
             raise ValueError(f"--rows-from names the study itself ({self.study_name})")
         if self.k < 0:

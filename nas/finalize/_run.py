@@ -88,8 +88,15 @@ def plan(cfg: FinalizeConfig) -> tuple[list[Finalist], list[Job], list[tuple[str
     settings = study_settings(study)
     _check_same_preset(cfg)
     done = done_keys(cfg.csv)
+    names = [f.name for f in finalists]
+    unknown = [n for n in cfg.only if n not in names]
+    if unknown:
+        raise ValueError(f"--only {','.join(unknown)}: not a finalist of {cfg.study_name}; "
+                         f"finalists: {', '.join(names)}")
     jobs, skipped = [], []
     for f in finalists:
+        if cfg.only and f.name not in cfg.only:
+            continue
         for seed in range(cfg.seeds):
             if (f.name, seed) in done:
                 skipped.append((f.name, seed))

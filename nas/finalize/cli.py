@@ -63,6 +63,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    default=(), metavar="STUDY[,STUDY]",
                    help="take over rows of these studies that trained the same net with the "
                         "same preset (references trained ahead of the search)")
+    p.add_argument("--only", type=lambda t: tuple(x for x in t.split(",") if x), default=(),
+                   metavar="NAME[,NAME]",
+                   help="train only these finalists (names as in finalists.csv), e.g. to "
+                        "split one study's trainings between two runs")
     p.add_argument("--storage", default=None, metavar="URL",
                    help="Optuna storage URL (default SQLite in --studies-dir)")
     p.add_argument("--studies-dir", type=Path, default=d.studies_dir,
@@ -85,7 +89,7 @@ def config_from_args(args: argparse.Namespace):  # -> FinalizeConfig
         storage=args.storage, studies_dir=args.studies_dir, data_dir=args.data_dir,
         trials=args.trial, torch_device=args.torch_device, threads=args.threads,
         trainer=args.trainer, tester=args.tester, progress=args.progress,
-        rows_from=args.rows_from)
+        rows_from=args.rows_from, only=args.only)
 
 
 def execute(args: argparse.Namespace) -> int:

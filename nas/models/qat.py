@@ -26,7 +26,7 @@ from torch import nn
 from nas.models._blocks import FusedBlock, weight_shift
 from nas.spec import WEIGHT_BITS
 
-__all__ = ["enable_qat", "fold_bn", "quantize_layer"]
+__all__ = ["clip_low_bit_biases", "enable_qat", "fold_bn", "quantize_layer"]
 
 
 def _blocks(model: nn.Module) -> list[FusedBlock]:
@@ -85,6 +85,32 @@ def enable_qat(model: nn.Module) -> nn.Module:
     for block in _blocks(model):
         block.qat = True
     return model
+
+
+@torch.no_grad()
+def clip_low_bit_biases(model: nn.Module, max_bits: int) -> int:
+    """Clip the bias of every block with ``bits <= max_bits`` to ``[-max|w|, max|w|]``, in place.
+
+    A layer's power-of-two scale is set by ``max|w, b|`` (izer, ai8x) and its bias lives on
+    the weight-bit grid of that scale. After BN folding some biases are several times the
+    largest weight (ai85unetlarge's dec3: 6.8x), so at 2 bits (grid step = half the range)
+    every weight of such a layer rounds to 0 and the layer passes on its bias alone. Keeping
+    ``|b| <= max|w|`` lets the weights set the scale; QAT then learns around the clipped
+    biases. Applied to the stored float parameters (after every optimiser step), so izer's
+    own ``quantize.py`` and our exporter compute the same scale from them.
+
+    Returns:
+        the number of bias values clipped.
+    """
+    clipped = 0
+    for block in _blocks(model):
+        bias = block.conv.bias
+        if block.bits > max_bits or bias is None:
+            continue
+        m = block.conv.weight.abs().amax()
+        clipped += int((bias.abs() > m).sum())
+        bias.clamp_(-m, m)
+    return clipped
 
 
 def quantize_layer(

@@ -39,6 +39,10 @@ class Preset:
             quantisation-aware: too short a QAT phase charges low bits far more than ``full``.
         qat_lr_scale: learning-rate factor during the QAT epochs. Folding BN shrinks many
             weights, and Adam's steps do not shrink with them.
+        bias_clip_bits: during QAT, layers with weights of at most this many bits keep
+            ``|bias| <= max|weight|`` (:func:`nas.models.clip_low_bit_biases`), so the weights,
+            not a folded BN bias several times larger, set the layer's power-of-two scale;
+            0 = never (ai8x's behaviour).
         max_train_frames: use at most this many training frames (evenly spaced); None = all.
         max_val_frames: evaluate on at most this many val frames (evenly spaced); None = all.
         eval_crop: square tile size for evaluation; tiles cover each frame at label resolution.
@@ -72,6 +76,7 @@ class Preset:
     qat_epochs: int = 0
     low_bit_qat_epochs: int = 0
     qat_lr_scale: float = 1.0
+    bias_clip_bits: int = 0
     low_bit_pricing: bool = False
     max_train_frames: int | None = None
     max_val_frames: int | None = None
@@ -100,6 +105,8 @@ class Preset:
         check(0 <= self.warmup_frac < 1, f"warmup_frac must be in [0, 1), got {self.warmup_frac}")
         check(0 <= self.qat_epochs <= self.epochs,
               f"qat_epochs must be in [0, epochs={self.epochs}], but got {self.qat_epochs}")
+        check(self.bias_clip_bits in (0, 1, 2, 4, 8),
+              f"bias_clip_bits must be 0, 1, 2, 4 or 8, but got {self.bias_clip_bits}")
         check(self.qat_lr_scale > 0, f"qat_lr_scale must be > 0, but got {self.qat_lr_scale}")
         check(0 <= self.low_bit_qat_epochs <= self.epochs,
               f"low_bit_qat_epochs must be in [0, epochs={self.epochs}], but got "

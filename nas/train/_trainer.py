@@ -28,7 +28,7 @@ from nas._atomic import atomic_open
 from nas._resources import TORCH_DEVICES
 from nas.data import get_task, random_crops
 from nas.metrics import ConfusionMatrix
-from nas.models import build_model, enable_qat
+from nas.models import build_model, clip_low_bit_biases, enable_qat
 from nas.spec import ArchSpec
 from nas.train._checkpoint import save_checkpoint
 from nas.train._data import load_frames, prepare_batch
@@ -447,6 +447,7 @@ class _Run:
         8 bits (BENCHMARKS.md, "Mixed-precision weights")."""
         old = self.optimizer
         self.model = _to_layout(enable_qat(self.model).to(self.device), self.preset)
+        self._clip_biases()
         self.optimizer = _optimizer(self.model, self.preset)
         for p in self.model.parameters():
             if p in old.state:
@@ -497,7 +498,13 @@ class _Run:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            if self.qat:
+                self._clip_biases()
         return value
+
+    def _clip_biases(self) -> None:
+        if self.preset.bias_clip_bits:
+            clip_low_bit_biases(self.model, self.preset.bias_clip_bits)
 
 
 PARTIAL_KIND = "maxnas-partial-training"

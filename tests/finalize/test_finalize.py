@@ -67,6 +67,18 @@ def test_k_0_trains_the_references_alone(fake_study, tmp_path):
     assert set(df["name"]) == set(DEFAULT_REFERENCES)
 
 
+def test_only_splits_the_work_between_two_runs(fake_study, tmp_path):
+    finalize(_cfg(fake_study, tmp_path, k=0, seeds=2, only=("unetmysmall",)))
+    df = pd.read_csv(fake_study.study_dir / "finalists.csv")
+    assert sorted(zip(df["name"], df["seed"], strict=True)) == [
+        ("unetmysmall", 0), ("unetmysmall", 1)]
+    rest = tuple(n for n in DEFAULT_REFERENCES if n != "unetmysmall")
+    result = finalize(_cfg(fake_study, tmp_path, k=0, seeds=2, only=rest))
+    df = pd.read_csv(fake_study.study_dir / "finalists.csv")
+    assert len(df) == 2 * len(DEFAULT_REFERENCES) and not df.duplicated(["name", "seed"]).any()
+    assert len(result.trained) == 2 * len(rest)
+
+
 def test_knees_come_from_the_front_of_searched_trials(fake_study, tmp_path):
     from nas.finalize import plan
     from nas.report import trials_frame
@@ -156,6 +168,7 @@ def test_sigterm_stops_cleanly_and_keeps_finished_rows(fake_study, tmp_path, cap
     (["--seeds", "0"], "--seeds must be >= 1"),
     (["--preset", "nope"], "unknown preset 'nope'; available:"),
     (["--trial", "999"], "the study has no trial 999"),
+    (["--only", "unetmysmall,nope"], "--only nope: not a finalist of"),
 ])
 def test_bad_input_is_one_clean_error(fake_study, tmp_path, capsys, extra, message):
     assert main(_argv(fake_study, tmp_path, *extra)) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nas.models import build_model, enable_qat, quantize_layer
+from nas.models import build_model, clip_low_bit_biases, enable_qat, quantize_layer
 from nas.spec import get_reference, with_inner_bits
 
 
@@ -89,3 +89,40 @@ def test_qat_forward_scales_like_the_chips_implicit_shift():
         ref = block(x[None].float() / 128)[0] * 128
     assert out.abs().max() > 0
     assert torch.equal(out.to(torch.int64), ref.round().to(torch.int64))
+
+
+def _with_big_biases(bits: int):
+    """ai85unetlarge at ``bits`` inner bits, QAT on, every bias 5x its layer's largest weight
+    (what BN folding leaves in some layers)."""
+    torch.manual_seed(2)
+    model = enable_qat(build_model(with_inner_bits(get_reference("ai85unetlarge"), bits)).eval())
+    with torch.no_grad():
+        for block in model.blocks.values():
+            m = block.conv.weight.abs().amax()
+            block.conv.bias.copy_(torch.linspace(-5, 5, len(block.conv.bias)) * m)
+    return model
+
+
+def test_big_biases_zero_every_2_bit_weight_and_clipping_keeps_them():
+    model = _with_big_biases(2)
+    inner = model.blocks["enc2"]
+    w, _ = inner.quantized_parameters()
+    assert bool((w == 0).all())  # the scale follows the bias: step > max|w|
+    clipped = clip_low_bit_biases(model, 2)
+    # every low-bit layer had biases beyond max|w| (the outer ones are 8-bit: untouched)
+    n_low = sum(int((b.conv.bias.abs() > 0).sum()) for b in model.blocks.values() if b.bits <= 2)
+    assert 0 < clipped < n_low
+    w, b = inner.quantized_parameters()
+    assert len(torch.unique(w)) >= 3  # the weights set the scale again
+    m = inner.conv.weight.abs().amax()
+    assert bool((inner.conv.bias.abs() <= m).all()) and b.abs().max() > 0
+    first = model.blocks[next(iter(model.blocks))]
+    assert first.bits == 8 and first.conv.bias.abs().max() > 4 * first.conv.weight.abs().amax()
+
+
+def test_clip_leaves_layers_above_max_bits_alone():
+    model = _with_big_biases(4)
+    before = {k: b.conv.bias.clone() for k, b in model.blocks.items()}
+    assert clip_low_bit_biases(model, 2) == 0
+    for k, b in model.blocks.items():
+        assert torch.equal(b.conv.bias, before[k])

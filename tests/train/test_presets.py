@@ -30,7 +30,7 @@ def test_unknown_preset_lists_names():
 @pytest.mark.parametrize("field,value", [
     ("epochs", 0), ("lr", 0.0), ("schedule", "step"), ("scale", 1.5), ("amp", "fp16"),
     ("qat_epochs", 99), ("max_train_frames", 0), ("crop", -32), ("low_bit_qat_epochs", 11),
-    ("qat_lr_scale", 0.0),
+    ("qat_lr_scale", 0.0), ("bias_clip_bits", 3),
 ])
 def test_bad_preset_values(field, value):
     with pytest.raises(ValueError, match=field):

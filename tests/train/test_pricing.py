@@ -5,6 +5,7 @@ import pytest
 
 from nas.spec import with_inner_bits
 from nas.train import _pricing as pricing
+from nas.models import enable_qat
 from nas.train import get_preset, load_checkpoint, train
 from tests.train.conftest import tiny_spec
 
@@ -66,3 +67,33 @@ def test_unpriced_widths_and_presets_keep_their_qat(synth_root, cache_dir, tmp_p
 def test_search_presets_price_low_bits():
     assert get_preset("proxy").low_bit_pricing and get_preset("proxy-fast").low_bit_pricing
     assert not get_preset("medium").low_bit_pricing and not get_preset("full").low_bit_pricing
+
+
+def test_bias_clip_bits_keeps_low_bit_biases_within_the_weights_range(
+        synth_root, cache_dir, tmp_path, monkeypatch):
+    import torch
+
+    import nas.train._trainer as trainer
+
+    def enable_qat_big_biases(model):  # what BN folding leaves in some layers of real nets
+        model = enable_qat(model)
+        with torch.no_grad():
+            for block in model.blocks.values():
+                block.conv.bias.fill_(5 * float(block.conv.weight.abs().max()))
+        return model
+
+    monkeypatch.setattr(trainer, "enable_qat", enable_qat_big_biases)
+    spec = with_inner_bits(tiny_spec(), 2)
+    preset = get_preset("smoke").replace(epochs=2, eval_every=2, qat_epochs=1)
+    for clip in (0, 2):
+        ckpt = tmp_path / f"clip{clip}.pt"
+        train(spec, "camvid4", preset.replace(bias_clip_bits=clip), synth_root, seed=0,
+              progress=False, cache_dir=cache_dir, checkpoint_path=ckpt)
+        sd = load_checkpoint(ckpt)["state_dict"]
+        for layer in spec.layers():
+            w, b = sd[f"blocks.{layer.name}.conv.weight"], sd[f"blocks.{layer.name}.conv.bias"]
+            ratio = float(b.abs().max() / w.abs().max())
+            if clip and layer.bits <= 2:
+                assert ratio <= 1.0 + 1e-6, layer.name
+            else:  # 8-bit layers, and every layer without the clip, keep their big biases
+                assert ratio > 2.0, layer.name
