@@ -3,9 +3,9 @@ what the full recipe does (nas.train._pricing)."""
 
 import pytest
 
+from nas.models import enable_qat
 from nas.spec import with_inner_bits
 from nas.train import _pricing as pricing
-from nas.models import enable_qat
 from nas.train import get_preset, load_checkpoint, train
 from tests.train.conftest import tiny_spec
 
