@@ -80,7 +80,8 @@ def train_rows(args: argparse.Namespace) -> None:
                     ckpt = RUNS / f"{name}-w{bits}-{preset_name}-seed{seed}.pt"
                     t0 = time.monotonic()
                     res = train(spec, task, preset, args.data_dir, seed=seed, progress=False,
-                                threads=args.threads, checkpoint_path=ckpt, resume=True)
+                                threads=args.threads, checkpoint_path=ckpt, resume=True,
+                                float_phase_dir=args.float_phase_dir)
                     _append({"name": name, "bits": bits, "preset": preset_name,
                                 "seed": seed, "val_miou": round(float(res.miou), 4),
                                 "seconds": round(time.monotonic() - t0)})
@@ -157,6 +158,9 @@ def main() -> None:
     p.add_argument("--seeds", nargs="*", type=int, default=[0])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--float-phase-dir", type=Path, default=RUNS / "float",
+                   help="states before QAT shared by a net's bit variants (nas.train.train); "
+                        "the references' are in studies/results/refs-full/finalists/float")
     p.add_argument("--import-finalists", type=Path, default=None, metavar="CSV")
     p.add_argument("--report", action="store_true")
     args = p.parse_args()

@@ -59,6 +59,9 @@ class Job:
     progress: bool
 
 
+FLOAT_PHASE_DIR = "float"  # states before QAT, shared by a net's bit variants (nas.train.train)
+
+
 @dataclass
 class FinalizeResult:
     """What :func:`finalize` did."""
@@ -132,11 +135,12 @@ def run_job(job: Job) -> dict[str, Any]:
     job.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     # resume: a training cut by a crash, a signal or the end of a session continues from its
-    # last evaluated epoch (<checkpoint>.partial) when the same command runs again
+    # last evaluated epoch (<checkpoint>.partial) when the same command runs again; a net's
+    # 8- and 4-bit variants train their float epochs once (finalists/float/)
     torch_device = resolve_device(job.torch_device)  # auto: cuda where this worker sees one
     res = train(f.spec, task, preset, job.data_dir, seed=job.seed, device=torch_device,
                 checkpoint_path=job.checkpoint, progress=job.progress, threads=job.threads,
-                resume=True)
+                resume=True, float_phase_dir=job.checkpoint.parent / FLOAT_PHASE_DIR)
     test = tester(job.checkpoint, f.spec, task, preset, job.data_dir, torch_device)
     hw = check(f.spec, job.device, job.input_size)
     row = {

@@ -12,6 +12,7 @@ label resolution.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import time
@@ -181,6 +182,7 @@ def train(
     threads: int | None = None,
     cache_dir: str | Path | None = None,
     resume: bool = False,
+    float_phase_dir: str | Path | None = None,
 ) -> TrainResult:
     """Train ``spec`` on ``task`` with ``preset`` and evaluate it on ``val_split``.
 
@@ -209,6 +211,12 @@ def train(
             file (same spec, task, preset and seed) instead of starting over: a training killed
             at any point loses at most ``eval_every`` epochs. With the same thread count the
             result equals an uninterrupted run's. The file is removed when the training ends.
+        float_phase_dir: keep the state at the end of the float phase (the epoch before QAT
+            starts) in this folder, one file per *float twin* (the same net at any weight bits,
+            with the same task, preset and seed), and start from such a file when it is there:
+            the float epochs do not depend on the weight bits, so a net's 8-, 4- and 2-bit
+            variants train them once. With the same thread count the result equals a training
+            from scratch.
 
     Raises:
         ValueError: the spec does not fit the task or preset, or the device is unknown.
@@ -225,10 +233,9 @@ def train(
             data_dir, task, preset, val_split, cache_dir, progress)
         run = _Run.start(spec, task, preset, dev, seed, len(train_data.images))
         partial = _partial_path(checkpoint_path) if resume else None
-        history: list[dict[str, Any]] = []
-        if partial is not None and partial.is_file():
-            history, seconds_before = run.restore(partial, task.name, seed)
-            t_start -= seconds_before  # the result's seconds count the earlier part too
+        shared = run.float_phase_file(float_phase_dir, task.name, seed)
+        history, seconds_before = run.resume_from(partial, shared, task.name, seed)
+        t_start -= seconds_before  # the result's seconds count the earlier part too
 
         def evaluate_now() -> dict[str, Any]:
             cm = evaluate(run.model, spec, val_images, val_labels,
@@ -241,7 +248,11 @@ def train(
         bar.update(run.step)
         save = None if partial is None else (
             lambda h: run.save(partial, task.name, seed, h, time.perf_counter() - t_start))
-        final, stopped = _epochs(run, train_data, history, evaluate_now, bar, callback, save)
+        keep_float = None if shared is None else (
+            lambda h: shared.is_file() or run.save(shared, task.name, seed, h,
+                                                   time.perf_counter() - t_start, twin=True))
+        final, stopped = _epochs(run, train_data, history, evaluate_now, bar, callback, save,
+                                 keep_float)
         bar.close()
         epoch = len(history)
         seconds = time.perf_counter() - t_start
@@ -267,16 +278,19 @@ def train(
 
 def _epochs(run: _Run, data: Any, history: list[dict[str, Any]],
             evaluate_now: Callable[[], dict[str, Any]], bar: Any, callback: Callback | None,
-            save: Callable[[list[dict[str, Any]]], None] | None
+            save: Callable[[list[dict[str, Any]]], Any] | None,
+            keep_float: Callable[[list[dict[str, Any]]], Any] | None = None,
             ) -> tuple[dict[str, Any], bool]:
     """Train the epochs after ``history``'s (appending to it); (the val metrics of the model
     it ends with, whether the callback stopped it early). ``save`` keeps the state after every
-    evaluated epoch but the last."""
+    evaluated epoch but the last, ``keep_float`` the state before QAT starts."""
     preset = run.preset
     final: dict[str, Any] | None = None
     for epoch in range(len(history) + 1, preset.epochs + 1):
         t_epoch = time.perf_counter()
         if epoch == run.qat_from:
+            if keep_float is not None:
+                keep_float(history)
             run.switch_to_qat()
         metrics = run.train_epoch(epoch, data, bar)
         evaluated = epoch % preset.eval_every == 0 or epoch == preset.epochs
@@ -397,10 +411,11 @@ class _Run:
         )
 
     def save(self, path: Path, task: str, seed: int, history: list[dict[str, Any]],
-             seconds: float) -> None:
-        """Write the state a later :meth:`restore` continues from (atomically)."""
+             seconds: float, twin: bool = False) -> None:
+        """Write the state a later :meth:`restore` continues from (atomically); ``twin``:
+        keyed by the float twin (:meth:`float_phase_file`)."""
         payload = {
-            "kind": PARTIAL_KIND, "key": self._key(task, seed), "epoch": len(history),
+            "kind": PARTIAL_KIND, "key": self._key(task, seed, twin), "epoch": len(history),
             "step": self.step, "qat": self.qat, "train_seconds": self.train_seconds,
             "seconds": seconds, "history": history, "gen": self.gen.get_state(),
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
@@ -409,7 +424,27 @@ class _Run:
         with atomic_open(path, "wb") as f:
             torch.save(payload, f)
 
-    def restore(self, path: Path, task: str, seed: int) -> tuple[list[dict[str, Any]], float]:
+    def resume_from(self, partial: Path | None, shared: Path | None, task: str, seed: int
+                    ) -> tuple[list[dict[str, Any]], float]:
+        """Continue from this training's own state, else from its float twin's, else from
+        scratch: (history so far, seconds spent so far)."""
+        if partial is not None and partial.is_file():
+            return self.restore(partial, task, seed)
+        if shared is not None and shared.is_file():
+            return self.restore(shared, task, seed, twin=True)
+        return [], 0.0
+
+    def float_phase_file(self, folder: str | Path | None, task: str, seed: int) -> Path | None:
+        """Where the state before QAT of this net's float twin lives in ``folder`` (None: no
+        folder, or a preset without a float phase before QAT)."""
+        if folder is None or not 1 < self.qat_from <= self.preset.epochs:
+            return None
+        digest = hashlib.sha256(self._key(task, seed, twin=True).encode()).hexdigest()[:20]
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        return Path(folder) / f"float-{digest}.pt"
+
+    def restore(self, path: Path, task: str, seed: int, twin: bool = False
+                ) -> tuple[list[dict[str, Any]], float]:
         """Continue from :meth:`save`'s file: (history so far, seconds spent so far).
 
         Raises:
@@ -423,7 +458,7 @@ class _Run:
                 from None
         if not isinstance(state, dict) or state.get("kind") != PARTIAL_KIND:
             raise ValueError(f"{path} is not a partial training state; delete it to start over")
-        if not _same_training(json.loads(state["key"]), json.loads(self._key(task, seed))):
+        if not _same_training(json.loads(state["key"]), json.loads(self._key(task, seed, twin))):
             raise ValueError(f"{path} belongs to another training (spec, task, preset or seed "
                              f"differ); delete it to start over")
         if state["qat"]:
@@ -434,10 +469,13 @@ class _Run:
         self.step, self.train_seconds = int(state["step"]), float(state["train_seconds"])
         return list(state["history"]), float(state["seconds"])
 
-    def _key(self, task: str, seed: int) -> str:
+    def _key(self, task: str, seed: int, twin: bool = False) -> str:
         # JSON, and compared after json.loads on both sides: the saved key went through JSON,
         # which turns the spec's and preset's tuples into lists
-        return json.dumps({"spec": self.spec.to_dict(), "task": task, "seed": seed,
+        spec = self.spec.to_dict()
+        if twin:  # the float phase depends on neither the weight bits nor the name
+            spec = {**_without_bits(spec), "name": "", "qat_from": self.qat_from}
+        return json.dumps({"spec": spec, "task": task, "seed": seed,
                            "preset": self.preset.to_dict()}, sort_keys=True)
 
     def switch_to_qat(self) -> None:
@@ -518,6 +556,15 @@ def _same_training(saved: dict[str, Any], now: dict[str, Any]) -> bool:
         return False
     old, new = saved["preset"], now["preset"]
     return all(old[k] == new[k] for k in old.keys() & new.keys()) and old.keys() <= new.keys()
+
+
+def _without_bits(value: Any) -> Any:
+    """``value`` (a spec's JSON) with every ``*bits`` field set to 8."""
+    if isinstance(value, dict):
+        return {k: 8 if k.endswith("bits") else _without_bits(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_bits(v) for v in value]
+    return value
 
 
 def _priced(summary: dict[str, Any], penalty: float | None) -> dict[str, Any]:

@@ -175,3 +175,32 @@ def test_resume_refuses_another_trainings_state(synth_root, cache_dir, spec, tmp
     with pytest.raises(ValueError, match="resume=True needs a checkpoint_path"):
         train(spec, "camvid4", preset, synth_root, progress=False, cache_dir=cache_dir,
               resume=True)
+
+
+def test_low_bit_twins_share_the_float_phase(synth_root, cache_dir, tmp_path):
+    from nas.spec import with_inner_bits
+
+    preset = get_preset("smoke").replace(epochs=4, eval_every=1, qat_epochs=2)
+    net8 = tiny_spec()
+    net4 = with_inner_bits(net8, 4)
+    shared = tmp_path / "float"
+
+    def run(spec, folder, seed=1):
+        epochs = []
+        res = train(spec, "camvid4", preset, synth_root, seed=seed, progress=False,
+                    cache_dir=cache_dir, float_phase_dir=folder,
+                    callback=lambda e, m: epochs.append(e))
+        return res, epochs
+
+    scratch4, all_epochs = run(net4, None)
+    assert all_epochs == [1, 2, 3, 4]
+    first8, epochs8 = run(net8, shared)
+    assert epochs8 == [1, 2, 3, 4] and len(list(shared.glob("float-*.pt"))) == 1
+    twin4, epochs4 = run(net4, shared)
+    assert epochs4 == [3, 4]  # the QAT epochs alone
+    assert [h["loss"] for h in twin4.history] == [h["loss"] for h in scratch4.history]
+    assert twin4.miou == scratch4.miou and twin4.epochs == 4
+    assert [h["loss"] for h in twin4.history[:2]] == [h["loss"] for h in first8.history[:2]]
+    # another seed is another float phase
+    _, epochs_seed2 = run(net4, shared, seed=2)
+    assert epochs_seed2 == [1, 2, 3, 4] and len(list(shared.glob("float-*.pt"))) == 2
