@@ -7,7 +7,9 @@ has from epoch 81 on (its QAT phase), once per variant:
 
 - ``max``: ai8x's rule, the layer's power-of-two scale from ``max|w, b|``;
 - ``clip``: biases of the low-bit layers clipped to ``[-max|w|, max|w|]`` after every step
-  (``Preset.bias_clip_bits``), so the weights set the scale.
+  (``Preset.bias_clip_bits``), so the weights set the scale;
+- ``qNNN``: weights and biases of the low-bit layers clipped to the 0.NNN quantile of ``|w|``
+  (``Preset.clip_quantile``), so the bulk of the weights sets the scale.
 
 Epoch 0 is the checkpoint quantised at ``BITS`` without training (under the variant's rule).
 One CSV row per evaluated epoch, ``net,bits,variant,seed,epoch,val_miou``, in
@@ -42,9 +44,10 @@ FIELDS = ("net", "bits", "variant", "seed", "epoch", "val_miou")
 def replay(net: str, bits: int, variant: str, ckpt_path: str, epochs: int, seed: int,
            data_dir: str | None) -> None:
     spec = with_inner_bits(get_reference(net), bits)
-    clip_bits = {"max": 0, "clip": bits}[variant]
+    clip_bits, quantile = (0, 1.0) if variant == "max" else (
+        bits, float(variant[1:]) / 1000 if variant.startswith("q") else 1.0)
     preset = get_preset("full").at_input_size((88, 88), spec.fold_ratio).replace(
-        bias_clip_bits=clip_bits)
+        bias_clip_bits=clip_bits, clip_quantile=quantile)
     task = get_task("camvid4")
     train_data, val_images, val_labels = _load_data(data_dir, task, preset, "val", None, False)
     run = _Run.start(spec, task, preset, torch.device("cpu"), seed, len(train_data.images))
@@ -74,7 +77,9 @@ def main() -> None:
     ap.add_argument("--bits", type=int, default=2, help="inner-layer weight bits (default 2)")
     ap.add_argument("--checkpoint", required=True, help="the net's full 8-bit checkpoint")
     ap.add_argument("--epochs", type=int, default=4, help="QAT epochs to replay (default 4)")
-    ap.add_argument("--variants", nargs="+", default=["max", "clip"], choices=["max", "clip"])
+    ap.add_argument("--variants", nargs="+", default=["max", "clip"],
+                    help="max, clip, or qNNN (weights and biases clipped to the 0.NNN "
+                         "quantile of |w|, e.g. q985)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()

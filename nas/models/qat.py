@@ -88,28 +88,35 @@ def enable_qat(model: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def clip_low_bit_biases(model: nn.Module, max_bits: int) -> int:
-    """Clip the bias of every block with ``bits <= max_bits`` to ``[-max|w|, max|w|]``, in place.
+def clip_low_bit_biases(model: nn.Module, max_bits: int, weight_quantile: float = 1.0) -> int:
+    """Clip every block with ``bits <= max_bits`` to ``[-t, t]``, in place: its bias, and with
+    ``weight_quantile < 1`` its weights, where ``t`` is that quantile of ``|w|``.
 
     A layer's power-of-two scale is set by ``max|w, b|`` (izer, ai8x) and its bias lives on
     the weight-bit grid of that scale. After BN folding some biases are several times the
     largest weight (ai85unetlarge's dec3: 6.8x), so at 2 bits (grid step = half the range)
-    every weight of such a layer rounds to 0 and the layer passes on its bias alone. Keeping
-    ``|b| <= max|w|`` lets the weights set the scale; QAT then learns around the clipped
-    biases. Applied to the stored float parameters (after every optimiser step), so izer's
-    own ``quantize.py`` and our exporter compute the same scale from them.
+    every weight of such a layer rounds to 0 and the layer passes on its bias alone; and with
+    few levels, a few large weights set a scale at which most others round to 0. Clipped, the
+    bulk of the weights sets the scale; QAT learns around the clipped values. Applied to the
+    stored float parameters (after every optimiser step), so izer's own ``quantize.py`` and
+    our exporter compute the same scale from them.
 
     Returns:
-        the number of bias values clipped.
+        the number of values clipped.
     """
     clipped = 0
     for block in _blocks(model):
-        bias = block.conv.bias
-        if block.bits > max_bits or bias is None:
+        w, b = block.conv.weight, block.conv.bias
+        if block.bits > max_bits:
             continue
-        m = block.conv.weight.abs().amax()
-        clipped += int((bias.abs() > m).sum())
-        bias.clamp_(-m, m)
+        a = w.abs().flatten().float()
+        t = a.max() if weight_quantile >= 1 else torch.quantile(a, weight_quantile)
+        t = t.to(w.dtype)
+        clipped += int((a > t).sum())
+        w.clamp_(-t, t)
+        if b is not None:
+            clipped += int((b.abs() > t).sum())
+            b.clamp_(-t, t)
     return clipped
 
 

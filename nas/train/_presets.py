@@ -43,6 +43,10 @@ class Preset:
             ``|bias| <= max|weight|`` (:func:`nas.models.clip_low_bit_biases`), so the weights,
             not a folded BN bias several times larger, set the layer's power-of-two scale;
             0 = never (ai8x's behaviour).
+        clip_quantile: with ``bias_clip_bits``, those layers' weights are clipped to this
+            quantile of ``|w|`` too (1.0: biases only), so that the bulk of the weights, not
+            a few outliers, sets the scale (ai8x's 2-bit policies use a ``shift_quantile``
+            of 0.985 over weights and biases for the same reason).
         max_train_frames: use at most this many training frames (evenly spaced); None = all.
         max_val_frames: evaluate on at most this many val frames (evenly spaced); None = all.
         eval_crop: square tile size for evaluation; tiles cover each frame at label resolution.
@@ -77,6 +81,7 @@ class Preset:
     low_bit_qat_epochs: int = 0
     qat_lr_scale: float = 1.0
     bias_clip_bits: int = 0
+    clip_quantile: float = 1.0
     low_bit_pricing: bool = False
     max_train_frames: int | None = None
     max_val_frames: int | None = None
@@ -107,6 +112,8 @@ class Preset:
               f"qat_epochs must be in [0, epochs={self.epochs}], but got {self.qat_epochs}")
         check(self.bias_clip_bits in (0, 1, 2, 4, 8),
               f"bias_clip_bits must be 0, 1, 2, 4 or 8, but got {self.bias_clip_bits}")
+        check(0.5 <= self.clip_quantile <= 1,
+              f"clip_quantile must be in [0.5, 1], but got {self.clip_quantile}")
         check(self.qat_lr_scale > 0, f"qat_lr_scale must be > 0, but got {self.qat_lr_scale}")
         check(0 <= self.low_bit_qat_epochs <= self.epochs,
               f"low_bit_qat_epochs must be in [0, epochs={self.epochs}], but got "

@@ -12,8 +12,6 @@ label resolution.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +23,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nas._atomic import atomic_open
 from nas._resources import TORCH_DEVICES
 from nas.data import get_task, random_crops
 from nas.metrics import ConfusionMatrix
@@ -36,6 +33,7 @@ from nas.train._data import load_frames, prepare_batch
 from nas.train._errors import TrainingDivergedError, TrainingOutOfMemoryError
 from nas.train._presets import Preset, get_preset, resolve_amp
 from nas.train._pricing import is_priced, low_bit_penalty
+from nas.train._resume import partial_path, read_state, training_key, twin_file, write_state
 
 Callback = Callable[[int, dict[str, Any]], bool | None]
 
@@ -232,7 +230,7 @@ def train(
         train_data, val_images, val_labels = _load_data(
             data_dir, task, preset, val_split, cache_dir, progress)
         run = _Run.start(spec, task, preset, dev, seed, len(train_data.images))
-        partial = _partial_path(checkpoint_path) if resume else None
+        partial = partial_path(checkpoint_path) if resume else None
         shared = run.float_phase_file(float_phase_dir, task.name, seed)
         history, seconds_before = run.resume_from(partial, shared, task.name, seed)
         t_start -= seconds_before  # the result's seconds count the earlier part too
@@ -248,32 +246,18 @@ def train(
         bar.update(run.step)
         save = None if partial is None else (
             lambda h: run.save(partial, task.name, seed, h, time.perf_counter() - t_start))
-        keep_float = None if shared is None else (
-            lambda h: shared.is_file() or run.save(shared, task.name, seed, h,
-                                                   time.perf_counter() - t_start, twin=True))
+        keep_float = None if shared is None or shared.is_file() else (
+            lambda h: run.save(shared, task.name, seed, h, time.perf_counter() - t_start,
+                               twin=True))
         final, stopped = _epochs(run, train_data, history, evaluate_now, bar, callback, save,
                                  keep_float)
         bar.close()
-        epoch = len(history)
         seconds = time.perf_counter() - t_start
-        ckpt = None
-        if checkpoint_path is not None:
-            ckpt = save_checkpoint(
-                checkpoint_path, spec=spec, model=run.model, task=task.name, preset=preset.name,
-                metrics={**final, "seconds": seconds}, epoch=epoch, qat=run.qat,
-                seed=seed, preset_values=preset.to_dict(),
-            )
+        result = run.result(final, stopped, history, seconds, len(train_data.images),
+                            checkpoint_path)  # the checkpoint is written before the state goes
         if partial is not None:
             partial.unlink(missing_ok=True)
-        return TrainResult(
-            miou=final["miou"], per_class_iou=final["per_class_iou"],
-            pixel_accuracy=final["pixel_accuracy"], seconds=seconds, epochs=epoch,
-            history=history, checkpoint_path=ckpt,
-            train_images_per_second=len(train_data.images) * epoch
-            / max(run.train_seconds, 1e-9),
-            stopped_early=stopped, measured_miou=final.get("measured_miou"),
-            low_bit_penalty=run.penalty,
-        )
+        return result
 
 
 def _epochs(run: _Run, data: Any, history: list[dict[str, Any]],
@@ -386,6 +370,7 @@ class _Run:
     total_steps: int
     qat_from: int  # first QAT epoch (1-based); epochs + 1 when the preset has no QAT
     penalty: float | None = None  # mIoU charged for low bits instead of QAT; None: unpriced
+    seed: int = 0
     step: int = 0
     qat: bool = False
     train_seconds: float = 0.0
@@ -407,22 +392,20 @@ class _Run:
             weight=weight, steps_per_epoch=steps_per_epoch,
             total_steps=preset.epochs * steps_per_epoch,
             qat_from=preset.epochs - preset.qat_epochs_for(low_bits and not priced) + 1,
-            penalty=low_bit_penalty(spec) if priced else None,
+            penalty=low_bit_penalty(spec) if priced else None, seed=seed,
         )
 
     def save(self, path: Path, task: str, seed: int, history: list[dict[str, Any]],
              seconds: float, twin: bool = False) -> None:
         """Write the state a later :meth:`restore` continues from (atomically); ``twin``:
         keyed by the float twin (:meth:`float_phase_file`)."""
-        payload = {
-            "kind": PARTIAL_KIND, "key": self._key(task, seed, twin), "epoch": len(history),
-            "step": self.step, "qat": self.qat, "train_seconds": self.train_seconds,
-            "seconds": seconds, "history": history, "gen": self.gen.get_state(),
+        write_state(path, self._key(task, seed, twin), {
+            "epoch": len(history), "step": self.step, "qat": self.qat,
+            "train_seconds": self.train_seconds, "seconds": seconds, "history": history,
+            "gen": self.gen.get_state(),
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
-        }
-        with atomic_open(path, "wb") as f:
-            torch.save(payload, f)
+        })
 
     def resume_from(self, partial: Path | None, shared: Path | None, task: str, seed: int
                     ) -> tuple[list[dict[str, Any]], float]:
@@ -439,28 +422,16 @@ class _Run:
         folder, or a preset without a float phase before QAT)."""
         if folder is None or not 1 < self.qat_from <= self.preset.epochs:
             return None
-        digest = hashlib.sha256(self._key(task, seed, twin=True).encode()).hexdigest()[:20]
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        return Path(folder) / f"float-{digest}.pt"
+        return twin_file(folder, self._key(task, seed, twin=True))
 
     def restore(self, path: Path, task: str, seed: int, twin: bool = False
                 ) -> tuple[list[dict[str, Any]], float]:
         """Continue from :meth:`save`'s file: (history so far, seconds spent so far).
 
         Raises:
-            ValueError: the file is unreadable or belongs to another spec, task, preset or
-                seed (delete it to start over).
+            ValueError: the file is unreadable or belongs to another training.
         """
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # a torn or foreign file: say which, never guess
-            raise ValueError(f"cannot resume from {path}: {e}; delete it to start over") \
-                from None
-        if not isinstance(state, dict) or state.get("kind") != PARTIAL_KIND:
-            raise ValueError(f"{path} is not a partial training state; delete it to start over")
-        if not _same_training(json.loads(state["key"]), json.loads(self._key(task, seed, twin))):
-            raise ValueError(f"{path} belongs to another training (spec, task, preset or seed "
-                             f"differ); delete it to start over")
+        state = read_state(path, self._key(task, seed, twin))
         if state["qat"]:
             self.switch_to_qat()  # the same modules and parameter list as when it was saved
         self.model.load_state_dict(state["model"])
@@ -470,13 +441,8 @@ class _Run:
         return list(state["history"]), float(state["seconds"])
 
     def _key(self, task: str, seed: int, twin: bool = False) -> str:
-        # JSON, and compared after json.loads on both sides: the saved key went through JSON,
-        # which turns the spec's and preset's tuples into lists
-        spec = self.spec.to_dict()
-        if twin:  # the float phase depends on neither the weight bits nor the name
-            spec = {**_without_bits(spec), "name": "", "qat_from": self.qat_from}
-        return json.dumps({"spec": spec, "task": task, "seed": seed,
-                           "preset": self.preset.to_dict()}, sort_keys=True)
+        return training_key(self.spec.to_dict(), task, seed, self.preset.to_dict(),
+                            self.qat_from if twin else None)
 
     def switch_to_qat(self) -> None:
         """ai8x's QAT start: fold BN, fake-quantise. A new optimiser over the new parameter list
@@ -491,6 +457,27 @@ class _Run:
             if p in old.state:
                 self.optimizer.state[p] = old.state[p]
         self.qat = True
+
+    def result(self, final: dict[str, Any], stopped: bool, history: list[dict[str, Any]],
+               seconds: float, n_frames: int, checkpoint_path: str | Path | None
+               ) -> TrainResult:
+        """The :class:`TrainResult` of the run as it ends (its checkpoint written first)."""
+        epoch = len(history)
+        ckpt = None
+        if checkpoint_path is not None:
+            ckpt = save_checkpoint(
+                checkpoint_path, spec=self.spec, model=self.model, task=self.task.name,
+                preset=self.preset.name, metrics={**final, "seconds": seconds}, epoch=epoch,
+                qat=self.qat, seed=self.seed, preset_values=self.preset.to_dict(),
+            )
+        return TrainResult(
+            miou=final["miou"], per_class_iou=final["per_class_iou"],
+            pixel_accuracy=final["pixel_accuracy"], seconds=seconds, epochs=epoch,
+            history=history, checkpoint_path=ckpt,
+            train_images_per_second=n_frames * epoch / max(self.train_seconds, 1e-9),
+            stopped_early=stopped, measured_miou=final.get("measured_miou"),
+            low_bit_penalty=self.penalty,
+        )
 
     def train_epoch(self, epoch: int, data: Any, bar: Any) -> dict[str, Any]:
         """One pass of fresh random crops in shuffled batches; the epoch's metrics."""
@@ -542,29 +529,8 @@ class _Run:
 
     def _clip_biases(self) -> None:
         if self.preset.bias_clip_bits:
-            clip_low_bit_biases(self.model, self.preset.bias_clip_bits)
-
-
-PARTIAL_KIND = "maxnas-partial-training"
-
-
-def _same_training(saved: dict[str, Any], now: dict[str, Any]) -> bool:
-    """Same spec, task, seed and preset values; a preset field added to :class:`Preset` after
-    the state was saved (absent from it) is not compared, so a new option with a default does
-    not throw away hours of training."""
-    if any(saved[k] != now[k] for k in ("spec", "task", "seed")):
-        return False
-    old, new = saved["preset"], now["preset"]
-    return all(old[k] == new[k] for k in old.keys() & new.keys()) and old.keys() <= new.keys()
-
-
-def _without_bits(value: Any) -> Any:
-    """``value`` (a spec's JSON) with every ``*bits`` field set to 8."""
-    if isinstance(value, dict):
-        return {k: 8 if k.endswith("bits") else _without_bits(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_bits(v) for v in value]
-    return value
+            clip_low_bit_biases(self.model, self.preset.bias_clip_bits,
+                                self.preset.clip_quantile)
 
 
 def _priced(summary: dict[str, Any], penalty: float | None) -> dict[str, Any]:
@@ -572,14 +538,6 @@ def _priced(summary: dict[str, Any], penalty: float | None) -> dict[str, Any]:
     if penalty is None:
         return summary
     return {**summary, "miou": summary["miou"] - penalty, "measured_miou": summary["miou"]}
-
-
-def _partial_path(checkpoint_path: str | Path | None) -> Path:
-    if checkpoint_path is None:
-        raise ValueError("resume=True needs a checkpoint_path (the state is kept beside it)")
-    path = Path(checkpoint_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(path.name + ".partial")
 
 
 def _to_layout(model: nn.Module, preset: Preset) -> nn.Module:
