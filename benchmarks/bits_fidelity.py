@@ -112,6 +112,32 @@ def penalties(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["name", "bits", "preset", "penalty", "seeds"])
 
 
+def penalty_figure(rows: pd.DataFrame):  # -> plotly Figure
+    """Bars: each (net, bits) pair's penalty per preset, with the spread over seeds."""
+    import plotly.graph_objects as go
+
+    pen = penalties(rows)
+    # spread: std over seeds of the low-bit score (the 8-bit mean is one number per preset)
+    std = rows.groupby(["name", "preset", "bits"])["val_miou"].std()
+    fig = go.Figure()
+    for preset in ("proxy", "medium", "full"):
+        g = pen[pen["preset"] == preset]
+        if g.empty:
+            continue
+        err = [std.get((n, preset, b), 0.0) for n, b in zip(g["name"], g["bits"], strict=True)]
+        fig.add_bar(x=[f"{n} {b}-bit" for n, b in zip(g["name"], g["bits"], strict=True)],
+                    y=g["penalty"], name=preset,
+                    error_y={"type": "data", "array": [0 if e != e else e for e in err]},
+                    text=[f"{v:+.3f} ({k})" for v, k in zip(g["penalty"], g["seeds"],
+                                                           strict=True)])
+    fig.update_layout(
+        barmode="group", width=900, height=480, template="plotly_white",
+        title="val mIoU at low bits minus the same net at 8 bits (seeds in brackets)",
+        yaxis_title="penalty (val mIoU)",
+        legend={"orientation": "h", "y": -0.2, "x": 0})
+    return fig
+
+
 def fit_penalty(pairs: pd.DataFrame, shares: dict[tuple[str, int], float]) -> dict[int, float]:
     """Per width, the mIoU lost per unit share: least squares through 0 of -penalty on share."""
     table = {8: 0.0}
@@ -163,6 +189,8 @@ def main() -> None:
                         "the references' are in studies/results/refs-full/finalists/float")
     p.add_argument("--import-finalists", type=Path, default=None, metavar="CSV")
     p.add_argument("--report", action="store_true")
+    p.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                   help="with --report: the penalties as a bar chart (e.g. docs/bits_fidelity.png)")
     args = p.parse_args()
     if args.import_finalists:
         import_finalists(args.import_finalists)
@@ -170,6 +198,10 @@ def main() -> None:
         train_rows(args)
     if args.report:
         report({k: Path(v) for k, v in (s.split("=", 1) for s in args.spec)})
+        if args.plot:
+            from nas.report import write_figure
+
+            print("wrote", write_figure(penalty_figure(read_rows(OUT, FIELDS)), args.plot))
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ class Preset:
         bias_clip_bits: during QAT, layers with weights of at most this many bits keep
             ``|bias| <= max|weight|`` (:func:`nas.models.clip_low_bit_biases`), so the weights,
             not a folded BN bias several times larger, set the layer's power-of-two scale;
-            0 = never (ai8x's behaviour).
+            0 = never (ai8x's behaviour). Default 2: without it 2-bit nets collapse
+            (BENCHMARKS.md, "Low-bit weights priced as the full recipe prices them").
         clip_quantile: with ``bias_clip_bits``, those layers' weights are clipped to this
             quantile of ``|w|`` too (1.0: biases only), so that the bulk of the weights, not
             a few outliers, sets the scale (ai8x's 2-bit policies use a ``shift_quantile``
@@ -80,8 +81,8 @@ class Preset:
     qat_epochs: int = 0
     low_bit_qat_epochs: int = 0
     qat_lr_scale: float = 1.0
-    bias_clip_bits: int = 0
-    clip_quantile: float = 1.0
+    bias_clip_bits: int = 2
+    clip_quantile: float = 0.985
     low_bit_pricing: bool = False
     max_train_frames: int | None = None
     max_val_frames: int | None = None

@@ -18,6 +18,8 @@ import torch
 from nas._atomic import atomic_open
 
 PARTIAL_KIND = "maxnas-partial-training"
+# Preset fields that act only once QAT has started: a float twin's key leaves them out.
+QAT_ONLY = ("bias_clip_bits", "clip_quantile", "qat_lr_scale")
 
 
 def partial_path(checkpoint_path: str | Path | None) -> Path:
@@ -31,10 +33,11 @@ def partial_path(checkpoint_path: str | Path | None) -> Path:
 
 def training_key(spec: dict[str, Any], task: str, seed: int, preset: dict[str, Any],
                  qat_from: int | None = None) -> str:
-    """The JSON key of a training; with ``qat_from``, of its float twin (bits and name left
-    out, the first QAT epoch in)."""
+    """The JSON key of a training; with ``qat_from``, of its float twin (bits, name and the
+    preset's QAT-only fields left out, the first QAT epoch in)."""
     if qat_from is not None:
         spec = {**_without_bits(spec), "name": "", "qat_from": qat_from}
+        preset = _before_qat({"preset": preset})["preset"]
     # compared after json.loads on both sides: JSON turns the tuples into lists
     return json.dumps({"spec": spec, "task": task, "seed": seed, "preset": preset},
                       sort_keys=True)
@@ -65,7 +68,10 @@ def read_state(path: Path, key: str) -> dict[str, Any]:
         raise ValueError(f"cannot resume from {path}: {e}; delete it to start over") from None
     if not isinstance(state, dict) or state.get("kind") != PARTIAL_KIND:
         raise ValueError(f"{path} is not a partial training state; delete it to start over")
-    if not same_training(json.loads(state["key"]), json.loads(key)):
+    saved, now = json.loads(state["key"]), json.loads(key)
+    if not state.get("qat", False):  # QAT has not started: its settings have not acted yet
+        saved, now = _before_qat(saved), _before_qat(now)
+    if not same_training(saved, now):
         raise ValueError(f"{path} belongs to another training (spec, task, preset or seed "
                          f"differ); delete it to start over")
     return state
@@ -79,6 +85,10 @@ def same_training(saved: dict[str, Any], now: dict[str, Any]) -> bool:
         return False
     old, new = saved["preset"], now["preset"]
     return all(old[k] == new[k] for k in old.keys() & new.keys()) and old.keys() <= new.keys()
+
+
+def _before_qat(key: dict[str, Any]) -> dict[str, Any]:
+    return {**key, "preset": {k: v for k, v in key["preset"].items() if k not in QAT_ONLY}}
 
 
 def _without_bits(value: Any) -> Any:

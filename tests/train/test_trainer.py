@@ -201,6 +201,40 @@ def test_low_bit_twins_share_the_float_phase(synth_root, cache_dir, tmp_path):
     assert [h["loss"] for h in twin4.history] == [h["loss"] for h in scratch4.history]
     assert twin4.miou == scratch4.miou and twin4.epochs == 4
     assert [h["loss"] for h in twin4.history[:2]] == [h["loss"] for h in first8.history[:2]]
+    # a setting that acts only in QAT does not change the float phase
+    epochs = []
+    train(net4, "camvid4", preset.replace(clip_quantile=0.9), synth_root, seed=1,
+                progress=False, cache_dir=cache_dir, float_phase_dir=shared,
+                callback=lambda e, m: epochs.append(e))
+    assert epochs == [3, 4]
     # another seed is another float phase
     _, epochs_seed2 = run(net4, shared, seed=2)
     assert epochs_seed2 == [1, 2, 3, 4] and len(list(shared.glob("float-*.pt"))) == 2
+
+
+def test_a_float_phase_state_resumes_under_other_qat_settings(synth_root, cache_dir, spec,
+                                                              tmp_path):
+    preset = get_preset("smoke").replace(epochs=4, eval_every=1, qat_epochs=2)
+    ckpt = tmp_path / "c.pt"
+
+    def die_at(n):
+        def die(epoch, metrics):
+            if epoch == n:
+                raise _Killed
+        return die
+
+    with pytest.raises(_Killed):  # killed in the float phase
+        train(spec, "camvid4", preset, synth_root, seed=1, progress=False, cache_dir=cache_dir,
+              checkpoint_path=ckpt, resume=True, callback=die_at(1))
+    epochs = []
+    train(spec, "camvid4", preset.replace(clip_quantile=0.9), synth_root, seed=1,
+          progress=False, cache_dir=cache_dir, checkpoint_path=ckpt, resume=True,
+          callback=lambda e, m: (epochs.append(e), e == 3)[1])  # stops in the QAT phase
+    assert epochs == [2, 3]
+    # stopped by the callback: the run ended normally, so start one that dies in QAT
+    with pytest.raises(_Killed):
+        train(spec, "camvid4", preset, synth_root, seed=2, progress=False, cache_dir=cache_dir,
+              checkpoint_path=ckpt, resume=True, callback=die_at(3))
+    with pytest.raises(ValueError, match="belongs to another training"):
+        train(spec, "camvid4", preset.replace(clip_quantile=0.9), synth_root, seed=2,
+              progress=False, cache_dir=cache_dir, checkpoint_path=ckpt, resume=True)
