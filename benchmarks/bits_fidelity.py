@@ -190,7 +190,8 @@ def main() -> None:
     p.add_argument("--import-finalists", type=Path, default=None, metavar="CSV")
     p.add_argument("--report", action="store_true")
     p.add_argument("--plot", type=Path, default=None, metavar="PNG",
-                   help="with --report: the penalties as a bar chart (e.g. docs/bits_fidelity.png)")
+                   help="with --report: the penalties as a bar chart "
+                        "(e.g. docs/bits_fidelity.png)")
     args = p.parse_args()
     if args.import_finalists:
         import_finalists(args.import_finalists)
