@@ -50,21 +50,34 @@ def train_rows(nets: pd.DataFrame, args: argparse.Namespace) -> None:
 
     done = done_keys(args.out, ("name", "preset", "seed"))
     task = get_task(args.task)
-    preset = get_preset(args.preset)
+    preset = with_changes(get_preset(args.preset), args.set)
+    label = args.label or args.preset
     for _, r in nets.iterrows():
-        if (r["name"], args.preset, args.seed) in done:
-            print(f"{r['name']}: {args.preset} seed {args.seed} in {args.out.name} already")
+        if (r["name"], label, args.seed) in done:
+            print(f"{r['name']}: {label} seed {args.seed} in {args.out.name} already")
             continue
         spec = ArchSpec.from_json(r["spec"])
         p = preset.at_input_size((args.size, args.size), spec.fold_ratio)
         t0 = time.monotonic()
         result = train(spec, task, p, args.data_dir, seed=args.seed, progress=False, threads=1)
         row = {"name": r["name"], "trial": r["trial"], "role": r["role"],
-               "param_bytes": int(r["param_bytes"]), "preset": args.preset, "seed": args.seed,
+               "param_bytes": int(r["param_bytes"]), "preset": label, "seed": args.seed,
                "val_miou": round(float(result.miou), 4),
                "train_s": round(time.monotonic() - t0, 1)}
         append_row(args.out, row, FIELDS)
         print(row, flush=True)
+
+
+def with_changes(preset, changes: list[str]):  # -> Preset
+    """``preset`` with ``FIELD=VALUE`` changes (VALUE read as JSON, else as a string)."""
+    fields = {}
+    for c in changes:
+        k, _, v = c.partition("=")
+        try:
+            fields[k] = json.loads(v)
+        except json.JSONDecodeError:
+            fields[k] = v
+    return preset.replace(**fields) if fields else preset
 
 
 def report(nets: pd.DataFrame, rows: pd.DataFrame) -> None:
@@ -91,6 +104,10 @@ def main() -> None:
     ap.add_argument("--finalists", type=Path, required=True,
                     help="folder with finalists.csv and finalists/<name>.json")
     ap.add_argument("--preset", default="medium")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="change a field of --preset (a candidate rung), e.g. --set scale=1.0; "
+                         "name the result with --label")
+    ap.add_argument("--label", default=None, help="preset name in the CSV (default --preset)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--size", type=int, default=88, help="folded input size (square)")
     ap.add_argument("--task", default="camvid4")
