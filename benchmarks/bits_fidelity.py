@@ -141,11 +141,13 @@ def penalty_figure(rows: pd.DataFrame):  # -> plotly Figure
 
 
 def fit_penalty(pairs: pd.DataFrame, shares: dict[tuple[str, int], float]) -> dict[int, float]:
-    """Per width, the mIoU lost per unit share: least squares through 0 of -penalty on share."""
+    """Per width, the mIoU lost per unit share: least squares through 0 of -penalty on share
+    (at least 0)."""
     table = {8: 0.0}
     for bits, g in pairs.groupby("bits"):
         s = np.array([shares[(n, int(bits))] for n in g["name"]])
-        table[int(bits)] = float(-(g["penalty"].to_numpy() * s).sum() / (s * s).sum())
+        # clamped at 0: a width measured as free is priced free, never as a gain
+        table[int(bits)] = max(0.0, float(-(g["penalty"].to_numpy() * s).sum() / (s * s).sum()))
     return table
 
 
