@@ -254,6 +254,9 @@ class Objective:
             trial.set_user_attr("pixel_accuracy", float(result.pixel_accuracy))
             trial.set_user_attr("train_seconds", float(result.seconds))
             trial.set_user_attr("epochs", int(result.epochs))
+            # per-epoch training loss: the material of loss-based rankings (BENCHMARKS.md)
+            trial.set_user_attr("train_losses", [round(float(h["loss"]), 5) for h in
+                                                 getattr(result, "history", None) or []])
             if cfg.early_stop and not is_reference:
                 stopped = bool(getattr(result, "stopped_early", False))
                 trial.set_user_attr("early_stopped", stopped)

@@ -42,6 +42,8 @@ def test_smoke_search_end_to_end(camvid, tmp_path):
     assert large.values[1] == large.user_attrs["weight_bytes"] + large.user_attrs["bias_bytes"]
     assert 0.0 <= large.values[0] <= 1.0 and len(large.user_attrs["per_class_iou"]) == 4
     assert large.user_attrs["train_seconds"] > 0 and "pixel_accuracy" in large.user_attrs
+    losses = large.user_attrs["train_losses"]  # one per epoch, the trainer's own
+    assert len(losses) == large.user_attrs["epochs"] and all(v > 0 for v in losses)
     # the checkpoint artifact rebuilds the trained spec without retraining
     from nas.train import load_checkpoint
 
