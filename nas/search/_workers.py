@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import optuna
@@ -192,6 +192,21 @@ def run_in_process(cfg: SearchConfig, study: optuna.Study, comps: Components, n_
     return errors
 
 
+def watch(procs: Sequence[Any], signals: StopSignals, tick: Callable[[], None],
+          poll_s: float = 2.0) -> None:
+    """Until every worker process has exited, call ``tick`` (progress, reports) every
+    ``poll_s`` seconds; raises :class:`~nas.search._signals.Interrupted` on a noted signal."""
+    with signals.deferred():
+        while any(p.is_alive() for p in procs):
+            signals.check()
+            tick()
+            for p in procs:
+                p.join(timeout=poll_s / len(procs))
+        # A terminal's Ctrl-C reaches the workers too: they may all have exited (130)
+        # before the loop looked at the signal noted here. It is a stop, not a failure.
+        signals.check()
+
+
 def run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
                  deadline: float | None, progress: Progress,
                  signals: StopSignals) -> list[str]:
@@ -206,14 +221,13 @@ def run_parallel(cfg: SearchConfig, study: optuna.Study, n_existing: int,
     try:
         for p in procs:  # inside the try: a Ctrl-C while spawning stops the ones started
             p.start()
-        with signals.deferred():
-            while any(p.is_alive() for p in procs):
-                signals.check()
-                progress.refresh(study)
-                progress.refresh_rungs(upper)
-                reporter(study)
-                for p in procs:
-                    p.join(timeout=2.0 / len(procs))
+
+        def tick() -> None:
+            progress.refresh(study)
+            progress.refresh_rungs(upper)
+            reporter(study)
+
+        watch(procs, signals, tick)
     except KeyboardInterrupt as e:
         # Ctrl-C in a terminal reached the workers too: give them a moment to mark their
         # trials. A SIGTERM (or a SIGINT sent to this process alone) came to us only: pass

@@ -70,3 +70,46 @@ def test_signal_while_sampling_lands_the_param_and_stops_before_training(fake_ba
     assert trial.state == TrialState.FAIL
     assert trial.user_attrs["fail_reason"] == "interrupted by SIGTERM"
     assert "trained" not in trial.user_attrs  # stopped before training started
+
+
+class _Exited:
+    """A worker process that has already exited (a terminal's Ctrl-C reached it too)."""
+
+    exitcode = 128 + signal.SIGINT
+
+    def is_alive(self) -> bool:
+        return False
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+
+class _ExitsOnSignal(_Exited):
+    """A worker that exits 130 as soon as the signal is noted in the parent."""
+
+    def __init__(self, signals: StopSignals) -> None:
+        self.signals = signals
+
+    def is_alive(self) -> bool:
+        return self.signals.signum is None
+
+
+def test_watch_stops_on_a_signal_noted_as_the_last_worker_exits():
+    """The race behind a Ctrl-C reported as 'worker exited with code 130' (exit 1): the
+    workers exit before the parent's loop looks at the signal it noted."""
+    from nas.search._signals import Interrupted
+    from nas.search._workers import watch
+
+    signals = StopSignals()
+    ticks: list[int] = []
+
+    def tick() -> None:  # the parent notes the Ctrl-C during its progress refresh
+        ticks.append(1)
+        signals._handle(signal.SIGINT, None)
+
+    with pytest.raises(Interrupted) as caught:
+        watch([_ExitsOnSignal(signals), _ExitsOnSignal(signals)], signals, tick, poll_s=0.0)
+    assert caught.value.signum == signal.SIGINT and ticks == [1]
+    signals.signum = None
+    watch([_Exited()], signals, tick, poll_s=0.0)  # no signal: the workers simply finished
+    assert ticks == [1]
