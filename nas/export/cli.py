@@ -129,9 +129,11 @@ def run(args: argparse.Namespace) -> int:
                              f"{ckpt['spec'].name!r}, not for {spec.name!r}")
         model = model_from_checkpoint(ckpt)
         low = sorted({layer.bits for layer in spec.layers() if layer.bits < 8})
-        if low and not ckpt.get("qat", False):
-            # a search proxy prices low bits instead of training them (low_bit_pricing)
-            print(f"warning: {Path(ckpt_path).name} was trained in float, so its "
+        # a search rung prices low bits instead of training them (low_bit_pricing): float,
+        # or QAT at 8 bits (medium); the priced run's metrics keep its measured_miou
+        priced = "measured_miou" in (ckpt.get("metrics") or {})
+        if low and (priced or not ckpt.get("qat", False)):
+            print(f"warning: {Path(ckpt_path).name} was trained as an 8-bit net, so its "
                   f"{'/'.join(map(str, low))}-bit weights are only quantised now, which can "
                   "lose most of the mIoU; train it with `nas finalize` (QAT) and export that",
                   file=sys.stderr)

@@ -34,7 +34,8 @@ class Preset:
             8 bits, and quantising it afterwards without QAT loses most of its mIoU
             (BENCHMARKS.md, "Mixed-precision weights").
         low_bit_pricing: train a low-bit net whose widths all have a measured full-recipe
-            penalty in float, as its 8-bit twin, and subtract that penalty from its mIoU
+            penalty as its 8-bit twin (float, then ``qat_epochs`` at 8 bits), and subtract that
+            penalty from its mIoU
             (:mod:`nas.train._pricing`) instead of training its ``low_bit_qat_epochs``
             quantisation-aware: too short a QAT phase charges low bits far more than ``full``.
         qat_lr_scale: learning-rate factor during the QAT epochs. Folding BN shrinks many
@@ -233,13 +234,15 @@ register_preset(Preset(
 
 # The middle rung of `run_search.py --rungs proxy,medium`: `full`'s resolution (352 crops of full
 # frames, 48x88x88 folded) for a fifth of its epochs, the last 4 quantisation-aware for every net
-# as `full` does, so a low-bit net is scored at its real width. Measured (BENCHMARKS.md, "Rungs
-# and early stop"): ~10x a proxy trial on one CPU thread, and it ranks 8 nets from the top of
-# the headline front exactly as `full` does (Kendall tau 1.0; the proxy: 0.50).
+# as `full` does. Measured (BENCHMARKS.md, "Rungs and early stop"): ~10x a proxy trial on one
+# CPU thread, and it ranks 8 nets from the top of the headline front exactly as `full` does
+# (Kendall tau 1.0; the proxy: 0.50). Low bits are priced as in the proxy: 4 QAT epochs at 4 bits
+# charged ai85unetlarge-w4 0.10 (0.725 against 0.827 at 8 bits), the full recipe 0.015
+# (BENCHMARKS.md, "Low-bit weights priced as the full recipe prices them").
 register_preset(Preset(
     name="medium", scale=1.0, crop=352, epochs=20, batch_size=16, lr=2e-3,
     schedule="onecycle", warmup_frac=0.1, qat_epochs=4, eval_crop=352, eval_every=20,
-    deployment=True,
+    deployment=True, low_bit_pricing=True,
 ))
 
 # A shortened `full` for benchmarks/proxy_fidelity.py: same resolution, fewer epochs, no QAT

@@ -8,7 +8,10 @@ with ``low_bit_pricing`` trains a low-bit net in float, exactly as its 8-bit twi
 
     miou = measured float miou - sum over widths b of FULL_RECIPE_PENALTY[b] * share_b
 
-where ``share_b`` is the share of the net's weights at ``b`` bits (:func:`weight_share`).
+where ``share_b`` is the share of the net's weights at ``b`` bits (:func:`weight_share`). A
+preset whose 8-bit nets train quantisation-aware too (``medium``) trains the priced net's 8-bit
+twin (:func:`eight_bit_twin`) the same way, so in every preset a priced net's training is its
+8-bit twin's.
 ``FULL_RECIPE_PENALTY`` is fitted on full-recipe rows (``python -m benchmarks.bits_fidelity
 --report``: least squares of each (net, width)'s mean penalty over seeds on its share, checked
 leave one net out). A width without a fitted penalty is not priced: such a net trains its
@@ -16,6 +19,8 @@ leave one net out). A width without a fitted penalty is not priced: such a net t
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from nas.spec import ArchSpec
 
@@ -54,3 +59,17 @@ def low_bit_penalty(spec: ArchSpec, penalty: dict[int, float] | None = None) -> 
         raise ValueError(f"{spec.name}: no full-recipe penalty for {missing}-bit weights; "
                          f"measured widths: {sorted(table)}")
     return sum(table[b] * s for b, s in weight_share(spec).items())
+
+
+def all_bits_8(value: Any) -> Any:
+    """``value`` (a spec's JSON dict) with every ``*bits`` field set to 8."""
+    if isinstance(value, dict):
+        return {k: 8 if k.endswith("bits") else all_bits_8(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [all_bits_8(v) for v in value]
+    return value
+
+
+def eight_bit_twin(spec: ArchSpec) -> ArchSpec:
+    """``spec`` with every layer's weights at 8 bits: the net a priced low-bit net trains as."""
+    return ArchSpec.from_dict(all_bits_8(spec.to_dict()))

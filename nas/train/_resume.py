@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from nas._atomic import atomic_open
+from nas.train._pricing import all_bits_8
 
 PARTIAL_KIND = "maxnas-partial-training"
 # Preset fields that act only once QAT has started: a float twin's key leaves them out.
@@ -36,7 +37,7 @@ def training_key(spec: dict[str, Any], task: str, seed: int, preset: dict[str, A
     """The JSON key of a training; with ``qat_from``, of its float twin (bits, name and the
     preset's QAT-only fields left out, the first QAT epoch in)."""
     if qat_from is not None:
-        spec = {**_without_bits(spec), "name": "", "qat_from": qat_from}
+        spec = {**all_bits_8(spec), "name": "", "qat_from": qat_from}
         preset = _before_qat({"preset": preset})["preset"]
     # compared after json.loads on both sides: JSON turns the tuples into lists
     return json.dumps({"spec": spec, "task": task, "seed": seed, "preset": preset},
@@ -89,12 +90,3 @@ def same_training(saved: dict[str, Any], now: dict[str, Any]) -> bool:
 
 def _before_qat(key: dict[str, Any]) -> dict[str, Any]:
     return {**key, "preset": {k: v for k, v in key["preset"].items() if k not in QAT_ONLY}}
-
-
-def _without_bits(value: Any) -> Any:
-    """``value`` (a spec's JSON) with every ``*bits`` field set to 8."""
-    if isinstance(value, dict):
-        return {k: 8 if k.endswith("bits") else _without_bits(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_bits(v) for v in value]
-    return value

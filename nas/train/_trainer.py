@@ -32,7 +32,7 @@ from nas.train._checkpoint import save_checkpoint
 from nas.train._data import load_frames, prepare_batch
 from nas.train._errors import TrainingDivergedError, TrainingOutOfMemoryError
 from nas.train._presets import Preset, get_preset, resolve_amp
-from nas.train._pricing import is_priced, low_bit_penalty
+from nas.train._pricing import eight_bit_twin, is_priced, low_bit_penalty
 from nas.train._resume import partial_path, read_state, training_key, twin_file, write_state
 
 Callback = Callable[[int, dict[str, Any]], bool | None]
@@ -378,14 +378,16 @@ class _Run:
     @classmethod
     def start(cls, spec: ArchSpec, task: Any, preset: Preset, device: torch.device, seed: int,
               n_frames: int) -> _Run:
+        low_bits = any(layer.bits < 8 for layer in spec.layers())
+        priced = low_bits and preset.low_bit_pricing and is_priced(spec)
         torch.manual_seed(seed)
-        model = _to_layout(build_model(spec).to(device), preset)
+        # priced: the 8-bit twin's training (its QAT, where the preset has one, at 8 bits)
+        model = _to_layout(build_model(eight_bit_twin(spec) if priced else spec).to(device),
+                           preset)
         weight = None
         if preset.class_weights and getattr(task, "class_weights", None):
             weight = torch.tensor(task.class_weights, dtype=torch.float32, device=device)
         steps_per_epoch = math.ceil(n_frames / preset.batch_size)
-        low_bits = any(layer.bits < 8 for layer in spec.layers())
-        priced = low_bits and preset.low_bit_pricing and is_priced(spec)
         return cls(
             spec=spec, task=task, preset=preset, device=device, model=model,
             optimizer=_optimizer(model, preset), gen=torch.Generator().manual_seed(seed),

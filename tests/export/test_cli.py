@@ -165,10 +165,18 @@ def test_a_float_checkpoint_of_a_low_bit_net_is_exported_with_a_warning(tmp_path
     assert main(["export", "--checkpoint", str(floats), "--synthetic-sample",
                  "--out", str(tmp_path / "f"), *SIZE]) == 0
     err = capsys.readouterr().err
-    assert "was trained in float, so its 4-bit weights are only quantised now" in err
+    assert "trained as an 8-bit net, so its 4-bit weights are only quantised now" in err
+    # a priced medium run: QAT, but at 8 bits (its metrics keep the measured mIoU)
+    priced = save_checkpoint(tmp_path / "m.pth.tar", spec=spec,
+                             model=enable_qat(build_model(spec)).eval(), task="camvid4",
+                             preset="medium", metrics={"miou": 0.5, "measured_miou": 0.51},
+                             epoch=20, qat=True)
+    assert main(["export", "--checkpoint", str(priced), "--synthetic-sample",
+                 "--out", str(tmp_path / "m"), *SIZE]) == 0
+    assert "trained as an 8-bit net" in capsys.readouterr().err
     qat = save_checkpoint(tmp_path / "q.pth.tar", spec=spec,
                           model=enable_qat(build_model(spec)).eval(), task="camvid4",
                           preset="full", metrics={"miou": 0.5}, epoch=100, qat=True)
     assert main(["export", "--checkpoint", str(qat), "--synthetic-sample",
                  "--out", str(tmp_path / "q"), *SIZE]) == 0
-    assert "trained in float" not in capsys.readouterr().err
+    assert "trained as an 8-bit net" not in capsys.readouterr().err

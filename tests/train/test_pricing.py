@@ -65,8 +65,36 @@ def test_unpriced_widths_and_presets_keep_their_qat(synth_root, cache_dir, tmp_p
 
 
 def test_search_presets_price_low_bits():
-    assert get_preset("proxy").low_bit_pricing and get_preset("proxy-fast").low_bit_pricing
-    assert not get_preset("medium").low_bit_pricing and not get_preset("full").low_bit_pricing
+    assert all(get_preset(p).low_bit_pricing for p in ("proxy", "proxy-fast", "medium"))
+    assert not get_preset("full").low_bit_pricing  # the recipe the table is fitted on
+
+
+def test_with_qat_for_every_net_a_priced_net_trains_as_its_8_bit_twin(
+        synth_root, cache_dir, tmp_path, monkeypatch):
+    """``medium`` trains 8-bit nets quantisation-aware too: a priced 4-bit net then runs its
+    8-bit twin's QAT (not a 4-bit one) and its checkpoint loads as the 4-bit spec."""
+    from nas.train import model_from_checkpoint
+
+    monkeypatch.setitem(pricing.FULL_RECIPE_PENALTY, 4, 0.05)
+    preset = _preset(True).replace(qat_epochs=1)
+    eight, four = tiny_spec(), with_inner_bits(tiny_spec(), 4)
+    kw = dict(seed=0, progress=False, cache_dir=cache_dir)
+    twin = train(eight, "camvid4", preset, synth_root, **kw)
+    priced = train(four, "camvid4", preset, synth_root, checkpoint_path=tmp_path / "p.pt", **kw)
+    assert [h["qat"] for h in priced.history] == [False, False, True]
+    assert [h["loss"] for h in priced.history] == [h["loss"] for h in twin.history]
+    assert priced.measured_miou == twin.miou
+    assert priced.miou == pytest.approx(twin.miou - pricing.low_bit_penalty(four))
+    ckpt = load_checkpoint(tmp_path / "p.pt")
+    assert ckpt["qat"] and ckpt["spec"] == four
+    model_from_checkpoint(ckpt)  # the 4-bit spec's layers take the twin's state
+
+
+def test_eight_bit_twin_sets_every_width_to_8():
+    four = with_inner_bits(tiny_spec(), 4)
+    assert {layer.bits for layer in four.layers()} == {8, 4}
+    assert {layer.bits for layer in pricing.eight_bit_twin(four).layers()} == {8}
+    assert pricing.eight_bit_twin(four) == tiny_spec()
 
 
 def test_bias_clip_bits_keeps_low_bit_biases_within_the_weights_range(
