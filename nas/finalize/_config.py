@@ -40,6 +40,8 @@ class FinalizeConfig:
             checkpoints) instead of training them again: references trained ahead of a search.
         only: train only the finalists of these names (as in ``finalists.csv``; the report
             still covers every row), so that two runs on one study can split the work.
+        best_within: weight-byte budgets; each adds the front net with the highest search
+            mIoU within it (role ``budget``), e.g. a quarter of a reference's bytes.
     """
 
     study_name: str
@@ -58,12 +60,17 @@ class FinalizeConfig:
     progress: bool = False
     rows_from: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
+    best_within: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "studies_dir", Path(self.studies_dir))
         object.__setattr__(self, "trials", tuple(int(t) for t in self.trials))
         object.__setattr__(self, "rows_from", tuple(self.rows_from))
         object.__setattr__(self, "only", tuple(self.only))
+        object.__setattr__(self, "best_within", tuple(int(b) for b in self.best_within))
+        if any(b < 1 for b in self.best_within):
+            raise ValueError(f"--best-within takes weight bytes >= 1, but got "
+                             f"{','.join(map(str, self.best_within))}")
         if self.study_name in self.rows_from:
             raise ValueError(f"--rows-from names the study itself ({self.study_name})")
         if self.k < 0:

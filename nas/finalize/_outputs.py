@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nas._atomic import atomic_open
+from nas.finalize._compare import comparison_frame, comparison_markdown
 from nas.front import pareto_frame
 from nas.report import legend_below, write_figure
 from nas.studyio import FINALISTS_CSV, FINALISTS_MD, FINALISTS_PLOT
@@ -37,9 +38,11 @@ def _pm(mean: float, std: float, n: int) -> str:
     return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
 
 
-def markdown(summary: pd.DataFrame, preset: str = "", preview: str = "") -> str:
-    """The table of :func:`summary_frame`, the goal lines against each 8-bit reference and,
-    with ``preview`` (a file name beside the page), the picture of the test tiles."""
+def markdown(summary: pd.DataFrame, preset: str = "", preview: str = "",
+             compared: str = "") -> str:
+    """The table of :func:`summary_frame`, the goal lines against each 8-bit reference, the
+    seed-by-seed comparison ``compared`` (:func:`nas.finalize._compare.comparison_markdown`)
+    and, with ``preview`` (a file name beside the page), the picture of the test tiles."""
     head = ["model", "role", "trial", "seeds", "search mIoU", "val mIoU", "**test mIoU**",
             "weight B", "bias B", "latency cycles", "fits"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -57,6 +60,7 @@ def markdown(summary: pd.DataFrame, preset: str = "", preview: str = "") -> str:
     goals = goal_lines(summary)
     text = title + "\n".join(lines) + "\n" + ("\n" + "\n".join(f"- {g}" for g in goals) + "\n"
                                               if goals else "")
+    text += compared
     if preview:
         text += (f"\n![Test tiles: input, ground truth, then each model's prediction]({preview})"
                  "\n\nThe same test tiles segmented by each model (its best-val seed's "
@@ -100,6 +104,7 @@ def figure(summary: pd.DataFrame, trials: pd.DataFrame | None = None,
                             line={"shape": "hv", "color": "lightgrey"}, marker={"size": 5},
                             name="search front (search mIoU, val)")
     for role, sym, colour in (("knee", "circle", "#1f77b4"), ("chosen", "circle", "#1f77b4"),
+                              ("budget", "square", "#9467bd"),
                               ("reference", "diamond", "#d62728")):
         d = summary[summary["role"] == role]
         if d.empty:
@@ -126,8 +131,9 @@ def write_outputs(rows: pd.DataFrame, trials: pd.DataFrame | None, folder: Path,
     presets = sorted(set(rows["preset"].astype(str))) if "preset" in rows.columns else []
     md = folder / FINALISTS_MD
     with atomic_open(md, "w", encoding="utf-8") as fh:
-        fh.write(f"# Study {study_name}: " + markdown(summary, ", ".join(presets),
-                                                      preview.name if preview else ""))
+        fh.write(f"# Study {study_name}: " + markdown(
+            summary, ", ".join(presets), preview.name if preview else "",
+            comparison_markdown(comparison_frame(rows))))
     plot = write_figure(figure(summary, trials, f"Study {study_name}: finalists, test mIoU vs "
                                                 f"weight bytes"), folder / FINALISTS_PLOT)
     paths = {"csv": folder / FINALISTS_CSV, "md": md, "plot": plot}

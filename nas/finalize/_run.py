@@ -87,7 +87,7 @@ def plan(cfg: FinalizeConfig) -> tuple[list[Finalist], list[Job], list[tuple[str
     """(finalists, jobs still to run, (name, seed) already done, trials frame, settings)."""
     study = load_study(cfg.study_name, cfg.storage, cfg.studies_dir)
     trials = study_frame(study)  # with miou@<preset> of every rung
-    finalists = select_finalists(trials, cfg.k, cfg.trials)
+    finalists = select_finalists(trials, cfg.k, cfg.trials, cfg.best_within)
     settings = study_settings(study)
     _check_same_preset(cfg)
     done = done_keys(cfg.csv)

@@ -19,7 +19,8 @@ class Finalist:
 
     Attributes:
         name: ``trial<N>`` for a searched net, the reference's name for a reference.
-        role: ``knee`` (or ``chosen`` for one named with ``--trial``) or ``reference``.
+        role: ``knee``, ``chosen`` (named with ``--trial``), ``budget`` (the best front net
+            within a ``--best-within`` byte budget) or ``reference``.
         trial: its trial number in the study (references are trials too).
         search_miou: the mIoU the search scored it with (the highest rung it reached).
         spec: the architecture, as the trial stored it.
@@ -74,8 +75,18 @@ def pick_knees(front: pd.DataFrame, k: int) -> pd.DataFrame:
     return picked.reset_index(drop=True)
 
 
-def select_finalists(df: pd.DataFrame, k: int,
-                     trials: Sequence[int] | None = None) -> list[Finalist]:
+def best_within(front: pd.DataFrame, budget: int) -> int | None:
+    """The trial number of the front net with the highest mIoU whose weight bytes are at most
+    ``budget`` (ties: fewer bytes), or None when every front net is larger."""
+    ok = front[front["weight_bytes"].astype(float) <= budget]
+    if ok.empty:
+        return None
+    return int(ok.sort_values(["miou", "weight_bytes"], ascending=[False, True])
+               .iloc[0]["number"])
+
+
+def select_finalists(df: pd.DataFrame, k: int, trials: Sequence[int] | None = None,
+                     budgets: Sequence[int] = ()) -> list[Finalist]:
     """The finalists of a trials frame (:func:`nas.report.trials_frame`).
 
     Args:
@@ -83,14 +94,17 @@ def select_finalists(df: pd.DataFrame, k: int,
         k: knees to take from the front of the feasible, complete, non-reference trials
             (0: the references alone).
         trials: train these trial numbers instead of knees (``--trial``).
+        budgets: weight-byte budgets; for each, the front net with the highest mIoU within it
+            is added (``--best-within``), unless already a finalist.
 
     Returns:
-        The knees (or chosen trials) by bytes, then every reference the study trained
-        (the 4-bit ``-w4`` ones included), by name.
+        The knees (or chosen trials) and budget nets by bytes, then every reference the study
+        trained (the 4-bit ``-w4`` ones included), by name.
 
     Raises:
         ValueError: ``k`` < 1, no complete trials, no feasible trained trial to pick knees
-            from, or a chosen trial that is unknown, not complete or was never trained.
+            from, a chosen trial that is unknown, not complete or was never trained, or a
+            budget no front net fits in.
     """
     if k < 0:
         raise ValueError(f"--k must be >= 0 (0: the references only), but got k={k}")
@@ -100,28 +114,37 @@ def select_finalists(df: pd.DataFrame, k: int,
     col = search_miou_column(df)
     refs = complete["reference"].fillna("").astype(str)
     out: list[Finalist] = []
-    if trials:
-        for n in trials:
-            row = df[df["number"] == n]
-            if row.empty:
-                raise ValueError(f"--trial {n}: the study has no trial {n}")
-            r = row.iloc[0]
-            if r["state"] != "COMPLETE":
-                raise ValueError(f"--trial {n}: the trial is {r['state']}, not COMPLETE")
-            if r.get("trained") is not True or not r.get("spec"):
-                why = "; ".join(filter(None, [str(r.get("violations") or "")])) or "not trained"
-                raise ValueError(f"--trial {n}: the trial has no checkpoint (it was never "
-                                 f"trained: {why}); pick a trained trial")
-            out.append(_finalist(r, "chosen", col))
-    elif k > 0:
+    for n in trials or ():
+        row = df[df["number"] == n]
+        if row.empty:
+            raise ValueError(f"--trial {n}: the study has no trial {n}")
+        r = row.iloc[0]
+        if r["state"] != "COMPLETE":
+            raise ValueError(f"--trial {n}: the trial is {r['state']}, not COMPLETE")
+        if r.get("trained") is not True or not r.get("spec"):
+            why = "; ".join(filter(None, [str(r.get("violations") or "")])) or "not trained"
+            raise ValueError(f"--trial {n}: the trial has no checkpoint (it was never "
+                             f"trained: {why}); pick a trained trial")
+        out.append(_finalist(r, "chosen", col))
+    if (k > 0 and not trials) or budgets:
         searched = complete[(refs == "") & complete[col].notna()]
         front = pareto_frame(searched.assign(miou=searched[col]))
         if front.empty:
             raise ValueError("the study has no feasible trained trial to pick knees from "
                              f"({len(complete)} complete trials)")
-        for number in pick_knees(front, k)["number"]:
-            out.append(_finalist(df[df["number"] == number].iloc[0], "knee", col))
-        out.sort(key=lambda f: (f.spec.weight_count(), f.trial))
+        front = front.merge(df[["number", "weight_bytes"]], on="number")
+        if k > 0 and not trials:
+            for number in pick_knees(front, k)["number"]:
+                out.append(_finalist(df[df["number"] == number].iloc[0], "knee", col))
+        for budget in budgets:
+            number = best_within(front, budget)
+            if number is None:
+                raise ValueError(f"--best-within {budget:,}: no front net has at most "
+                                 f"{budget:,} weight bytes (the smallest has "
+                                 f"{int(front['weight_bytes'].min()):,})")
+            if number not in {f.trial for f in out}:
+                out.append(_finalist(df[df["number"] == number].iloc[0], "budget", col))
+    out.sort(key=lambda f: (f.spec.weight_count(), f.trial))
     names = {f.name for f in out}
     trained_refs = complete[(refs != "") & (complete["trained"] == True)]  # noqa: E712
     for _, r in trained_refs.sort_values("number").iterrows():

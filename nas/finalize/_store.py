@@ -65,4 +65,4 @@ def merge_row(path: Path, row: dict) -> pd.DataFrame:
 
 
 def _role_order(role: object) -> int:
-    return {"knee": 0, "chosen": 0, "reference": 1}.get(str(role), 2)
+    return {"knee": 0, "chosen": 0, "budget": 0, "reference": 1}.get(str(role), 2)

@@ -31,6 +31,15 @@ def _trial_list(text: str) -> tuple[int, ...]:
             f"--trial takes trial numbers separated by commas, but got {text!r}") from None
 
 
+def _bytes_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(t.replace("_", "")) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--best-within takes weight bytes separated by commas (e.g. 27504,140656), "
+            f"but got {text!r}") from None
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C (exit status 143)."""
 
@@ -59,6 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="PyTorch threads per training (default: CPU cores // jobs)")
     p.add_argument("--trial", type=_trial_list, default=(), metavar="N[,M...]",
                    help="retrain these trials instead of knees (references still added)")
+    p.add_argument("--best-within", type=_bytes_list, default=(), metavar="BYTES[,BYTES]",
+                   help="also retrain, for each budget, the front net with the highest search "
+                        "mIoU within that many weight bytes")
     p.add_argument("--rows-from", type=lambda t: tuple(x for x in t.split(",") if x),
                    default=(), metavar="STUDY[,STUDY]",
                    help="take over rows of these studies that trained the same net with the "
@@ -89,7 +101,7 @@ def config_from_args(args: argparse.Namespace):  # -> FinalizeConfig
         storage=args.storage, studies_dir=args.studies_dir, data_dir=args.data_dir,
         trials=args.trial, torch_device=args.torch_device, threads=args.threads,
         trainer=args.trainer, tester=args.tester, progress=args.progress,
-        rows_from=args.rows_from, only=args.only)
+        rows_from=args.rows_from, only=args.only, best_within=args.best_within)
 
 
 def execute(args: argparse.Namespace) -> int:

@@ -237,3 +237,39 @@ def test_rows_from_another_study_are_taken_over_not_trained_again(fake_study, tm
         assert (fake_study.study_dir / rel).is_file()  # copied, not pointing elsewhere
     with pytest.raises(ValueError, match="names the study itself"):
         _cfg(fake_study, tmp_path, rows_from=(fake_study.study_name,))
+
+
+def test_best_within_adds_the_best_front_net_within_each_budget(fake_study, tmp_path, capsys):
+    from nas.finalize import plan
+    from nas.report import trials_frame
+    from nas.search import pareto_frame
+    from nas.studyio import load_study
+
+    study = load_study("s", studies_dir=fake_study.studies_dir)
+    df = trials_frame(study.get_trials())
+    front = pareto_frame(df[df["reference"] == ""]).merge(df[["number", "weight_bytes"]],
+                                                          on="number")
+    assert len(front) >= 2, front
+    small, large = front.iloc[0], front.iloc[-1]  # by bytes: the lowest and highest mIoU
+    fits = (int(small["weight_bytes"]), int(large["weight_bytes"]))
+    finalists = plan(_cfg(fake_study, tmp_path, k=0, best_within=fits))[0]
+    assert [f.trial for f in finalists if f.role == "budget"] == [int(small["number"]),
+                                                                  int(large["number"])]
+    # one byte less and the largest front net is out: the best below it (here the smallest,
+    # already a finalist) is taken, and listed once
+    budgets = (fits[0], fits[1] - 1)
+    finalists = plan(_cfg(fake_study, tmp_path, k=0, best_within=budgets))[0]
+    below = front[front["weight_bytes"] <= budgets[1]].sort_values("miou")
+    assert [f.trial for f in finalists if f.role == "budget"] == sorted(
+        {int(small["number"]), int(below.iloc[-1]["number"])})
+    # with knees: a budget net that is a knee already is not listed twice
+    both = plan(_cfg(fake_study, tmp_path, k=3, best_within=budgets))[0]
+    assert len({f.trial for f in both}) == len(both)
+    with pytest.raises(ValueError, match="no front net has at most 10 weight bytes"):
+        plan(_cfg(fake_study, tmp_path, k=0, best_within=(10,)))
+    assert main(_argv(fake_study, tmp_path, "--k", "0", "--dry-run", "--best-within",
+                      f"{budgets[0]}")) == 0
+    assert f"trial {int(small['number']):4d}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(_argv(fake_study, tmp_path, "--best-within", "27k"))
+    assert "--best-within takes weight bytes" in capsys.readouterr().err
