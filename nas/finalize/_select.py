@@ -130,8 +130,9 @@ def select_finalists(df: pd.DataFrame, k: int, trials: Sequence[int] | None = No
         searched = complete[(refs == "") & complete[col].notna()]
         front = pareto_frame(searched.assign(miou=searched[col]))
         if front.empty:
-            raise ValueError("the study has no feasible trained trial to pick knees from "
-                             f"({len(complete)} complete trials)")
+            at = f" at rung {col.split('@', 1)[1]}" if "@" in col else ""
+            raise ValueError(f"the study has no feasible trained searched trial{at} to pick "
+                             f"knees from ({len(complete)} complete trials)")
         front = front.merge(df[["number", "weight_bytes"]], on="number")
         if k > 0 and not trials:
             for number in pick_knees(front, k)["number"]:

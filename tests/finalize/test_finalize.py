@@ -273,3 +273,21 @@ def test_best_within_adds_the_best_front_net_within_each_budget(fake_study, tmp_
     with pytest.raises(SystemExit):
         main(_argv(fake_study, tmp_path, "--best-within", "27k"))
     assert "--best-within takes weight bytes" in capsys.readouterr().err
+
+
+def test_no_searched_trial_at_the_top_rung_names_the_rung():
+    """Knees come from the highest rung any trial reached; a study whose promoted searched
+    trials have not finished there yet says so, not just 'no feasible trial'."""
+    from nas.finalize import select_finalists
+    from nas.spec import get_reference
+
+    spec = get_reference("unetmysmall").to_json()
+    rows = [{"number": 0, "state": "COMPLETE", "reference": "unetmysmall", "feasible": False,
+             "trained": True, "miou": 0.7, "miou@proxy": 0.7, "miou@medium": 0.8,
+             "param_bytes": 110_904, "weight_bytes": 110_016, "spec": spec},
+            {"number": 1, "state": "COMPLETE", "reference": "", "feasible": True,
+             "trained": True, "miou": 0.6, "miou@proxy": 0.6, "miou@medium": None,
+             "param_bytes": 20_000, "weight_bytes": 19_000, "spec": spec}]
+    with pytest.raises(ValueError, match="no feasible trained searched trial at rung medium"):
+        select_finalists(pd.DataFrame(rows), k=2)
+    assert [f.name for f in select_finalists(pd.DataFrame(rows), k=0)] == ["unetmysmall"]
