@@ -115,8 +115,12 @@ def execute(args: argparse.Namespace) -> int:
                   f"{f.search_miou:.3f}  {f.spec.weight_count():,} weights")
         print(f"{len(jobs)} trainings to run, {len(skipped)} done already")
         return 0
-    old = signal.signal(signal.SIGTERM, _term) \
-        if threading.current_thread() is threading.main_thread() else None
+    # SIGINT too, as the search does: a shell starts background jobs with SIGINT ignored,
+    # and Python then leaves it ignored, so `kill -INT` would not stop a finalize started by
+    # a script with `&`.
+    main = threading.current_thread() is threading.main_thread()
+    old = {signal.SIGTERM: signal.signal(signal.SIGTERM, _term),
+           signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler)} if main else {}
     try:
         result = finalize(cfg, log=lambda s: print(s, flush=True))
     except KeyboardInterrupt:
@@ -124,8 +128,8 @@ def execute(args: argparse.Namespace) -> int:
               file=sys.stderr)
         raise
     finally:
-        if old is not None:
-            signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     print(f"{len(result.trained)} trained, {len(result.skipped)} done already")
     if result.paths:
         print((result.paths["md"]).read_text())

@@ -89,11 +89,13 @@ def test_sigint_after_the_exact_planner_stops_cleanly(tmp_path, jobs, target, ex
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("jobs", "target"), [(1, "group"), (2, "group"), (2, "process")])
+@pytest.mark.parametrize(("jobs", "target"), [(1, "group"), (2, "group"), (2, "process"),
+                                               (1, "started-ignoring")])
 def test_sigint_to_finalize_after_the_exact_planner_keeps_rows_exits_130(tmp_path, jobs,
                                                                           target):
     """finalize checks every finalist on the chip (the planner proves unetmysmall infeasible)
-    after training it; a terminal's Ctrl-C then stops it with the finished rows kept."""
+    after training it; a terminal's Ctrl-C then stops it with the finished rows kept. Also
+    when it started with SIGINT ignored, as a shell starts a job with ``&``."""
     from tests.finalize import fakes as ffakes
 
     name = f"fin{jobs}{target}"
@@ -107,7 +109,9 @@ def test_sigint_to_finalize_after_the_exact_planner_keeps_rows_exits_130(tmp_pat
          "--tester", ffakes.TESTER],
         cwd=ROOT, env={**os.environ, "MAXNAS_FAKE_TRAIN_SLEEP": "20" if target == "process"
                        else "2"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if target == "started-ignoring" else None)
     csv = tmp_path / name / "finalists.csv"
     deadline = time.time() + 180
     while time.time() < deadline and not (
@@ -115,13 +119,14 @@ def test_sigint_to_finalize_after_the_exact_planner_keeps_rows_exits_130(tmp_pat
         assert proc.poll() is None, proc.communicate()[0][-3000:]
         time.sleep(0.2)
     time.sleep(0.5)  # into the next training
-    if target == "group":
+    assert proc.poll() is None, "finalize ended before the signal: " + proc.communicate()[0][-3000:]
+    if target in ("group", "started-ignoring"):
         os.killpg(proc.pid, signal.SIGINT)
     else:  # the workers do not get it; their 20 s trainings must not delay the stop
         proc.send_signal(signal.SIGINT)
     sent = time.time()
     try:
-        out, _ = proc.communicate(timeout=120 if target == "group" else 15)
+        out, _ = proc.communicate(timeout=15 if target == "process" else 120)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         raise
