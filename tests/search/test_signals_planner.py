@@ -119,7 +119,7 @@ def test_sigint_to_finalize_after_the_exact_planner_keeps_rows_exits_130(tmp_pat
         assert proc.poll() is None, proc.communicate()[0][-3000:]
         time.sleep(0.2)
     time.sleep(0.5)  # into the next training
-    assert proc.poll() is None, "finalize ended before the signal: " + proc.communicate()[0][-3000:]
+    assert proc.poll() is None, f"ended before the signal: {proc.communicate()[0][-3000:]}"
     if target in ("group", "started-ignoring"):
         os.killpg(proc.pid, signal.SIGINT)
     else:  # the workers do not get it; their 20 s trainings must not delay the stop
