@@ -15,6 +15,8 @@ command can be stopped and rerun at any time::
         --data-dir ../shared/datasets/camvid
     .venv/bin/python -m benchmarks.bits_fidelity --import-finalists \\
         studies/refs-full/finalists.csv                    # full rows finalize trained
+    .venv/bin/python -m benchmarks.bits_fidelity --import-study \\
+        sqlite:///studies/results/headline2.db:headline2   # the references a search trained
     .venv/bin/python -m benchmarks.bits_fidelity --report  # penalties, fit, goal
 
 ``--report`` prints, per (net, bits) pair, the penalty of each preset (mean over seeds of the
@@ -99,6 +101,31 @@ def import_finalists(csv_path: Path) -> None:
         if (name, bits, r.preset, int(r.seed)) not in done:
             _append({"name": name, "bits": bits, "preset": r.preset, "seed": int(r.seed),
                         "val_miou": round(float(r.val_miou), 4)})
+
+
+def import_study(storage: str, study_name: str, seed: int = 0) -> None:
+    """Rows of the references a search trained, at each of its rungs: ``X`` -> (X, 8),
+    ``X-w4`` -> (X, 4), preset = the rung's. A search worker trains with the search's
+    ``--seed`` (``seed``, default 0) on one thread, the same training this script runs, so the
+    value is the one this script would get (a priced net's included)."""
+    import optuna
+
+    from nas.studyio import RUNG_SEP, rung_studies
+
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    levels = [(study, str(study.user_attrs["config"]["preset"]))]
+    levels += [(r, r.study_name.split(RUNG_SEP, 1)[1]) for r in rung_studies(study)]
+    done = done_keys(OUT, KEY)
+    for rung, preset in levels:
+        for t in rung.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            ref = str(t.user_attrs.get("reference") or "")
+            if not ref or t.user_attrs.get("trained") is not True or not t.values:
+                continue
+            name, bits = (ref[:-3], 4) if ref.endswith("-w4") else (ref, 8)
+            if (name, bits, preset, seed) not in done:
+                done.add((name, bits, preset, seed))
+                _append({"name": name, "bits": bits, "preset": preset, "seed": seed,
+                         "val_miou": round(float(t.values[0]), 4)})
 
 
 def penalties(rows: pd.DataFrame) -> pd.DataFrame:
@@ -200,6 +227,9 @@ def main() -> None:
                    help="states before QAT shared by a net's bit variants (nas.train.train); "
                         "the references' are in studies/results/refs-full/finalists/float")
     p.add_argument("--import-finalists", type=Path, default=None, metavar="CSV")
+    p.add_argument("--import-study", default=None, metavar="URL:NAME",
+                   help="the references' rows of a search study at every rung, e.g. "
+                        "sqlite:///studies/results/headline2.db:headline2 (its --seed 0)")
     p.add_argument("--report", action="store_true")
     p.add_argument("--plot", type=Path, default=None, metavar="PNG",
                    help="with --report: the penalties as a bar chart "
@@ -207,6 +237,9 @@ def main() -> None:
     args = p.parse_args()
     if args.import_finalists:
         import_finalists(args.import_finalists)
+    if args.import_study:
+        url, _, name = args.import_study.rpartition(":")
+        import_study(url, name)
     if args.nets:
         train_rows(args)
     if args.report:

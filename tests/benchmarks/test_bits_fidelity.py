@@ -46,3 +46,28 @@ def test_import_maps_w4_names_and_skips_rows_already_there(tmp_path, monkeypatch
     assert set(zip(rows["name"], rows["bits"], strict=True)) == {
         ("ai85unetlarge", 8), ("ai85unetlarge", 4)}
     assert len(rows) == 2
+
+
+def test_import_study_takes_the_references_of_every_rung(tmp_path, monkeypatch):
+    import optuna
+
+    out = tmp_path / "bits.csv"
+    monkeypatch.setattr(bf, "OUT", out)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="s", storage=url, directions=["maximize", "minimize"])
+    study.set_user_attr("config", {"preset": "proxy"})
+    medium = optuna.create_study(study_name="s@medium", storage=url,
+                                 directions=["maximize", "minimize"])
+    medium.set_user_attr("rung", {"search_study": "s", "preset": "medium", "index": 1})
+    for s, base in ((study, 0.70), (medium, 0.80)):
+        for i, ref in enumerate(("unetmysmall", "unetmysmall-w4", "")):
+            s.add_trial(optuna.trial.create_trial(
+                values=[base - 0.01 * i, 1000.0],
+                user_attrs={"reference": ref, "trained": True}))
+    bf.import_study(url, "s")
+    bf.import_study(url, "s")  # a second import adds nothing
+    rows = pd.read_csv(out).sort_values(["preset", "bits"])
+    assert rows[["name", "bits", "preset", "seed"]].values.tolist() == [
+        ["unetmysmall", 4, "medium", 0], ["unetmysmall", 8, "medium", 0],
+        ["unetmysmall", 4, "proxy", 0], ["unetmysmall", 8, "proxy", 0]]
+    assert rows["val_miou"].tolist() == pytest.approx([0.79, 0.80, 0.69, 0.70])
