@@ -73,8 +73,9 @@ def comparison_frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparison_markdown(table: pd.DataFrame) -> str:
-    """:func:`comparison_frame` as a Markdown table (empty string when it has no rows)."""
-    if table.empty:
+    """:func:`comparison_frame` as a Markdown table (empty string when it has no rows or no
+    searched finalist at all, as in a study of the references alone)."""
+    if table.empty or not table["finalist"].astype(bool).any():
         return ""
     head = ["reference (test mIoU)", "budget", "best searched finalist within it",
             "test mIoU", "difference per seed", "mean ± std", "verdict"]

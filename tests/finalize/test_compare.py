@@ -47,6 +47,7 @@ def test_within_spread_lower_and_missing_verdicts():
     assert quarter["verdict"] == "lower by more than its spread"
     none = comparison_frame(pd.DataFrame(_rows("big", "reference", 200_000, [0.8])))
     assert set(none["verdict"]) == {"no searched finalist that fits within it"}
+    assert comparison_markdown(none) == ""  # the references alone: no table
     md = comparison_markdown(comparison_frame(rows))
     assert "| big (0.800) | 1/4: 50,000 B | trial4 (45,000 B) | 0.705 | -0.100 / -0.090 |" in md
     assert "1/2: 100,000 B | trial5 (60,000 B)" in md
