@@ -1,0 +1,58 @@
+"""benchmarks/default_fidelity.py: the default search's front against full-recipe rows."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from benchmarks.default_fidelity import fidelity_frame, fidelity_tau
+from benchmarks.loss_ranking import full_miou
+
+
+def _spec(width: int, name: str = "x") -> str:
+    return json.dumps({"name": name, "encoder": [{"out": width, "bits": 8}]})
+
+
+def _trials() -> pd.DataFrame:
+    rows = [  # number, reference, miou, bytes
+        (0, "big-ref", 0.80, 9000), (1, "small-ref", 0.60, 5000),
+        (2, "", 0.55, 1000), (3, "", 0.65, 2000), (4, "", 0.50, 3000),  # 4: dominated
+        (5, "", 0.70, 4000)]
+    return pd.DataFrame([{"number": n, "reference": r, "state": "COMPLETE", "feasible": True,
+                          "trained": True, "early_stopped": False, "miou": m,
+                          "param_bytes": b, "spec": _spec(n)} for n, r, m, b in rows])
+
+
+def _full(tmp_path, truth: dict[int, list[float]]):
+    path = tmp_path / "finalists.csv"
+    pd.DataFrame([{"name": f"t{n}", "seed": s, "preset": "full", "val_miou": v,
+                   "spec": _spec(n, name=f"t{n}")}  # named as finalize names it
+                  for n, vals in truth.items() for s, v in enumerate(vals)]).to_csv(path)
+    return full_miou([path])
+
+
+def test_front_nets_and_every_reference_get_their_full_mean(tmp_path):
+    full = _full(tmp_path, {0: [0.84, 0.86], 1: [0.70], 3: [0.70, 0.72], 5: [0.78]})
+    df = fidelity_frame(_trials(), full)
+    assert df["name"].tolist() == ["trial2", "trial3", "trial5", "small-ref", "big-ref"]
+    assert not df.set_index("name").loc["small-ref", "on_front"]  # dominated, kept as a ref
+    row = df.set_index("name").loc["big-ref"]
+    assert row["full_miou"] == pytest.approx(0.85) and row["full_seeds"] == 2
+    assert pd.isna(df.set_index("name").loc["trial2", "full_miou"])
+    tau, n = fidelity_tau(df)
+    assert n == 4 and tau == pytest.approx(1.0)  # big-ref > trial5 > trial3 > small-ref, both
+
+
+def test_a_front_that_ranks_against_the_truth_scores_below_one(tmp_path):
+    # the proxy puts trial5 above small-ref, the full recipe below it
+    full = _full(tmp_path, {0: [0.85], 1: [0.80], 3: [0.70], 5: [0.75]})
+    tau, n = fidelity_tau(fidelity_frame(_trials(), full))
+    assert n == 4 and tau < 1.0
+
+
+def test_first_restricts_the_front_to_the_early_trials():
+    empty = pd.DataFrame(columns=["spec", "full_miou", "full_seeds"])
+    df = fidelity_frame(_trials(), empty, first=5)
+    assert df["name"].tolist() == ["trial2", "trial3", "small-ref", "big-ref"]
+    assert "trial4" not in set(df["name"])  # dominated by trial3 in any case
+    assert df["full_miou"].isna().all() and fidelity_tau(df)[1] == 0
