@@ -165,6 +165,10 @@ def with_reason(head: str, sep: str, reason: str, width: int) -> str:
     return "\n".join([wrap(head, width), *body])
 
 
+STALE_REASON = ("its worker stopped without a word (killed, or the machine went down), so its "
+                "heartbeat went stale; such trials are retried")
+
+
 def event_line(t: FrozenTrial, width: int) -> str | None:
     """The line(s) for a trial that finished (``None`` for trials not worth a line); lines
     longer than ``width`` are wrapped onto indented lines, never cut."""
@@ -178,8 +182,9 @@ def event_line(t: FrozenTrial, width: int) -> str | None:
     who = promotion_name(t)
     if t.state == TrialState.FAIL:
         after = f" after {format_duration(secs)}" if secs is not None else ""
+        # Only a trial failed for its stale heartbeat has no reason: its worker died unheard.
         return with_reason(f"trial {who} FAILED{after}", ": ",
-                           str(ua.get("fail_reason") or "no reason recorded"), width)
+                           str(ua.get("fail_reason") or STALE_REASON), width)
     if ua.get("trained") is False:
         violations = ua.get("violations") or ["infeasible"]
         why = str(violations[0]) + (f" (+{len(violations) - 1} more)"

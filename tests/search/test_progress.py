@@ -65,6 +65,9 @@ def test_event_lines_are_short_and_say_what_happened():
     assert bad == "trial 8 infeasible, not trained: 900,000 param B, 52 s; kernel memory"
     fail = event_line(_trial(9, TrialState.FAIL, fail_reason="interrupted by SIGTERM"), 80)
     assert fail == "trial 9 FAILED after 52 s: interrupted by SIGTERM"
+    stale = event_line(_trial(11, TrialState.FAIL), 200)  # failed by its stale heartbeat
+    assert stale.startswith("trial 11 FAILED after 52 s: its worker stopped")
+    assert "heartbeat" in stale and "retried" in stale
     assert event_line(_trial(10, TrialState.COMPLETE, surplus="x"), 80) is None
 
 
