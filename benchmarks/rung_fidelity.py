@@ -96,7 +96,22 @@ def report(nets: pd.DataFrame, rows: pd.DataFrame) -> None:
     for c in rungs:
         d = table.dropna(subset=[c, "full"])
         tau = kendall_tau(d[c], d["full"]) if len(d) >= 2 else float("nan")
-        print(f"  {c}: tau {tau:.3f} over {len(d)} nets")
+        print(f"  {c}: tau {tau:.3f} over {len(d)} nets{_per_seed(rows, c, table)}")
+
+
+def _per_seed(rows: pd.DataFrame, preset: str, table: pd.DataFrame) -> str:
+    """``(seed 0: tau ..., seed 1: tau ...)`` for a preset trained with several seeds: one
+    seed's ranking of 8 nets is noisy, the spread says how much."""
+    g = rows[rows["preset"] == preset]
+    if g["seed"].nunique() < 2:
+        return ""
+    full = table.set_index("name")["full"]
+    parts = []
+    for seed, s in g.groupby("seed"):
+        d = s.assign(full=s["name"].map(full)).dropna(subset=["full"])
+        tau = kendall_tau(d["val_miou"], d["full"]) if len(d) >= 2 else float("nan")
+        parts.append(f"seed {seed}: {tau:.3f} over {len(d)}")
+    return " of the mean over seeds (" + ", ".join(parts) + ")"
 
 
 def main() -> None:
