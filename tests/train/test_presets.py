@@ -91,3 +91,11 @@ def test_resolve_amp_rejects_unknown_modes():
 def test_search_presets_pick_amp_per_machine():
     for name in ("proxy", "proxy-fast", "full"):
         assert get_preset(name).amp == "auto"
+
+
+def test_proxy_long_is_the_proxy_for_twice_the_epochs():
+    # its measured ranking (BENCHMARKS.md) is that of exactly this change; a `proxy` edit that
+    # does not carry over would leave the candidate rung measuring something else
+    p, q = get_preset("proxy"), get_preset("proxy-long")
+    assert q.epochs == 2 * p.epochs and q.eval_every == q.epochs
+    assert q.replace(name=p.name, epochs=p.epochs, eval_every=p.eval_every) == p
