@@ -226,13 +226,9 @@ register_preset(Preset(
 
 # `proxy` for twice the epochs (2x its training pixels and time): a candidate second rung for
 # the trusted-default issue. On the 8 old-headline nets with a full-recipe value it ranked them
-# with Kendall tau 0.93 / 0.79 (seeds 0 / 1) against 0.43 / 0.50 for `proxy`, mainly by lifting
+# with Kendall tau 0.93 / 0.79 (seeds 0 / 1) against 0.43 / 0.36 for `proxy`, mainly by lifting
 # the slow learner unetmysmall (BENCHMARKS.md, "A front you can trust by default").
-register_preset(Preset(
-    name="proxy-long", scale=0.5, crop=160, epochs=20, batch_size=16, lr=4e-3,
-    schedule="onecycle", warmup_frac=0.15, eval_crop=160, eval_every=20, channels_last=True,
-    low_bit_qat_epochs=PROXY_LOW_BIT_QAT_EPOCHS, low_bit_pricing=True,
-))
+register_preset(PRESETS["proxy"].replace(name="proxy-long", epochs=20, eval_every=20))
 
 # The final recipe at the deployment resolution: 352 crops of full frames (48x88x88 folded),
 # 100 epochs of one-cycle Adam, the last 20 quantisation-aware as ai8x does it.
