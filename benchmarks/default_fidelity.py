@@ -23,7 +23,7 @@ import optuna
 import pandas as pd
 
 from benchmarks._common import RESULTS, kendall_tau
-from benchmarks.loss_ranking import _spec_key, full_miou
+from benchmarks.loss_ranking import full_miou, spec_key
 from nas.front import pareto_frame
 from nas.search import study_frame
 from nas.studyio import load_study
@@ -52,7 +52,7 @@ def fidelity_frame(trials: pd.DataFrame, full: pd.DataFrame, first: int | None =
         "search_miou": keep[column].astype(float).to_numpy(),
         "trial": keep["number"].astype(int).to_numpy(),
         "on_front": keep["number"].isin(on_front).to_numpy(),
-        "spec": [_spec_key(s) for s in keep["spec"]]})
+        "spec": [spec_key(s) for s in keep["spec"]]})
     out = out.merge(full, on="spec", how="left").drop(columns="spec")
     out["full_seeds"] = out["full_seeds"].fillna(0).astype(int)
     return out[COLUMNS].sort_values("param_bytes").reset_index(drop=True)

@@ -31,7 +31,7 @@ from nas.studyio import RUNG_SEP, default_storage_url
 ESTIMATORS = ("proxy_miou", "neg_loss_sum", "neg_loss_last", "rank_mean")
 
 
-def _spec_key(spec: str) -> str:
+def spec_key(spec: str) -> str:
     """A spec's JSON without its name (the references are named, the same trial is not)."""
     d = json.loads(spec)
     d.pop("name", None)
@@ -54,7 +54,7 @@ def promoted_trials(study: optuna.Study, upper: optuna.Study) -> pd.DataFrame:
                      "param_bytes": int(t.user_attrs["param_bytes"]),
                      "proxy_miou": t.values[0], "neg_loss_sum": -sum(losses),
                      "neg_loss_last": -losses[-1], "upper_miou": u.values[0],
-                     "spec": _spec_key(t.user_attrs["spec"])})
+                     "spec": spec_key(t.user_attrs["spec"])})
     df = pd.DataFrame(rows)
     if len(df):
         df["rank_mean"] = -(df["proxy_miou"].rank(ascending=False)
@@ -70,7 +70,7 @@ def full_miou(csvs: list[Path]) -> pd.DataFrame:
         return pd.DataFrame(columns=["spec", "full_miou", "full_seeds"])
     df = pd.concat(parts, ignore_index=True)
     df = df[df.get("preset", "full") == "full"]
-    df = df.assign(spec=[_spec_key(s) for s in df["spec"]])
+    df = df.assign(spec=[spec_key(s) for s in df["spec"]])
     return (df.groupby("spec")["val_miou"].agg(["mean", "count"])
             .rename(columns={"mean": "full_miou", "count": "full_seeds"}).reset_index())
 
