@@ -17,7 +17,7 @@ from nas.studyio import FINALISTS_CSV, FINALISTS_MD, FINALISTS_PLOT
 FIGURE_WIDTH_PX = 1000
 FIGURE_HEIGHT_PX = 600
 _FIRST = ["name", "role", "trial", "weight_bytes", "bias_bytes", "latency_cycles",
-          "latency_ms", "fits", "search_miou"]
+          "latency_ms", "fits", "search_miou", "search_rung"]
 
 
 def summary_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -46,11 +46,16 @@ def markdown(summary: pd.DataFrame, preset: str = "", preview: str = "",
     head = ["model", "role", "trial", "seeds", "search mIoU", "val mIoU", "**test mIoU**",
             "weight B", "bias B", "latency cycles", "fits"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    # a budget net no promotion reached is scored at a lower rung: then name each cell's rung
+    rungs = summary.get("search_rung", pd.Series(dtype=object)).dropna().astype(str)
+    several = rungs[rungs != ""].nunique() > 1
     for r in summary.to_dict("records"):
         n = int(r["seeds"])
         lat = r.get("latency_cycles")
+        rung = str(r.get("search_rung") or "") if several else ""
         cells = [str(r["name"]), str(r["role"]), str(r["trial"]), str(n),
-                 f"{r['search_miou']:.3f}" if pd.notna(r.get("search_miou")) else "-",
+                 (f"{r['search_miou']:.3f}" + (f" ({rung})" if rung and rung != "nan" else ""))
+                 if pd.notna(r.get("search_miou")) else "-",
                  _pm(r["val_miou_mean"], r["val_miou_std"], n),
                  f"**{_pm(r['test_miou_mean'], r['test_miou_std'], n)}**",
                  f"{int(r['weight_bytes']):,}", f"{int(r['bias_bytes']):,}",

@@ -149,7 +149,8 @@ def run_job(job: Job) -> dict[str, Any]:
         "weight_bytes": int(hw.weight_bytes), "bias_bytes": int(hw.bias_bytes),
         "latency_cycles": hw.latency_cycles, "fits": bool(hw.feasible),
         "param_bytes": int(hw.param_bytes), "latency_ms": hw.latency_ms,
-        "search_miou": f.search_miou, "test_pixel_accuracy": float(test["pixel_accuracy"]),
+        "search_miou": f.search_miou, "search_rung": f.rung,
+        "test_pixel_accuracy": float(test["pixel_accuracy"]),
         **{f"test_iou_{k}": v for k, v in test["per_class_iou"].items()},
         "violations": "; ".join(v.message for v in hw.violations),
         "preset": preset.name, "epochs": int(res.epochs), "task": job.task,
@@ -237,7 +238,7 @@ def adopt_rows(cfg: FinalizeConfig, finalists: list[Finalist],
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
             merge_row(cfg.csv, {**row, "name": f.name, "role": f.role, "trial": f.trial,
-                                "search_miou": f.search_miou,
+                                "search_miou": f.search_miou, "search_rung": f.rung,
                                 "checkpoint": str(dst.relative_to(cfg.folder))})
             done.add((f.name, int(row["seed"])))
             taken.append((f.name, int(row["seed"]), other))

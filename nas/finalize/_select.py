@@ -22,8 +22,11 @@ class Finalist:
         role: ``knee``, ``chosen`` (named with ``--trial``), ``budget`` (the best front net
             within a ``--best-within`` byte budget) or ``reference``.
         trial: its trial number in the study (references are trials too).
-        search_miou: the mIoU the search scored it with (the highest rung it reached).
+        search_miou: the mIoU the search scored it with, at ``rung``.
         spec: the architecture, as the trial stored it.
+        rung: the preset of the rung whose front it was picked from (``""`` in a study
+            without rungs): the highest rung, except for a budget that no net promoted there
+            fits in (see :func:`select_finalists`).
     """
 
     name: str
@@ -31,6 +34,14 @@ class Finalist:
     trial: int
     search_miou: float
     spec: ArchSpec
+    rung: str = ""
+
+
+def rung_columns(df: pd.DataFrame) -> list[str]:
+    """The columns of each rung's mIoU (``miou@<preset>``, from ``--rungs``), lowest rung
+    first; ``["miou"]`` (the search's objective) in a study without rungs."""
+    rungs = [c for c in df.columns if c.startswith(miou_key("")) and df[c].notna().any()]
+    return rungs if len(rungs) >= 2 else ["miou"]
 
 
 def search_miou_column(df: pd.DataFrame) -> str:
@@ -40,8 +51,22 @@ def search_miou_column(df: pd.DataFrame) -> str:
     The front and the knees are read at that rung only, among the trials promoted to it: a
     medium mIoU is never ranked against a proxy one.
     """
-    rungs = [c for c in df.columns if c.startswith(miou_key("")) and df[c].notna().any()]
-    return rungs[-1] if len(rungs) >= 2 else "miou"
+    return rung_columns(df)[-1]
+
+
+def _rung_name(col: str) -> str:
+    return col.split("@", 1)[1] if "@" in col else ""
+
+
+def _front_at(complete: pd.DataFrame, df: pd.DataFrame, col: str) -> pd.DataFrame:
+    """The front of the searched (non-reference) trials scored at rung ``col``, with their
+    weight bytes; empty when no searched trial has a value there."""
+    refs = complete["reference"].fillna("").astype(str)
+    searched = complete[(refs == "") & complete[col].notna()]
+    front = pareto_frame(searched.assign(miou=searched[col]))
+    if front.empty:
+        return front
+    return front.merge(df[["number", "weight_bytes"]], on="number")
 
 
 def pick_knees(front: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -95,7 +120,10 @@ def select_finalists(df: pd.DataFrame, k: int, trials: Sequence[int] | None = No
             (0: the references alone).
         trials: train these trial numbers instead of knees (``--trial``).
         budgets: weight-byte budgets; for each, the front net with the highest mIoU within it
-            is added (``--best-within``), unless already a finalist.
+            is added (``--best-within``), unless already a finalist. It is read on the highest
+            rung's front; when no net promoted to that rung fits the budget (promotion takes
+            the best of the lower rung, so small nets may never reach it), on the highest
+            rung below whose front has one, and its ``rung`` says which.
 
     Returns:
         The knees (or chosen trials) and budget nets by bytes, then every reference the study
@@ -126,25 +154,32 @@ def select_finalists(df: pd.DataFrame, k: int, trials: Sequence[int] | None = No
             raise ValueError(f"--trial {n}: the trial has no checkpoint (it was never "
                              f"trained: {why}); pick a trained trial")
         out.append(_finalist(r, "chosen", col))
-    if (k > 0 and not trials) or budgets:
-        searched = complete[(refs == "") & complete[col].notna()]
-        front = pareto_frame(searched.assign(miou=searched[col]))
+    if k > 0 and not trials:
+        front = _front_at(complete, df, col)
         if front.empty:
-            at = f" at rung {col.split('@', 1)[1]}" if "@" in col else ""
+            at = f" at rung {_rung_name(col)}" if "@" in col else ""
             raise ValueError(f"the study has no feasible trained searched trial{at} to pick "
                              f"knees from ({len(complete)} complete trials)")
-        front = front.merge(df[["number", "weight_bytes"]], on="number")
-        if k > 0 and not trials:
-            for number in pick_knees(front, k)["number"]:
-                out.append(_finalist(df[df["number"] == number].iloc[0], "knee", col))
-        for budget in budgets:
-            number = best_within(front, budget)
-            if number is None:
-                raise ValueError(f"--best-within {budget:,}: no front net has at most "
-                                 f"{budget:,} weight bytes (the smallest has "
-                                 f"{int(front['weight_bytes'].min()):,})")
-            if number not in {f.trial for f in out}:
-                out.append(_finalist(df[df["number"] == number].iloc[0], "budget", col))
+        for number in pick_knees(front, k)["number"]:
+            out.append(_finalist(df[df["number"] == number].iloc[0], "knee", col))
+    fronts = {c: _front_at(complete, df, c) for c in rung_columns(df)} if budgets else {}
+    for budget in budgets:
+        picked = None
+        for c in reversed(list(fronts)):  # the highest rung with a front net within budget
+            number = best_within(fronts[c], budget) if len(fronts[c]) else None
+            if number is not None:
+                picked = (number, c)
+                break
+        if picked is None:
+            sizes = [int(f["weight_bytes"].min()) for f in fronts.values() if len(f)]
+            if not sizes:
+                raise ValueError(f"--best-within {budget:,}: the study has no feasible trained "
+                                 f"searched trial ({len(complete)} complete trials)")
+            raise ValueError(f"--best-within {budget:,}: no front net has at most "
+                             f"{budget:,} weight bytes (the smallest has {min(sizes):,})")
+        number, c = picked
+        if number not in {f.trial for f in out}:
+            out.append(_finalist(df[df["number"] == number].iloc[0], "budget", c))
     out.sort(key=lambda f: (f.spec.weight_count(), f.trial))
     names = {f.name for f in out}
     trained_refs = complete[(refs != "") & (complete["trained"] == True)]  # noqa: E712
@@ -162,4 +197,4 @@ def _finalist(row: pd.Series, role: str, col: str) -> Finalist:
     number = int(row["number"])
     return Finalist(name=ref if role == "reference" else f"trial{number}", role=role,
                     trial=number, search_miou=float(row[col]),
-                    spec=ArchSpec.from_json(row["spec"]))
+                    spec=ArchSpec.from_json(row["spec"]), rung=_rung_name(col))

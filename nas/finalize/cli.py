@@ -111,8 +111,9 @@ def execute(args: argparse.Namespace) -> int:
         print(f"study {cfg.study_name}: {settings['task']} on {settings['device']} at "
               f"{settings['input_size'][0]}x{settings['input_size'][1]}, preset {cfg.preset}")
         for f in finalists:
+            at = f" at {f.rung}" if f.rung else ""
             print(f"  {f.name:18s} {f.role:9s} trial {f.trial:4d}  search mIoU "
-                  f"{f.search_miou:.3f}  {f.spec.weight_count():,} weights")
+                  f"{f.search_miou:.3f}{at}  {f.spec.weight_count():,} weights")
         print(f"{len(jobs)} trainings to run, {len(skipped)} done already")
         return 0
     # SIGINT too, as the search does: a shell starts background jobs with SIGINT ignored,

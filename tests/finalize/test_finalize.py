@@ -291,3 +291,45 @@ def test_no_searched_trial_at_the_top_rung_names_the_rung():
     with pytest.raises(ValueError, match="no feasible trained searched trial at rung medium"):
         select_finalists(pd.DataFrame(rows), k=2)
     assert [f.name for f in select_finalists(pd.DataFrame(rows), k=0)] == ["unetmysmall"]
+
+
+def test_a_budget_no_promoted_net_fits_is_read_on_the_rung_below():
+    """Promotion takes the best of the lower rung, so the small nets of a budget may never
+    reach the top rung: such a budget takes the best net within it on the highest rung whose
+    front has one, and says which rung scored it."""
+    import dataclasses
+
+    from nas.finalize import select_finalists
+    from nas.finalize._outputs import markdown, summary_frame
+    from nas.spec import get_reference
+
+    ref = get_reference("unetmysmall")
+
+    def row(n: int, proxy: float, medium: float | None, wbytes: int) -> dict:
+        spec = dataclasses.replace(ref, name=f"net{n}").to_json()  # one architecture each
+        return {"number": n, "state": "COMPLETE", "reference": "", "feasible": True,
+                "trained": True, "miou": proxy, "miou@proxy": proxy, "miou@medium": medium,
+                "param_bytes": wbytes + 500, "weight_bytes": wbytes, "spec": spec}
+
+    rows = pd.DataFrame([row(0, 0.70, 0.80, 50_000), row(1, 0.75, 0.82, 90_000),
+                         row(2, 0.60, None, 20_000), row(3, 0.55, None, 15_000),
+                         row(4, 0.50, None, 30_000)])  # 4: dominated at proxy by 2
+    picked = select_finalists(rows, k=0, budgets=(25_000, 60_000))
+    # (listed by weight count, then trial: here one architecture size, so by trial)
+    assert [(f.trial, f.role, f.rung) for f in picked] == [(0, "budget", "medium"),
+                                                           (2, "budget", "proxy")]
+    assert picked[0].search_miou == 0.80 and picked[1].search_miou == 0.60
+    with pytest.raises(ValueError, match="no front net has at most 10,000 weight bytes "
+                                         r"\(the smallest has 15,000\)"):
+        select_finalists(rows, k=0, budgets=(10_000,))
+    # knees stay on the top rung only
+    assert {f.rung for f in select_finalists(rows, k=2)} == {"medium"}
+    # finalists.md names each search mIoU's rung once the rungs differ
+    fin = pd.DataFrame([{"name": f"trial{f.trial}", "role": f.role, "trial": f.trial,
+                         "seed": 0, "val_miou": 0.8, "test_miou": 0.7,
+                         "weight_bytes": 1000, "bias_bytes": 10, "latency_cycles": 1,
+                         "fits": True, "search_miou": f.search_miou, "search_rung": f.rung}
+                        for f in picked])
+    md = markdown(summary_frame(fin))
+    assert "| 0.600 (proxy) |" in md and "| 0.800 (medium) |" in md
+    assert "(medium)" not in markdown(summary_frame(fin[fin["search_rung"] == "medium"]))
