@@ -213,17 +213,15 @@ def _write_preview(cfg: FinalizeConfig, rows: pd.DataFrame, summary: pd.DataFram
     return path
 
 
-def adopt_rows(cfg: FinalizeConfig, finalists: list[Finalist],
-               settings: dict[str, Any]) -> list[tuple[str, int, str]]:
-    """Copy into ``cfg``'s CSV the rows of ``cfg.rows_from`` studies that train one of
-    ``finalists`` exactly as this run would (same spec, preset, task, device and input size),
-    with their checkpoints; rows already here win. Returns (name, seed, study) taken over."""
-    import shutil
-
+def rows_to_adopt(cfg: FinalizeConfig, finalists: list[Finalist],
+                  settings: dict[str, Any]) -> list[tuple[Finalist, dict[str, Any], str]]:
+    """The rows of ``cfg.rows_from`` studies that train one of ``finalists`` exactly as this
+    run would (same spec, preset, task, device and input size) and that ``cfg``'s CSV lacks:
+    (finalist, row, study) each, first study first."""
     want = {json.dumps(f.spec.to_dict(), separators=(",", ":")): f for f in finalists}
     size = "x".join(map(str, settings["input_size"]))
     done = done_keys(cfg.csv)
-    taken: list[tuple[str, int, str]] = []
+    out: list[tuple[Finalist, dict[str, Any], str]] = []
     for other in cfg.rows_from:
         folder = study_folder(cfg.studies_dir, other)
         for row in read_rows(folder / cfg.csv.name).to_dict("records"):
@@ -233,15 +231,27 @@ def adopt_rows(cfg: FinalizeConfig, finalists: list[Finalist],
                     or str(row.get("input_size")) != size
                     or str(row.get("task") or settings["task"]) != settings["task"]):
                 continue
-            src = folder / str(row["checkpoint"])
-            dst = cfg.checkpoint_dir / f"{f.name}-seed{int(row['seed'])}.pt"
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
-            merge_row(cfg.csv, {**row, "name": f.name, "role": f.role, "trial": f.trial,
-                                "search_miou": f.search_miou, "search_rung": f.rung,
-                                "checkpoint": str(dst.relative_to(cfg.folder))})
             done.add((f.name, int(row["seed"])))
-            taken.append((f.name, int(row["seed"]), other))
+            out.append((f, row, other))
+    return out
+
+
+def adopt_rows(cfg: FinalizeConfig, finalists: list[Finalist],
+               settings: dict[str, Any]) -> list[tuple[str, int, str]]:
+    """Copy into ``cfg``'s CSV the rows :func:`rows_to_adopt` finds, with their checkpoints;
+    rows already here win. Returns (name, seed, study) taken over."""
+    import shutil
+
+    taken: list[tuple[str, int, str]] = []
+    for f, row, other in rows_to_adopt(cfg, finalists, settings):
+        src = study_folder(cfg.studies_dir, other) / str(row["checkpoint"])
+        dst = cfg.checkpoint_dir / f"{f.name}-seed{int(row['seed'])}.pt"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dst)
+        merge_row(cfg.csv, {**row, "name": f.name, "role": f.role, "trial": f.trial,
+                            "search_miou": f.search_miou, "search_rung": f.rung,
+                            "checkpoint": str(dst.relative_to(cfg.folder))})
+        taken.append((f.name, int(row["seed"]), other))
     return taken
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nas._cli import SubParsers, add_torch_device_argument
 from nas.finalize._config import FinalizeConfig
-from nas.finalize._run import finalize, plan
+from nas.finalize._run import finalize, plan, rows_to_adopt
 
 
 def _trial_list(text: str) -> tuple[int, ...]:
@@ -114,7 +114,13 @@ def execute(args: argparse.Namespace) -> int:
             at = f" at {f.rung}" if f.rung else ""
             print(f"  {f.name:18s} {f.role:9s} trial {f.trial:4d}  search mIoU "
                   f"{f.search_miou:.3f}{at}  {f.spec.weight_count():,} weights")
-        print(f"{len(jobs)} trainings to run, {len(skipped)} done already")
+        adopt = {(f.name, int(row["seed"])): other
+                 for f, row, other in rows_to_adopt(cfg, finalists, settings)}
+        for (name, seed), other in adopt.items():
+            print(f"  {name} seed {seed}: taken over from study {other}")
+        left = [j for j in jobs if (j.finalist.name, j.seed) not in adopt]
+        print(f"{len(left)} trainings to run, {len(skipped)} done already"
+              + (f", {len(adopt)} taken over" if adopt else ""))
         return 0
     # SIGINT too, as the search does: a shell starts background jobs with SIGINT ignored,
     # and Python then leaves it ignored, so `kill -INT` would not stop a finalize started by

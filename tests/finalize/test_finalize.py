@@ -217,7 +217,8 @@ def test_pick_knees_tops_up_a_small_front():
         pick_knees(front, 0)
 
 
-def test_rows_from_another_study_are_taken_over_not_trained_again(fake_study, tmp_path):
+def test_rows_from_another_study_are_taken_over_not_trained_again(fake_study, tmp_path,
+                                                                  capsys):
     import shutil
 
     # the references trained ahead, in a study of their own that holds the same nets
@@ -225,6 +226,14 @@ def test_rows_from_another_study_are_taken_over_not_trained_again(fake_study, tm
     finalize(_cfg(fake_study, tmp_path, k=0, seeds=1))
     shutil.move(str(fake_study.study_dir), str(other))
     fakes.CALLS.clear()
+    # --dry-run counts what it would take over, and copies nothing
+    n_refs = len(DEFAULT_REFERENCES)
+    assert main(_argv(fake_study, tmp_path, "--k", "1", "--seeds", "2", "--rows-from", "refs",
+                      "--dry-run")) == 0
+    out = capsys.readouterr().out
+    assert f"{n_refs + 2} trainings to run, 0 done already, {n_refs} taken over" in out
+    assert f"{DEFAULT_REFERENCES[0]} seed 0: taken over from study refs" in out
+    assert not (fake_study.study_dir / "finalists.csv").exists() and not fakes.CALLS
     result = finalize(_cfg(fake_study, tmp_path, k=1, seeds=2, rows_from=("refs",)))
     trained = {name for name, _ in fakes.CALLS}
     refs = set(DEFAULT_REFERENCES)
