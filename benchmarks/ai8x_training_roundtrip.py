@@ -17,6 +17,11 @@ Usage (one thread; data in ai8x's CamVid layout, here the 16-frame sample)::
         --data ../shared/datasets/camvid-ai8x-sample --sampled 3 \\
         --ai8x-checkpoint ../ai8x-synthesis/trained/ai85-camvid-unet-large.pth.tar \\
         --out runs/ai8x_training
+
+Trained maxnas checkpoints (a finalist's ``finalists/<name>-seed<S>.pt``) alone::
+
+    python benchmarks/ai8x_training_roundtrip.py ... --checkpoints-only \\
+        --checkpoint studies/results/headline2/finalists/trial14-seed0.pt --out runs/winners
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -101,25 +107,48 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=32, help="izer input size of sampled nets")
     p.add_argument("--ai8x-checkpoint", type=Path, default=None,
                    help="trained ai8x-training ai85unetlarge checkpoint to export")
+    p.add_argument("--checkpoint", type=Path, action="append", default=[], metavar="PATH",
+                   help="also export this trained maxnas checkpoint (repeatable)")
+    p.add_argument("--checkpoints-only", action="store_true",
+                   help="export the --checkpoint nets alone (no references, sampled or mixed "
+                        "nets)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    # absolute: train.py and the tile dump run with the overlay as working directory
+    # absolute: train.py and the tile dump run with the overlay as working directory, and
+    # quantize.py in the synthesis checkout
     args.out = args.out.resolve()
+    for key in ("training_python", "synthesis_python"):
+        if os.sep in getattr(args, key):  # a path, not a name looked up on $PATH
+            setattr(args, key, str(Path(getattr(args, key)).absolute()))
     args.out.mkdir(parents=True, exist_ok=True)
     data_root = args.out / "data"
     data_root.mkdir(exist_ok=True)
     if not (data_root / "CamVid").exists():
         (data_root / "CamVid").symlink_to(args.data.resolve())
 
-    jobs: list[tuple[str, ArchSpec, tuple[int, int], dict | None]] = [
-        ("reference ai85unetlarge", get_reference("ai85unetlarge"), (88, 88), None),
-        ("reference unetmysmall", get_reference("unetmysmall"), (32, 32), None),
-    ]
-    jobs += [(label, spec, (args.size, args.size), None)
-             for label, spec in sampled(args.sampled, args.seed, args.size, args.space)]
-    jobs.append(("mixed-bit unetmysmall (4/2/1/8)", with_bits_cycle(get_reference("unetmysmall")),
-                 (32, 32), None))
+    if args.checkpoints_only and not args.checkpoint:
+        p.error("--checkpoints-only needs at least one --checkpoint")
+    for path in args.checkpoint:
+        if not path.is_file():
+            p.error(f"--checkpoint {path}: no such file")
+    # (label, spec, izer input size, folded params or None, trained model or None)
+    jobs: list[tuple[str, ArchSpec, tuple[int, int], dict | None, Any]] = []
+    if not args.checkpoints_only:
+        jobs += [
+            ("reference ai85unetlarge", get_reference("ai85unetlarge"), (88, 88), None, None),
+            ("reference unetmysmall", get_reference("unetmysmall"), (32, 32), None, None),
+        ]
+        jobs += [(label, spec, (args.size, args.size), None, None)
+                 for label, spec in sampled(args.sampled, args.seed, args.size, args.space)]
+        jobs.append(("mixed-bit unetmysmall (4/2/1/8)",
+                     with_bits_cycle(get_reference("unetmysmall")), (32, 32), None, None))
+    for path in args.checkpoint:
+        from nas.train import load_checkpoint, model_from_checkpoint
+
+        ckpt = load_checkpoint(path)
+        jobs.append((f"trained {path.name}", ckpt["spec"], (88, 88), None,
+                     model_from_checkpoint(ckpt)))
     if args.ai8x_checkpoint:
         ref = get_reference("ai85unetlarge")
         # its own name: the untrained reference's module is in models/ too
@@ -127,13 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         sd = torch.load(args.ai8x_checkpoint, map_location="cpu",
                         weights_only=False)["state_dict"]
         jobs.append((f"trained {args.ai8x_checkpoint.name}", spec, (88, 88),
-                     layer_params_from_ai8x(spec, sd)))
+                     layer_params_from_ai8x(spec, sd), None))
 
     results = []
     exports = []
-    for i, (label, spec, size, params) in enumerate(jobs):
-        res = export(spec, args.out / f"export{i}", params=params, input_size=size, seed=i,
-                     force=True)
+    for i, (label, spec, size, params, model) in enumerate(jobs):
+        res = export(spec, args.out / f"export{i}", params=params, model=model,
+                     input_size=size, seed=i, force=True)
         exports.append((label, spec, res))
     if (args.out / "overlay").exists():
         shutil.rmtree(args.out / "overlay")
@@ -151,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     for i, (label, spec, res) in enumerate(exports):
         logs = args.out / f"logs{i}"
         common = ["--model", res.arch, "--dataset", "CamVid_s352_c3", "--data", str(data_root),
-                  "--out-fold-ratio", "4", "--use-bias", "--device", "MAX78000", "--workers",
-                  "0", "--deterministic", "--out-dir", str(logs)]
+                  "--out-fold-ratio", str(spec.fold_ratio), "--use-bias", "--device",
+                  "MAX78000", "--workers", "0", "--deterministic", "--out-dir", str(logs)]
         own = ["--qat-policy", str(res.files["qat_policy"])]
         train = ["--epochs", "1", "--optimizer", "Adam", "--lr", "0.001", "--wd", "0",
                  "--batch-size", "32", "--validation-split", "0", "--compress",
@@ -205,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"  # None: train.py failed (see its error)
+
+
 def table(rows: list[dict], n_tiles: int) -> str:
     def yes(v) -> str:
         return "yes" if v else "NO"
@@ -220,7 +253,7 @@ def table(rows: list[dict], n_tiles: int) -> str:
             f"{yes(r['fine_tune'])} ({yes(r['fine_tune_bits_kept'])}) | "
             f"{yes(r['resume'])} ({yes(r['resume_bits_kept'])}) | "
             f"{yes(r.get('quantize_py_equal')) if 'quantize_py_equal' in r else 'not run'} | "
-            f"{r['top1_int8']:.3f} | {r['ours_argmax']:.3f} | {r['ours_topk']:.3f} | "
+            f"{_num(r['top1_int8'])} | {r['ours_argmax']:.3f} | {r['ours_topk']:.3f} | "
             f"{r['tied_pct']:.1f} % |")
     lines.append(f"\n({n_tiles} test tiles of 352x352.)")
     return "\n".join(lines)
