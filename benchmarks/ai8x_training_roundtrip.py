@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
                         "nets)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
+    if args.checkpoints_only and not args.checkpoint:
+        p.error("--checkpoints-only needs at least one --checkpoint")
+    for path in args.checkpoint:
+        if not path.is_file():
+            p.error(f"--checkpoint {path}: no such file")
     torch.set_num_threads(1)
     # absolute: train.py and the tile dump run with the overlay as working directory, and
     # quantize.py in the synthesis checkout
@@ -127,11 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     if not (data_root / "CamVid").exists():
         (data_root / "CamVid").symlink_to(args.data.resolve())
 
-    if args.checkpoints_only and not args.checkpoint:
-        p.error("--checkpoints-only needs at least one --checkpoint")
-    for path in args.checkpoint:
-        if not path.is_file():
-            p.error(f"--checkpoint {path}: no such file")
     # (label, spec, izer input size, folded params or None, trained model or None)
     jobs: list[tuple[str, ArchSpec, tuple[int, int], dict | None, Any]] = []
     if not args.checkpoints_only:
