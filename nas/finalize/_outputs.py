@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nas._atomic import atomic_open
-from nas.finalize._compare import comparison_frame, comparison_markdown
+from nas.finalize._compare import BUDGETS_8_BIT, comparison_frame, comparison_markdown
 from nas.front import pareto_frame
 from nas.report import legend_below, write_figure
 from nas.studyio import FINALISTS_CSV, FINALISTS_MD, FINALISTS_PLOT
@@ -74,24 +74,31 @@ def markdown(summary: pd.DataFrame, preset: str = "", preview: str = "",
 
 
 def goal_lines(summary: pd.DataFrame) -> list[str]:
-    """Is there a knee with >= a reference's mean test mIoU at <= half its weight bytes?"""
+    """For each 8-bit reference and each budget share (:data:`BUDGETS_8_BIT`: 1/4 and 1/2 of
+    its weight bytes), the smallest searched finalist that fits the chip with at least the
+    reference's mean test mIoU within that budget, or that none does."""
     out = []
-    knees = summary[summary["role"] != "reference"]
+    searched = summary[summary["role"] != "reference"]
+    if "fits" in searched.columns:
+        searched = searched[searched["fits"].astype(bool)]
     refs = summary[summary["role"] == "reference"]
     for r in refs.to_dict("records"):
-        if str(r["name"]).endswith("-w4"):  # the low-bit references are already ~half
+        if str(r["name"]).endswith("-w4"):  # compared at all of its bytes, in the table below
             continue
-        half = r["weight_bytes"] / 2
-        ok = knees[(knees["test_miou_mean"] >= r["test_miou_mean"])
-                   & (knees["weight_bytes"] <= half)]
-        if ok.empty:
-            out.append(f"no knee reaches {r['name']}'s test mIoU {r['test_miou_mean']:.3f} at "
-                       f"<= half its {int(r['weight_bytes']):,} weight bytes")
-        else:
+        for share in BUDGETS_8_BIT:
+            limit = r["weight_bytes"] * share
+            what = f"{r['name']}'s test mIoU {r['test_miou_mean']:.3f}"
+            frac = {0.25: "1/4", 0.5: "1/2"}.get(share, f"{share:g}")
+            ok = searched[(searched["test_miou_mean"] >= r["test_miou_mean"])
+                          & (searched["weight_bytes"] <= limit)]
+            if ok.empty:
+                out.append(f"no searched finalist reaches {what} at <= {frac} of its "
+                           f"{int(r['weight_bytes']):,} weight bytes ({int(limit):,})")
+                continue
             b = ok.sort_values("weight_bytes").iloc[0]
-            out.append(f"{b['name']} reaches {r['name']}'s test mIoU ({b['test_miou_mean']:.3f}"
-                       f" >= {r['test_miou_mean']:.3f}) at {int(b['weight_bytes']):,} weight "
-                       f"bytes ({b['weight_bytes'] / r['weight_bytes']:.0%} of its weight bytes)")
+            out.append(f"{b['name']} reaches {what} ({b['test_miou_mean']:.3f}) at "
+                       f"{int(b['weight_bytes']):,} weight bytes, <= {frac} of its "
+                       f"{int(r['weight_bytes']):,} ({b['weight_bytes'] / r['weight_bytes']:.0%})")
     return out
 
 

@@ -55,3 +55,24 @@ def test_within_spread_lower_and_missing_verdicts():
         _rows("big", "reference", 200_000, [0.80, 0.80, 0.80])
         + _rows("trial2", "budget", 90_000, [0.81, 0.78, 0.80])))  # mean -0.003, std 0.015
     assert spread.set_index("budget").loc[0.5, "verdict"] == "within its spread"
+
+
+def test_goal_lines_name_the_smallest_fitting_finalist_per_budget():
+    """One line per 8-bit reference and budget (1/4, 1/2 of its bytes), from the mean test
+    mIoU over seeds; a finalist that does not fit the chip never counts; -w4 references are
+    left to the table."""
+    from nas.finalize._outputs import goal_lines, summary_frame
+
+    rows = pd.DataFrame(
+        _rows("big", "reference", 200_000, [0.80, 0.80])
+        + _rows("big-w4", "reference", 100_000, [0.79, 0.79])
+        + _rows("trial1", "knee", 90_000, [0.81, 0.81])  # within 1/2 of big, not 1/4
+        + _rows("trial2", "knee", 60_000, [0.79, 0.80])  # mean 0.795: below big
+        + _rows("trial3", "knee", 40_000, [0.95, 0.95], fits=False))  # 1/4, but no fit
+    rows["bias_bytes"], rows["latency_cycles"], rows["val_miou"] = 0, 0, 0.8
+    lines = goal_lines(summary_frame(rows))
+    assert lines == [
+        "no searched finalist reaches big's test mIoU 0.800 at <= 1/4 of its 200,000 weight "
+        "bytes (50,000)",
+        "trial1 reaches big's test mIoU 0.800 (0.810) at 90,000 weight bytes, <= 1/2 of its "
+        "200,000 (45%)"]
