@@ -36,6 +36,7 @@ from nas.report import (
 )
 from nas.search._config import SearchConfig
 from nas.search._rung_studies import study_frame
+from nas.search._rungs import miou_key
 
 N_KNEES = 4  # knees labelled in the report (the finalists benchmark retrains 4)
 NOTES = (
@@ -157,6 +158,15 @@ def write_reports(study: optuna.Study, out_dir: str | Path, *,
         "pareto": _write_text(out_dir / "pareto.csv", front.to_csv(index=False)),
         "report": _write_text(out_dir / "report.html", page),
     }
+    # with --rungs, each upper rung's front too, scored at that rung among the trials
+    # promoted to it (what finalize picks knees from): pareto@<preset>.csv
+    rungs = [c for c in df.columns if c.startswith(miou_key("")) and df[c].notna().any()]
+    for col in rungs[1:]:
+        at = df[df[col].notna()]
+        at = at.assign(miou=at[col])
+        name = f"pareto{col[len('miou'):]}"  # miou@medium -> pareto@medium
+        paths[name] = _write_text(out_dir / f"{name}.csv",
+                                  pareto_frame(at, objectives).to_csv(index=False))
     if dashboard:
         push_to_dashboard(study, dashboard_figures(df, title=title, objectives=objectives,
                                                    device=device))

@@ -169,6 +169,13 @@ def test_search_with_rungs_promotes_asynchronously_and_records_each_rung(tmp_pat
     assert {miou_key("smoke"), miou_key(UPPER)} <= set(csv.columns)
     html = (cfg.study_dir / "report.html").read_text()
     assert "Promoted trials" in html and "front of each rung" in html
+    # the upper rung's front, at its own mIoU, among the promoted trials only
+    upper_front = pd.read_csv(cfg.study_dir / f"pareto@{UPPER}.csv")
+    at_upper = {t.user_attrs["origin_trial"]: t.values[0] for t in promoted}
+    assert set(upper_front["number"]) <= set(at_upper) | set(df[df["reference"] != ""]["number"])
+    for n, m in zip(upper_front["number"], upper_front["miou"], strict=True):
+        assert m == pytest.approx(df.set_index("number").loc[n, miou_key(UPPER)])
+    assert not (cfg.study_dir / "pareto@smoke.csv").exists()  # the first rung: pareto.csv
     assert f"rung {UPPER}: {len(promoted)} nets trained at both" in summary(result)
 
 
