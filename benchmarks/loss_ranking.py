@@ -64,13 +64,15 @@ def promoted_trials(study: optuna.Study, upper: optuna.Study) -> pd.DataFrame:
 
 def full_miou(csvs: list[Path]) -> pd.DataFrame:
     """``spec`` key and the mean full-recipe val mIoU over seeds from ``finalists.csv`` files
-    (rows of the ``full`` preset only)."""
+    (rows of the ``full`` preset only). A (net, seed) in several files counts once: finalize's
+    ``--rows-from`` copies rows between studies."""
     parts = [pd.read_csv(p) for p in csvs if p.is_file()]
     if not parts:
         return pd.DataFrame(columns=["spec", "full_miou", "full_seeds"])
     df = pd.concat(parts, ignore_index=True)
     df = df[df.get("preset", "full") == "full"]
     df = df.assign(spec=[spec_key(s) for s in df["spec"]])
+    df = df.drop_duplicates(["spec", "seed"])
     return (df.groupby("spec")["val_miou"].agg(["mean", "count"])
             .rename(columns={"mean": "full_miou", "count": "full_seeds"}).reset_index())
 

@@ -56,3 +56,16 @@ def test_first_restricts_the_front_to_the_early_trials():
     assert df["name"].tolist() == ["trial2", "trial3", "small-ref", "big-ref"]
     assert "trial4" not in set(df["name"])  # dominated by trial3 in any case
     assert df["full_miou"].isna().all() and fidelity_tau(df)[1] == 0
+
+
+def test_a_row_taken_over_by_another_study_counts_once(tmp_path):
+    """finalize --rows-from copies a reference's rows into the search's finalists.csv: the
+    same (net, seed) read from both files is one seed, not two."""
+    first = tmp_path / "a.csv"
+    second = tmp_path / "b.csv"
+    rows = pd.DataFrame([{"name": "big-ref", "seed": s, "preset": "full", "val_miou": v,
+                          "spec": _spec(0, name="big-ref")} for s, v in ((0, 0.84), (1, 0.86))])
+    rows.to_csv(first)
+    pd.concat([rows, rows.assign(seed=2, val_miou=0.88).iloc[:1]]).to_csv(second)
+    full = full_miou([first, second]).set_index("spec").iloc[0]
+    assert full["full_seeds"] == 3 and full["full_miou"] == pytest.approx(0.86)
