@@ -79,6 +79,8 @@ def goal_lines(summary: pd.DataFrame) -> list[str]:
     reference's mean test mIoU within that budget, or that none does."""
     out = []
     searched = summary[summary["role"] != "reference"]
+    if searched.empty:  # a study of the references alone: nothing to compare
+        return out
     if "fits" in searched.columns:
         searched = searched[searched["fits"].astype(bool)]
     refs = summary[summary["role"] == "reference"]

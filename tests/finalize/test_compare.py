@@ -76,3 +76,5 @@ def test_goal_lines_name_the_smallest_fitting_finalist_per_budget():
         "bytes (50,000)",
         "trial1 reaches big's test mIoU 0.800 (0.810) at 90,000 weight bytes, <= 1/2 of its "
         "200,000 (45%)"]
+    refs_only = rows[rows["name"].str.startswith("big")]
+    assert goal_lines(summary_frame(refs_only)) == []  # nothing searched: no goal lines
