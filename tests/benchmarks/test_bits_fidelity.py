@@ -21,13 +21,13 @@ def test_penalty_is_the_mean_over_seeds_against_the_8_bit_twin():
     ]))
     assert len(pen) == 1
     r = pen.iloc[0]
-    assert (r["name"], r["bits"], r["preset"], r["seeds"]) == ("a", 4, "full", 2)
+    assert (r["name"], r["bits"], r["preset"], r["seeds"]) == ("a", "4", "full", 2)
     assert r["penalty"] == pytest.approx(0.795 - 0.81)
 
 
 def test_fit_is_least_squares_through_zero_on_the_share():
-    pairs = pd.DataFrame({"name": ["a", "b"], "bits": [4, 4], "penalty": [-0.02, -0.04]})
-    shares = {("a", 4): 0.5, ("b", 4): 1.0}
+    pairs = pd.DataFrame({"name": ["a", "b"], "bits": [4, "4/8"], "penalty": [-0.02, -0.04]})
+    shares = {("a", "4"): 0.5, ("b", "4/8"): 1.0}  # a mixed pair counts for its low width
     c = bf.fit_penalty(pairs, shares)[4]
     assert c == pytest.approx((0.02 * 0.5 + 0.04 * 1.0) / (0.25 + 1.0))
     assert bf.fit_penalty(pairs, shares)[8] == 0.0
@@ -43,8 +43,8 @@ def test_import_maps_w4_names_and_skips_rows_already_there(tmp_path, monkeypatch
     bf.import_finalists(fin)  # a rerun adds nothing
     rows = pd.read_csv(out)
     assert list(rows.columns) == list(bf.FIELDS)
-    assert set(zip(rows["name"], rows["bits"], strict=True)) == {
-        ("ai85unetlarge", 8), ("ai85unetlarge", 4)}
+    assert set(zip(rows["name"], rows["bits"].astype(str), strict=True)) == {
+        ("ai85unetlarge", "8"), ("ai85unetlarge", "4")}
     assert len(rows) == 2
 
 
@@ -66,8 +66,115 @@ def test_import_study_takes_the_references_of_every_rung(tmp_path, monkeypatch):
                 user_attrs={"reference": ref, "trained": True}))
     bf.import_study(url, "s")
     bf.import_study(url, "s")  # a second import adds nothing
-    rows = pd.read_csv(out).sort_values(["preset", "bits"])
+    rows = pd.read_csv(out, dtype={"bits": str}).sort_values(["preset", "bits"])
     assert rows[["name", "bits", "preset", "seed"]].values.tolist() == [
-        ["unetmysmall", 4, "medium", 0], ["unetmysmall", 8, "medium", 0],
-        ["unetmysmall", 4, "proxy", 0], ["unetmysmall", 8, "proxy", 0]]
+        ["unetmysmall", "4", "medium", 0], ["unetmysmall", "8", "medium", 0],
+        ["unetmysmall", "4", "proxy", 0], ["unetmysmall", "8", "proxy", 0]]
     assert rows["val_miou"].tolist() == pytest.approx([0.79, 0.80, 0.69, 0.70])
+
+
+def _mixed(spec):
+    """``spec`` at 4 inner bits but one inner layer back at 8: a searched 4/8 pattern."""
+    from nas.spec import ArchSpec, with_inner_bits
+
+    flipped = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            out = {k: walk(x) for k, x in v.items()}
+            if out.get("bits") == 4 and not flipped:
+                flipped.append(1)
+                out["bits"] = 8
+            return out
+        return [walk(x) for x in v] if isinstance(v, list | tuple) else v
+
+    return ArchSpec.from_dict(walk(with_inner_bits(spec, 4).to_dict()))
+
+
+def test_labels_name_the_widths_and_map_back_to_the_net():
+    from nas.spec import get_reference, with_inner_bits
+
+    ref = get_reference("unetmysmall")
+    mixed = _mixed(ref)
+    assert bf.bits_label(ref) == "8"
+    assert bf.bits_label(with_inner_bits(ref, 4)) == "4"
+    assert bf.bits_label(mixed) == "4/8"
+    assert bf.spec_at(mixed, "own") == mixed and bf.spec_at(mixed, "4/8") == mixed
+    assert bf.bits_label(bf.spec_at(mixed, "8")) == "8"
+    assert bf.spec_at(mixed, "4") == with_inner_bits(ref, 4)
+    assert bf.single_low_width("4/8") and not bf.single_low_width("2/4/8")
+    with pytest.raises(ValueError, match="mixed pattern that is not the net's own"):
+        bf.spec_at(ref, "2/8")
+
+
+def test_a_searched_finalist_is_imported_by_its_widths_and_priced(tmp_path, monkeypatch,
+                                                                   capsys):
+    """A finalize row of a searched net at 4/8 bits and the row of its 8-bit twin make a
+    pair labelled 4/8; the spec is kept, so --report prices it by its share of 4-bit weights
+    with the table fitted on the other nets."""
+    import dataclasses
+
+    from nas.spec import get_reference, with_inner_bits
+    from nas.train._pricing import eight_bit_twin, weight_share
+
+    monkeypatch.setattr(bf, "OUT", tmp_path / "bits.csv")
+    monkeypatch.setattr(bf, "SPECS", tmp_path / "specs")
+    ref = get_reference("ai85unetlarge")
+    mixed = dataclasses.replace(_mixed(get_reference("unetmysmall")), name="trial7")
+    rows = [("ai85unetlarge", "reference", ref, 0.85), ("ai85unetlarge-w4", "reference",
+                                                        with_inner_bits(ref, 4), 0.83),
+            ("trial7", "knee", mixed, 0.80)]
+    fin = tmp_path / "finalists.csv"
+    pd.DataFrame([{"name": n, "role": r, "preset": "full", "seed": 0, "val_miou": v,
+                   "spec": s.to_json()} for n, r, s, v in rows]).to_csv(fin, index=False)
+    bf.import_finalists(fin)
+    bf._append({"name": "trial7", "bits": "8", "preset": "full", "seed": 0,
+                "val_miou": 0.81})  # its 8-bit twin, as --bits 8 trains it
+    bf.import_finalists(fin)  # a rerun adds nothing
+    got = pd.read_csv(bf.OUT, dtype={"bits": str})
+    assert sorted(zip(got["name"], got["bits"], strict=True)) == [
+        ("ai85unetlarge", "4"), ("ai85unetlarge", "8"), ("trial7", "4/8"), ("trial7", "8")]
+    assert (bf.SPECS / "trial7.json").is_file() and not (bf.SPECS / "ai85unetlarge.json").exists()
+    assert bf.load_net("trial7", {}) == mixed and eight_bit_twin(mixed) != mixed
+    bf.report({})
+    out = capsys.readouterr().out
+    # trial7 predicted from ai85unetlarge's fit: 0.02 per unit share, times its 4-bit share
+    share_ref = weight_share(with_inner_bits(ref, 4))[4]
+    share = weight_share(mixed)[4]
+    pred = -(0.02 / share_ref) * share
+    assert f"trial7 at 4/8 bits: full -0.010 (1 seeds), proxy with the table fitted without it " \
+           f"{pred:+.3f}" in out
+
+
+def test_spec_from_trains_a_finalists_8_bit_twin_once(tmp_path, monkeypatch):
+    """--spec-from CSV --nets trial7 --bits 8 own: the twin and the searched widths, each
+    trained once (a rerun skips both), from the shared float-phase folder."""
+    import argparse
+    import dataclasses
+    import types
+
+    import nas.train
+    from nas.spec import get_reference
+
+    monkeypatch.setattr(bf, "OUT", tmp_path / "bits.csv")
+    monkeypatch.setattr(bf, "SPECS", tmp_path / "specs")
+    monkeypatch.setattr(bf, "RUNS", tmp_path / "runs")
+    mixed = dataclasses.replace(_mixed(get_reference("unetmysmall")), name="trial7")
+    fin = tmp_path / "finalists.csv"
+    pd.DataFrame([{"name": "trial7", "role": "knee", "preset": "full", "seed": 0,
+                   "val_miou": 0.8, "spec": mixed.to_json()}]).to_csv(fin, index=False)
+    calls = []
+
+    def fake_train(spec, task, preset, data_dir, **kw):
+        calls.append((bf.bits_label(spec), preset.name, kw["seed"], kw["float_phase_dir"]))
+        return types.SimpleNamespace(miou=0.5 + 0.1 * (bf.bits_label(spec) == "8"))
+
+    monkeypatch.setattr(nas.train, "train", fake_train)
+    args = argparse.Namespace(spec=[], spec_from=fin, nets=["trial7"], bits=["8", "own"],
+                              presets=["full"], seeds=[0], threads=1, data_dir=None,
+                              float_phase_dir=tmp_path / "float")
+    bf.train_rows(args)
+    bf.train_rows(args)  # everything done: no training
+    assert calls == [("8", "full", 0, tmp_path / "float"), ("4/8", "full", 0, tmp_path / "float")]
+    got = pd.read_csv(bf.OUT, dtype={"bits": str})
+    assert list(zip(got["bits"], got["val_miou"], strict=True)) == [("8", 0.6), ("4/8", 0.5)]
