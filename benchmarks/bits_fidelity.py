@@ -202,8 +202,10 @@ def import_finalists(csv_path: Path) -> None:
 
 
 def import_study(storage: str, study_name: str, seed: int = 0) -> None:
-    """Rows of the references a search trained, at each of its rungs: ``X`` -> (X, 8),
-    ``X-w4`` -> (X, 4), preset = the rung's. A search worker trains with the search's
+    """Rows of the nets a search trained, at each of its rungs, preset = the rung's: the
+    references (``X`` -> (X, 8), ``X-w4`` -> (X, 4)) and every searched net whose spec is kept
+    in :data:`SPECS` (``trial<N>``, by its widths; a net priced instead of trained low-bit gives
+    its 8-bit twin's row too, from ``measured_miou``). A search worker trains with the search's
     ``--seed`` (``seed``, default 0) on one thread, the same training this script runs, so the
     value is the one this script would get (a priced net's included)."""
     import optuna
@@ -214,16 +216,29 @@ def import_study(storage: str, study_name: str, seed: int = 0) -> None:
     levels = [(study, str(study.user_attrs["config"]["preset"]))]
     levels += [(r, r.study_name.split(RUNG_SEP, 1)[1]) for r in rung_studies(study)]
     done = _done()
+
+    def add(name: str, bits: str, preset: str, value: float) -> None:
+        if (name, bits, preset, seed) not in done:
+            done.add((name, bits, preset, seed))
+            _append({"name": name, "bits": bits, "preset": preset, "seed": seed,
+                     "val_miou": round(float(value), 4)})
+
     for rung, preset in levels:
         for t in rung.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-            ref = str(t.user_attrs.get("reference") or "")
-            if not ref or t.user_attrs.get("trained") is not True or not t.values:
+            if t.user_attrs.get("trained") is not True or not t.values:
                 continue
-            name, bits = (ref[:-3], "4") if ref.endswith("-w4") else (ref, "8")
-            if (name, bits, preset, seed) not in done:
-                done.add((name, bits, preset, seed))
-                _append({"name": name, "bits": bits, "preset": preset, "seed": seed,
-                         "val_miou": round(float(t.values[0]), 4)})
+            ref = str(t.user_attrs.get("reference") or "")
+            if ref:
+                add(*((ref[:-3], "4") if ref.endswith("-w4") else (ref, "8")), preset,
+                    t.values[0])
+                continue
+            name = f"trial{t.user_attrs.get('origin_trial', t.number)}"  # rungs point back
+            if not (SPECS / f"{name}.json").is_file() or not t.user_attrs.get("spec"):
+                continue
+            label = bits_label(ArchSpec.from_json(t.user_attrs["spec"]))
+            add(name, label, preset, t.values[0])
+            if label != "8" and t.user_attrs.get("measured_miou") is not None:
+                add(name, "8", preset, t.user_attrs["measured_miou"])
 
 
 def penalties(rows: pd.DataFrame) -> pd.DataFrame:
@@ -338,7 +353,8 @@ def main() -> None:
                         "the references' are in studies/results/refs-full/finalists/float")
     p.add_argument("--import-finalists", type=Path, default=None, metavar="CSV")
     p.add_argument("--import-study", default=None, metavar="URL:NAME",
-                   help="the references' rows of a search study at every rung, e.g. "
+                   help="the rows of a search study at every rung: its references and the "
+                        "searched nets imported with --import-finalists, e.g. "
                         "sqlite:///studies/results/headline2.db:headline2 (its --seed 0)")
     p.add_argument("--report", action="store_true")
     p.add_argument("--plot", type=Path, default=None, metavar="PNG",

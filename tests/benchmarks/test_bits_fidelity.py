@@ -178,3 +178,41 @@ def test_spec_from_trains_a_finalists_8_bit_twin_once(tmp_path, monkeypatch):
     assert calls == [("8", "full", 0, tmp_path / "float"), ("4/8", "full", 0, tmp_path / "float")]
     got = pd.read_csv(bf.OUT, dtype={"bits": str})
     assert list(zip(got["bits"], got["val_miou"], strict=True)) == [("8", 0.6), ("4/8", 0.5)]
+
+
+def test_import_study_takes_a_kept_searched_net_and_its_priced_twin(tmp_path, monkeypatch):
+    """A searched finalist (its spec kept by --import-finalists) gets its search rows at each
+    rung: the priced value at its widths and, from measured_miou, its 8-bit twin's; a searched
+    net without a kept spec is left out."""
+    import dataclasses
+
+    import optuna
+
+    from nas.spec import get_reference
+
+    monkeypatch.setattr(bf, "OUT", tmp_path / "bits.csv")
+    monkeypatch.setattr(bf, "SPECS", tmp_path / "specs")
+    mixed = _mixed(get_reference("unetmysmall"))
+    bf.keep_spec("trial1", mixed)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="s", storage=url, directions=["maximize", "minimize"])
+    study.set_user_attr("config", {"preset": "proxy"})
+    medium = optuna.create_study(study_name="s@medium", storage=url,
+                                 directions=["maximize", "minimize"])
+    medium.set_user_attr("rung", {"search_study": "s", "preset": "medium", "index": 1})
+    other = dataclasses.replace(mixed, name="other")
+    for spec, value in ((other, 0.60), (mixed, 0.70)):  # trial 0 (not kept), trial 1
+        study.add_trial(optuna.trial.create_trial(
+            values=[value, 1000.0], user_attrs={"reference": "", "trained": True,
+                                                "spec": spec.to_json(),
+                                                "measured_miou": value + 0.007}))
+    medium.add_trial(optuna.trial.create_trial(
+        values=[0.80, 1000.0], user_attrs={"reference": "", "trained": True, "origin_trial": 1,
+                                           "spec": mixed.to_json(), "measured_miou": 0.807}))
+    bf.import_study(url, "s")
+    bf.import_study(url, "s")  # a second import adds nothing
+    rows = pd.read_csv(bf.OUT, dtype={"bits": str}).sort_values(["preset", "bits"])
+    assert rows[["name", "bits", "preset"]].values.tolist() == [
+        ["trial1", "4/8", "medium"], ["trial1", "8", "medium"],
+        ["trial1", "4/8", "proxy"], ["trial1", "8", "proxy"]]
+    assert rows["val_miou"].tolist() == pytest.approx([0.80, 0.807, 0.70, 0.707])
