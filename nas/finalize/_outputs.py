@@ -77,7 +77,7 @@ def goal_lines(summary: pd.DataFrame) -> list[str]:
     """For each 8-bit reference and each budget share (:data:`BUDGETS_8_BIT`: 1/4 and 1/2 of
     its weight bytes), the smallest searched finalist that fits the chip with at least the
     reference's mean test mIoU within that budget, or that none does."""
-    out = []
+    out: list[str] = []
     searched = summary[summary["role"] != "reference"]
     if searched.empty:  # a study of the references alone: nothing to compare
         return out
