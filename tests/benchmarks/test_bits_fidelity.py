@@ -48,17 +48,25 @@ def test_import_maps_w4_names_and_skips_rows_already_there(tmp_path, monkeypatch
     assert len(rows) == 2
 
 
-def test_import_study_takes_the_references_of_every_rung(tmp_path, monkeypatch):
+
+def _two_rung_study(tmp_path):
+    """An empty search study ``s`` (preset proxy) and its medium rung, in one SQLite file."""
     import optuna
 
-    out = tmp_path / "bits.csv"
-    monkeypatch.setattr(bf, "OUT", out)
     url = f"sqlite:///{tmp_path / 's.db'}"
     study = optuna.create_study(study_name="s", storage=url, directions=["maximize", "minimize"])
     study.set_user_attr("config", {"preset": "proxy"})
     medium = optuna.create_study(study_name="s@medium", storage=url,
                                  directions=["maximize", "minimize"])
     medium.set_user_attr("rung", {"search_study": "s", "preset": "medium", "index": 1})
+    return url, study, medium
+
+def test_import_study_takes_the_references_of_every_rung(tmp_path, monkeypatch):
+    import optuna
+
+    out = tmp_path / "bits.csv"
+    monkeypatch.setattr(bf, "OUT", out)
+    url, study, medium = _two_rung_study(tmp_path)
     for s, base in ((study, 0.70), (medium, 0.80)):
         for i, ref in enumerate(("unetmysmall", "unetmysmall-w4", "")):
             s.add_trial(optuna.trial.create_trial(
@@ -194,12 +202,7 @@ def test_import_study_takes_a_kept_searched_net_and_its_priced_twin(tmp_path, mo
     monkeypatch.setattr(bf, "SPECS", tmp_path / "specs")
     mixed = _mixed(get_reference("unetmysmall"))
     bf.keep_spec("trial1", mixed)
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    study = optuna.create_study(study_name="s", storage=url, directions=["maximize", "minimize"])
-    study.set_user_attr("config", {"preset": "proxy"})
-    medium = optuna.create_study(study_name="s@medium", storage=url,
-                                 directions=["maximize", "minimize"])
-    medium.set_user_attr("rung", {"search_study": "s", "preset": "medium", "index": 1})
+    url, study, medium = _two_rung_study(tmp_path)
     other = dataclasses.replace(mixed, name="other")
     for spec, value in ((other, 0.60), (mixed, 0.70)):  # trial 0 (not kept), trial 1
         study.add_trial(optuna.trial.create_trial(
