@@ -176,7 +176,7 @@ def spec_paths(args: argparse.Namespace) -> dict[str, Path]:
 def _net_and_label(name: str, spec_json: object) -> tuple[str, str]:
     """A finalize row's net and bits label: ``X-w4`` -> (X, 4) for a reference; a searched
     net by its spec's widths (its 8-bit twin trained here is ``(name, 8)``)."""
-    if not isinstance(spec_json, str):  # an older CSV without specs: references only
+    if not isinstance(spec_json, str):  # a reference's name alone (older CSVs, studies)
         return (name[:-3], "4") if name.endswith("-w4") else (name, "8")
     spec = ArchSpec.from_json(spec_json)
     label = bits_label(spec)
@@ -229,8 +229,7 @@ def import_study(storage: str, study_name: str, seed: int = 0) -> None:
                 continue
             ref = str(t.user_attrs.get("reference") or "")
             if ref:
-                add(*((ref[:-3], "4") if ref.endswith("-w4") else (ref, "8")), preset,
-                    t.values[0])
+                add(*_net_and_label(ref, None), preset, t.values[0])
                 continue
             name = f"trial{t.user_attrs.get('origin_trial', t.number)}"  # rungs point back
             if not (SPECS / f"{name}.json").is_file() or not t.user_attrs.get("spec"):

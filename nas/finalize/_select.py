@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from nas.front import knee_points, pareto_frame
+from nas.report import rung_names
 from nas.spec import ArchSpec
 from nas.studyio import miou_key
 
@@ -40,7 +41,7 @@ class Finalist:
 def rung_columns(df: pd.DataFrame) -> list[str]:
     """The columns of each rung's mIoU (``miou@<preset>``, from ``--rungs``), lowest rung
     first; ``["miou"]`` (the search's objective) in a study without rungs."""
-    rungs = [c for c in df.columns if c.startswith(miou_key("")) and df[c].notna().any()]
+    rungs = [miou_key(r) for r in rung_names(df) if df[miou_key(r)].notna().any()]
     return rungs if len(rungs) >= 2 else ["miou"]
 
 

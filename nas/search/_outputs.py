@@ -37,6 +37,7 @@ from nas.report import (
 from nas.search._config import SearchConfig
 from nas.search._rung_studies import study_frame
 from nas.search._rungs import miou_key
+from nas.studyio import RUNG_SEP
 
 N_KNEES = 4  # knees labelled in the report (the finalists benchmark retrains 4)
 NOTES = (
@@ -160,13 +161,13 @@ def write_reports(study: optuna.Study, out_dir: str | Path, *,
     }
     # with --rungs, each upper rung's front too, scored at that rung among the trials
     # promoted to it (what finalize picks knees from): pareto@<preset>.csv
-    rungs = [c for c in df.columns if c.startswith(miou_key("")) and df[c].notna().any()]
-    for col in rungs[1:]:
-        at = df[df[col].notna()]
-        at = at.assign(miou=at[col])
-        name = f"pareto{col[len('miou'):]}"  # miou@medium -> pareto@medium
-        paths[name] = _write_text(out_dir / f"{name}.csv",
-                                  pareto_frame(at, objectives).to_csv(index=False))
+    for rung in rung_names(df)[1:]:
+        at = df[df[miou_key(rung)].notna()]
+        if at.empty:  # nothing promoted there yet
+            continue
+        name = f"pareto{RUNG_SEP}{rung}"
+        paths[name] = _write_text(out_dir / f"{name}.csv", pareto_frame(
+            at.assign(miou=at[miou_key(rung)]), objectives).to_csv(index=False))
     if dashboard:
         push_to_dashboard(study, dashboard_figures(df, title=title, objectives=objectives,
                                                    device=device))

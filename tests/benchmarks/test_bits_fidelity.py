@@ -48,7 +48,6 @@ def test_import_maps_w4_names_and_skips_rows_already_there(tmp_path, monkeypatch
     assert len(rows) == 2
 
 
-
 def _two_rung_study(tmp_path):
     """An empty search study ``s`` (preset proxy) and its medium rung, in one SQLite file."""
     import optuna
@@ -60,6 +59,7 @@ def _two_rung_study(tmp_path):
                                  directions=["maximize", "minimize"])
     medium.set_user_attr("rung", {"search_study": "s", "preset": "medium", "index": 1})
     return url, study, medium
+
 
 def test_import_study_takes_the_references_of_every_rung(tmp_path, monkeypatch):
     import optuna
