@@ -219,3 +219,20 @@ def test_import_study_takes_a_kept_searched_net_and_its_priced_twin(tmp_path, mo
         ["trial1", "4/8", "medium"], ["trial1", "8", "medium"],
         ["trial1", "4/8", "proxy"], ["trial1", "8", "proxy"]]
     assert rows["val_miou"].tolist() == pytest.approx([0.80, 0.807, 0.70, 0.707])
+
+
+def test_widths_the_search_never_samples_are_shown_but_left_out_of_the_goal(
+        tmp_path, monkeypatch, capsys):
+    """A 2-bit pair (2 bits are not in the default --weight-bits) is printed with its full
+    penalty but not scored: the goal counts only the two 4-bit pairs, not the two 2-bit ones."""
+    monkeypatch.setattr(bf, "OUT", tmp_path / "bits.csv")
+    for name, bits, v in [("ai85unetlarge", "8", 0.85), ("ai85unetlarge", "4", 0.84),
+                          ("unetmysmall", "8", 0.84), ("unetmysmall", "4", 0.83),
+                          ("unetmysmall", "2", 0.53), ("ai85unetlarge", "2", 0.83)]:
+        bf._append({"name": name, "bits": bits, "preset": "full", "seed": 0, "val_miou": v})
+    bf.report({}, searched=(8, 4))
+    out = capsys.readouterr().out
+    assert "unetmysmall at 2 bits: full -0.310 (1 seeds); not in the default" in out
+    assert "vs full over 2 pairs" in out
+    bf.report({}, searched=(8, 4, 2))  # were 2 bits searched, the pair would count
+    assert "vs full over 4 pairs" in capsys.readouterr().out
