@@ -150,11 +150,14 @@ def select_finalists(df: pd.DataFrame, k: int, trials: Sequence[int] | None = No
         r = row.iloc[0]
         if r["state"] != "COMPLETE":
             raise ValueError(f"--trial {n}: the trial is {r['state']}, not COMPLETE")
-        if r.get("trained") is not True or not r.get("spec"):
+        # == True, not `is True`: a column without gaps holds numpy booleans
+        if not r.get("trained") == True or not r.get("spec"):  # noqa: E712
             why = "; ".join(filter(None, [str(r.get("violations") or "")])) or "not trained"
             raise ValueError(f"--trial {n}: the trial has no checkpoint (it was never "
                              f"trained: {why}); pick a trained trial")
-        out.append(_finalist(r, "chosen", col))
+        # a chosen trial may not have been promoted: its value at the highest rung it reached
+        reached = [c for c in rung_columns(df) if pd.notna(r.get(c))]
+        out.append(_finalist(r, "chosen", reached[-1] if reached else col))
     if k > 0 and not trials:
         front = _front_at(complete, df, col)
         if front.empty:

@@ -342,3 +342,26 @@ def test_a_budget_no_promoted_net_fits_is_read_on_the_rung_below():
     md = markdown(summary_frame(fin))
     assert "| 0.600 (proxy) |" in md and "| 0.800 (medium) |" in md
     assert "(medium)" not in markdown(summary_frame(fin[fin["search_rung"] == "medium"]))
+
+
+def test_chosen_trials_are_taken_when_every_trial_was_trained():
+    """--trial on a frame whose ``trained`` column has no gaps (numpy booleans, as a study
+    frame of trained trials gives it) picks the trial instead of calling it untrained."""
+    from nas.finalize import select_finalists
+    from nas.spec import get_reference
+
+    spec = get_reference("unetmysmall").to_json()
+    rows = pd.DataFrame([{"number": n, "state": "COMPLETE", "reference": "", "feasible": True,
+                          "trained": True, "miou": 0.6 + n / 100, "param_bytes": 20_000 + n,
+                          "weight_bytes": 19_000 + n, "spec": spec} for n in range(3)])
+    assert rows["trained"].dtype == bool
+    assert [(f.trial, f.role) for f in select_finalists(rows, k=0, trials=[1])] == [
+        (1, "chosen")]
+    # one trial promoted to medium: a chosen one that was not is read at the proxy
+    rows["miou@proxy"] = rows["miou"]
+    rows["miou@medium"] = [None, None, 0.8]
+    chosen = select_finalists(rows, k=0, trials=[1, 2])
+    assert [(f.rung, f.search_miou) for f in chosen] == [("proxy", 0.61), ("medium", 0.8)]
+    rows.loc[0, "trained"] = False
+    with pytest.raises(ValueError, match="--trial 0: the trial has no checkpoint"):
+        select_finalists(rows, k=0, trials=[0])
