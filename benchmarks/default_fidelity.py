@@ -1,6 +1,7 @@
 """Does the default search's front rank its nets as the full recipe does? The ground truth of
 the trusted-default issue: for every net on a search's front at the value the default search
-ends with (its first rung, ``miou``) and for every reference, the full recipe's val mIoU (mean
+ends with (its first rung, ``miou``, or with ``--rung PRESET`` that rung's) and for every
+reference, the full recipe's val mIoU (mean
 over the seeds of its rows in ``finalists.csv`` files), and Kendall tau between the two.
 
 Reads the study and the CSVs only (no training); prints which front nets still lack a full
@@ -26,7 +27,7 @@ from benchmarks._common import RESULTS, kendall_tau
 from benchmarks.loss_ranking import full_miou, spec_key
 from nas.front import pareto_frame
 from nas.search import study_frame
-from nas.studyio import load_study
+from nas.studyio import load_study, miou_key
 
 OUT = RESULTS / "default_fidelity.csv"
 COLUMNS = ["name", "param_bytes", "search_miou", "full_miou", "trial", "full_seeds", "on_front"]
@@ -35,15 +36,16 @@ COLUMNS = ["name", "param_bytes", "search_miou", "full_miou", "trial", "full_see
 def fidelity_frame(trials: pd.DataFrame, full: pd.DataFrame, first: int | None = None,
                    column: str = "miou") -> pd.DataFrame:
     """One row per net on the front of ``trials`` (by ``column`` against param bytes, over
-    the trials numbered below ``first``) and per reference, with its full-recipe mIoU where
-    ``full`` (:func:`benchmarks.loss_ranking.full_miou`) has it."""
+    the trials numbered below ``first``) and per reference with a value in ``column`` (a rung
+    column holds only the promoted trials'), with its full-recipe mIoU where ``full``
+    (:func:`benchmarks.loss_ranking.full_miou`) has it."""
     df = trials if first is None else trials[trials["number"] < first]
     df = df.assign(reference=df["reference"].fillna(""))
     front = pareto_frame(df.assign(miou=df[column]))
     on_front = set(front["number"])
     keep = df[df["number"].isin(on_front)
               | ((df["reference"] != "") & (df["state"] == "COMPLETE"))]
-    keep = keep[keep["spec"].fillna("") != ""]
+    keep = keep[(keep["spec"].fillna("") != "") & keep[column].notna()]  # NaN: not at that rung
     keep = keep.drop_duplicates("spec")  # a reference re-sampled by the search appears once
     out = pd.DataFrame({
         "name": [r or f"trial{n}" for r, n in zip(keep["reference"], keep["number"],
@@ -72,6 +74,9 @@ def main() -> None:
     ap.add_argument("--studies-dir", type=Path, default=Path("studies"))
     ap.add_argument("--first", type=int, default=None,
                     help="the front of the trials numbered below N (default: all)")
+    ap.add_argument("--rung", default=None, metavar="PRESET",
+                    help="read the front at this rung of a --rungs search (miou@PRESET), as "
+                         "a default with rungs would end; default: the first rung (miou)")
     ap.add_argument("--full", type=Path, nargs="*", default=[],
                     help="finalists.csv files with full-recipe rows of the same nets")
     ap.add_argument("--out", type=Path, default=OUT)
@@ -81,16 +86,27 @@ def main() -> None:
         raise SystemExit(f"--full: no such file: {', '.join(missing)}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = load_study(args.study, None, args.studies_dir)
-    df = fidelity_frame(study_frame(study), full_miou(args.full), args.first)
+    trials = study_frame(study)
+    column = "miou" if args.rung is None else miou_key(args.rung)
+    if column not in trials.columns:
+        rungs = [c.split("@", 1)[1] for c in trials.columns if c.startswith("miou@")]
+        raise SystemExit(f"--rung {args.rung}: study {args.study} has no such rung; its rungs: "
+                         f"{', '.join(rungs) or 'none'}")
+    df = fidelity_frame(trials, full_miou(args.full), args.first, column)
     print(df.round(4).to_string(index=False))
     tau, n = fidelity_tau(df)
     print(f"Kendall tau(search_miou, full_miou) = {tau:.3f} over {n} of {len(df)} nets")
     todo = df[df["full_miou"].isna() & (df["name"].str.startswith("trial"))]
     if len(todo):
+        # a folder of their own: the study's finalists.csv stays the knees and budgets
         print(f"{len(todo)} front nets without a full row; train them with:\n"
-              f"  python -m nas finalize --study {args.study} --studies-dir {args.studies_dir} "
+              f"  python -m nas finalize --study {args.study} "
+              f"--storage sqlite:///{args.studies_dir / args.study}.db "
+              f"--studies-dir {args.studies_dir / 'front-full'} "
               f"--trial {','.join(str(t) for t in todo['trial'])} "
-              f"--only {','.join(todo['name'])} --seeds 2")
+              f"--only {','.join(todo['name'])} --seeds 2\n"
+              f"  (then add {args.studies_dir / 'front-full' / args.study / 'finalists.csv'} "
+              f"to --full)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out, index=False)
     print(f"wrote {args.out}")

@@ -69,3 +69,14 @@ def test_a_row_taken_over_by_another_study_counts_once(tmp_path):
     pd.concat([rows, rows.assign(seed=2, val_miou=0.88).iloc[:1]]).to_csv(second)
     full = full_miou([first, second]).set_index("spec").iloc[0]
     assert full["full_seeds"] == 3 and full["full_miou"] == pytest.approx(0.86)
+
+
+def test_a_rung_column_reads_the_front_of_the_promoted_nets_only():
+    """--rung medium: the front among the trials with a medium value; a reference not trained
+    at that rung is left out rather than ranked with no value."""
+    trials = _trials()
+    trials["miou@medium"] = [0.83, None, None, 0.75, None, 0.74]  # 3 and 5 promoted
+    empty = pd.DataFrame(columns=["spec", "full_miou", "full_seeds"])
+    df = fidelity_frame(trials, empty, column="miou@medium")
+    assert df["name"].tolist() == ["trial3", "big-ref"]  # 5: dominated by 3 at medium
+    assert df["search_miou"].tolist() == [0.75, 0.83]
