@@ -243,16 +243,21 @@ def import_study(storage: str, study_name: str, seed: int = 0) -> None:
 
 def penalties(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per (net, bits label other than 8, preset): mean val mIoU at those bits minus
-    at 8, seeds (labels as strings: ``4``, ``4/8``)."""
+    at 8 over the seeds trained at both (a seed whose twin is still training does not count),
+    and how many (labels as strings: ``4``, ``4/8``)."""
     rows = rows.assign(bits=rows["bits"].astype(str))
-    mean = rows.groupby(["name", "preset", "bits"])["val_miou"].agg(["mean", "count"])
+    val = rows.groupby(["name", "preset", "bits", "seed"])["val_miou"].mean()
     out = []
-    for (name, preset, bits), r in mean.iterrows():
-        if bits == "8" or (name, preset, "8") not in mean.index:
+    for (name, preset, bits), low in val.groupby(level=["name", "preset", "bits"]):
+        if bits == "8" or (name, preset, "8") not in val.index.droplevel("seed"):
             continue
-        out.append({"name": name, "bits": bits, "preset": preset,
-                    "penalty": r["mean"] - mean.loc[(name, preset, "8"), "mean"],
-                    "seeds": int(min(r["count"], mean.loc[(name, preset, "8"), "count"]))})
+        low = low.droplevel(["name", "preset", "bits"])
+        eight = val.loc[(name, preset, "8")]
+        seeds = low.index.intersection(eight.index)
+        if len(seeds):
+            out.append({"name": name, "bits": bits, "preset": preset,
+                        "penalty": float(low[seeds].mean() - eight[seeds].mean()),
+                        "seeds": len(seeds)})
     return pd.DataFrame(out, columns=["name", "bits", "preset", "penalty", "seeds"])
 
 

@@ -236,3 +236,12 @@ def test_widths_the_search_never_samples_are_shown_but_left_out_of_the_goal(
     assert "vs full over 2 pairs" in out
     bf.report({}, searched=(8, 4, 2))  # were 2 bits searched, the pair would count
     assert "vs full over 4 pairs" in capsys.readouterr().out
+
+
+def test_a_penalty_pairs_only_the_seeds_trained_at_both_widths():
+    """Seed 1 at 4 bits has no 8-bit twin yet: the penalty is seed 0's alone, not the mean of
+    two 4-bit seeds against one 8-bit seed."""
+    pen = bf.penalties(_rows([("a", 8, "full", 0, 0.80), ("a", 4, "full", 0, 0.79),
+                              ("a", 4, "full", 1, 0.70)]))
+    r = pen.iloc[0]
+    assert r["penalty"] == pytest.approx(-0.01) and r["seeds"] == 1
