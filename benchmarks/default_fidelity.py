@@ -26,6 +26,7 @@ import pandas as pd
 from benchmarks._common import RESULTS, kendall_tau
 from benchmarks.loss_ranking import full_miou, spec_key
 from nas.front import pareto_frame
+from nas.report import rung_names
 from nas.search import study_frame
 from nas.studyio import load_study, miou_key
 
@@ -89,9 +90,8 @@ def main() -> None:
     trials = study_frame(study)
     column = "miou" if args.rung is None else miou_key(args.rung)
     if column not in trials.columns:
-        rungs = [c.split("@", 1)[1] for c in trials.columns if c.startswith("miou@")]
         raise SystemExit(f"--rung {args.rung}: study {args.study} has no such rung; its rungs: "
-                         f"{', '.join(rungs) or 'none'}")
+                         f"{', '.join(rung_names(trials)) or 'none'}")
     df = fidelity_frame(trials, full_miou(args.full), args.first, column)
     print(df.round(4).to_string(index=False))
     tau, n = fidelity_tau(df)

@@ -143,6 +143,7 @@ def select_finalists(df: pd.DataFrame, k: int, trials: Sequence[int] | None = No
     col = search_miou_column(df)
     refs = complete["reference"].fillna("").astype(str)
     out: list[Finalist] = []
+    rung_cols = rung_columns(df)
     for n in trials or ():
         row = df[df["number"] == n]
         if row.empty:
@@ -156,7 +157,7 @@ def select_finalists(df: pd.DataFrame, k: int, trials: Sequence[int] | None = No
             raise ValueError(f"--trial {n}: the trial has no checkpoint (it was never "
                              f"trained: {why}); pick a trained trial")
         # a chosen trial may not have been promoted: its value at the highest rung it reached
-        reached = [c for c in rung_columns(df) if pd.notna(r.get(c))]
+        reached = [c for c in rung_cols if pd.notna(r.get(c))]
         out.append(_finalist(r, "chosen", reached[-1] if reached else col))
     if k > 0 and not trials:
         front = _front_at(complete, df, col)
@@ -166,7 +167,7 @@ def select_finalists(df: pd.DataFrame, k: int, trials: Sequence[int] | None = No
                              f"knees from ({len(complete)} complete trials)")
         for number in pick_knees(front, k)["number"]:
             out.append(_finalist(df[df["number"] == number].iloc[0], "knee", col))
-    fronts = {c: _front_at(complete, df, c) for c in rung_columns(df)} if budgets else {}
+    fronts = {c: _front_at(complete, df, c) for c in rung_cols} if budgets else {}
     for budget in budgets:
         picked = None
         for c in reversed(list(fronts)):  # the highest rung with a front net within budget
